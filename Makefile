@@ -1,0 +1,59 @@
+# The two commands: `make dev` (run locally) and `make test` (the whole suite).
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+SAMVENV := .venv-sam
+STAMP := $(VENV)/.installed
+SAMSTAMP := $(SAMVENV)/.installed
+NODESTAMP := node_modules/.installed
+PORT ?= 3000
+
+.PHONY: dev test lint format venv sam-venv node-deps validate unit api e2e bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+# The SAM CLI pins its own boto3/click, so it lives in its own virtualenv.
+$(SAMSTAMP):
+	$(PY) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install -q --upgrade pip
+	$(SAMVENV)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+sam-venv: $(SAMSTAMP)
+
+$(NODESTAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODESTAMP)
+
+dev: $(STAMP)
+	$(VENV)/bin/python -m infra.local --port $(PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+validate: $(STAMP) $(SAMSTAMP)
+	AWS_DEFAULT_REGION=us-east-1 $(SAMVENV)/bin/sam validate --lint --template template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
+
+test: $(STAMP) $(SAMSTAMP) $(NODESTAMP) lint validate
+	$(VENV)/bin/pytest -n auto
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/cold_start.py
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache

@@ -1,0 +1,44 @@
+"""Public JWT verification keys: PEM list and JWKS (api-server §12.1–12.2).
+
+The mode comes only from the path or `?test=true` and defaults to live, never from the
+Origin: servers verifying production tokens read these (spec README rule 5).
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+
+from portcullis import jwks
+from portcullis.errors import NotFound
+from portcullis.http import create_app, handler, json_response
+from portcullis.requests import query
+
+app = create_app()
+
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+def _query_mode() -> str:
+    return "test" if query(app, "test") == "true" else "live"
+
+
+@app.get("/v0/tenants/<tenantId>/keys/jwt")
+def list_public_keys(tenantId: str) -> Response[dict[str, Any]]:
+    results = jwks.public_keys(tenantId, _query_mode())
+    body: dict[str, Any] = {"totalCount": len(results), "totalPages": 1, "results": results}
+    return json_response(body, headers=CACHE)
+
+
+@app.get("/v0/tenants/<tenantId>/jwks")
+def read_jwks(tenantId: str) -> Response[dict[str, Any]]:
+    return json_response(jwks.key_set(tenantId, _query_mode()), headers=CACHE)
+
+
+@app.get("/v0/tenants/<tenantId>/jwks/<mode>")
+def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
+    if mode not in ("live", "test"):
+        raise NotFound("Not Found")
+    return json_response(jwks.key_set(tenantId, mode), headers=CACHE)
+
+
+lambda_handler = handler(app)

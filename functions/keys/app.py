@@ -1,0 +1,84 @@
+"""API keys: create, list (masked), verify, invalidate, delete (api-server §11)."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from portcullis import keys, ratelimits, settings
+from portcullis.errors import BadRequest
+from portcullis.http import api_caller, create_app, handler
+
+app = create_app()
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+TenantId = Annotated[str, Field(pattern=r"^[a-z0-9]{8}$")]
+
+
+class KeyCreate(BaseModel):
+    model_config = _STRICT
+    type: Literal["admin", "readonly", "webhook"]
+    tenantId: TenantId | None = None
+
+
+class KeyRef(BaseModel):
+    model_config = _STRICT
+    key: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _key_type(value: str) -> str:
+    if value not in keys.KEY_TYPES:
+        raise BadRequest('"type" must be one of [admin, readonly, webhook]')
+    return value
+
+
+@app.post("/v0/keys")
+def create_key(body: KeyCreate) -> dict[str, Any]:
+    who = api_caller(app)
+    tenant = who.tenant(body.tenantId or who.tenant_id, "admin")
+    return keys.create(tenant.tenantId, who.mode, body.type)
+
+
+@app.get("/v0/keys/<type>")
+def list_keys(type: str) -> dict[str, Any]:
+    who = api_caller(app)
+    key_type = _key_type(type)
+    tenant = who.home("admin")
+    return _envelope(keys.list_keys(tenant.tenantId, who.mode, key_type))
+
+
+@app.get("/v0/tenants/<tenantId>/keys/<type>")
+def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
+    who = api_caller(app)
+    key_type = _key_type(type)
+    tenant = who.tenant(tenantId, "admin")
+    return _envelope(keys.list_keys(tenant.tenantId, who.mode, key_type))
+
+
+@app.post("/v0/keys/verify")
+def verify_key(body: KeyRef) -> dict[str, Any]:
+    who = api_caller(app)
+    home = who.home("admin")
+    limits = settings.read(who.mode, home.tenantId).rateLimits
+    ratelimits.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.key_digest or "")
+    return keys.verify(body.key, who.key_digest, who.mode, lambda t: who.can_reach(t, "admin"))
+
+
+@app.put("/v0/keys/invalidate")
+def invalidate_key(body: KeyRef) -> dict[str, Any]:
+    who = api_caller(app)
+    who.home("admin")
+    return keys.invalidate(body.key, who.mode, lambda t: who.can_reach(t, "admin"))
+
+
+@app.delete("/v0/keys")
+def delete_key(body: KeyRef) -> dict[str, Any]:
+    who = api_caller(app)
+    who.home("admin")
+    return keys.delete(body.key, who.mode, lambda t: who.can_reach(t, "admin"))
+
+
+def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"totalCount": len(results), "totalPages": 1 if results else 0, "results": results}
+
+
+lambda_handler = handler(app)

@@ -1,0 +1,95 @@
+"""Tenants: create, read, update, delete, search children, and tenant settings."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from portcullis import callers, search, tenants
+from portcullis import settings as tenant_settings
+from portcullis.http import api_caller, create_app, handler
+from portcullis.requests import json_body
+
+app = create_app()
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
+
+
+class TenantCreate(BaseModel):
+    model_config = _STRICT
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    image: Url | None = None
+    data: dict[str, Any] | None = None
+
+
+class TenantUpdate(BaseModel):
+    model_config = _STRICT
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    image: Url | None = None
+    data: dict[str, Any] | None = None
+
+
+def caller() -> callers.Caller:
+    return api_caller(app)
+
+
+@app.post("/v0/tenants")
+def create_tenant(body: TenantCreate) -> dict[str, Any]:
+    who = caller()
+    parent = who.home("admin")
+    item = tenants.create(who.mode, body.name, image=body.image, data=body.data, parent=parent)
+    return tenants.tenant_json(item)
+
+
+@app.post("/v0/tenants/<tenantId>/tenants")
+def create_child_tenant(tenantId: str, body: TenantCreate) -> dict[str, Any]:
+    who = caller()
+    parent = who.tenant(tenantId, "admin")
+    item = tenants.create(who.mode, body.name, image=body.image, data=body.data, parent=parent)
+    return tenants.tenant_json(item)
+
+
+@app.get("/v0/tenants/<tenantId>")
+def read_tenant(tenantId: str) -> dict[str, Any]:
+    return tenants.tenant_json(caller().tenant(tenantId, "read"))
+
+
+@app.put("/v0/tenants/<tenantId>")
+def update_tenant(tenantId: str, body: TenantUpdate) -> dict[str, Any]:
+    item = caller().tenant(tenantId, "admin")
+    changes = body.model_dump(exclude_unset=True)
+    return tenants.tenant_json(tenants.update(item, changes))
+
+
+@app.delete("/v0/tenants/<tenantId>")
+def delete_tenant(tenantId: str) -> dict[str, Any]:
+    who = caller()
+    return tenants.delete(who.tenant(tenantId, "admin"), who.tenant_id)
+
+
+@app.post("/v0/tenants/<tenantId>/tenants/find")
+def search_tenants(tenantId: str) -> dict[str, Any]:
+    who = caller()
+    parent = who.tenant(tenantId, "read")
+    request = search.parse_search_request(json_body(app), search.TENANT_CATALOG)
+    matches = [t for t in tenants.children(who.mode, parent.tenantId) if request.matches(t, {})]
+    page, total = search.order_and_page(matches, request)
+    return search.list_envelope(page, total, request.page, request.limit)
+
+
+@app.get("/v0/tenants/<tenantId>/settings")
+def read_settings(tenantId: str) -> dict[str, Any]:
+    who = caller()
+    item = who.tenant(tenantId, "admin")
+    return tenant_settings.as_json(tenant_settings.read(who.mode, item.tenantId))
+
+
+@app.put("/v0/tenants/<tenantId>/settings")
+def update_settings(tenantId: str) -> dict[str, Any]:
+    who = caller()
+    item = who.tenant(tenantId, "admin")
+    updated = tenant_settings.update(who.mode, item.tenantId, json_body(app))
+    return tenant_settings.as_json(updated)
+
+
+lambda_handler = handler(app)

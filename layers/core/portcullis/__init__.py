@@ -1,0 +1,1 @@
+"""Portcullis core: domain services, crypto and storage shared by every Lambda function."""

@@ -1,0 +1,44 @@
+"""Settings read from the environment.
+
+Read lazily (functions, not module constants) so tests and the local runtime can set the
+environment after import, and so a Lambda cold start does no work it does not need.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def table_name() -> str:
+    return os.environ.get("TABLE_NAME", "portcullis")
+
+
+def kms_key_id() -> str:
+    return os.environ.get("KMS_KEY_ID", "alias/portcullis")
+
+
+def event_bus_name() -> str:
+    return os.environ.get("EVENT_BUS_NAME", "portcullis")
+
+
+def sender_email() -> str:
+    return os.environ.get("SENDER_EMAIL", "no-reply@example.com")
+
+
+def stage() -> str:
+    return os.environ.get("STAGE", "local")
+
+
+def issuer() -> str:
+    """The `iss` claim: the public base URL of the API (concepts.md §2.3)."""
+    return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+
+
+def allowed_origins() -> list[str]:
+    """Origins that may call the API from a browser; `*` echoes any origin (api-client §0.5)."""
+    raw = os.environ.get("ALLOWED_ORIGINS", "*")
+    return [o.strip() for o in raw.split(",") if o.strip()]
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"

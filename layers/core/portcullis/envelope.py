@@ -1,0 +1,48 @@
+"""Envelope encryption with KMS: a fresh AES-256-GCM data key per secret.
+
+Used for secrets that must be recoverable (JWT private keys, TOTP secrets). The
+associated data binds each ciphertext to its owner, so a ciphertext copied onto
+another tenant's item fails to decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from portcullis import aws, config
+
+
+@dataclass(frozen=True)
+class Sealed:
+    ciphertext: str
+    encrypted_data_key: str
+    nonce: str
+
+
+def seal(plaintext: bytes, context: str) -> Sealed:
+    kms = aws.client("kms")
+    data_key = kms.generate_data_key(
+        KeyId=config.kms_key_id(), KeySpec="AES_256", EncryptionContext={"context": context}
+    )
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(data_key["Plaintext"]).encrypt(nonce, plaintext, context.encode())
+    return Sealed(
+        ciphertext=base64.b64encode(ciphertext).decode(),
+        encrypted_data_key=base64.b64encode(data_key["CiphertextBlob"]).decode(),
+        nonce=base64.b64encode(nonce).decode(),
+    )
+
+
+def open_sealed(sealed: Sealed, context: str) -> bytes:
+    kms = aws.client("kms")
+    data_key = kms.decrypt(
+        CiphertextBlob=base64.b64decode(sealed.encrypted_data_key),
+        EncryptionContext={"context": context},
+    )["Plaintext"]
+    return AESGCM(data_key).decrypt(
+        base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), context.encode()
+    )

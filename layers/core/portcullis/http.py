@@ -1,0 +1,185 @@
+"""The shared Powertools resolver setup: error envelope, CORS, body limits, JSON encoding.
+
+Every function builds its resolver with `create_app()` and exports `lambda_handler =
+handler(app)`. Nothing here knows about DynamoDB; route functions call the core.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from portcullis import config, jsonbody
+from portcullis.errors import (
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PortcullisError,
+)
+from portcullis.validation import first_message
+
+logger = Logger(service="portcullis")
+
+JSON_TYPE = "application/json; charset=utf-8"
+MAX_BODY_BYTES = 1024 * 1024
+ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+ALLOW_HEADERS = "authorization, content-type, x-userfront-source, x-application-id, x-origin"
+
+
+def error_response(error: PortcullisError) -> Response:
+    return Response(
+        status_code=error.status_code,
+        content_type=JSON_TYPE,
+        body=jsonbody.dumps(error.envelope()),
+        headers=dict(error.headers),
+    )
+
+
+def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Response:
+    """A 200 with explicit headers (e.g. caching); plain dict returns need no wrapper."""
+    return Response(status_code=200, content_type=JSON_TYPE, body=body, headers=headers or {})
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, serializer=jsonbody.dumps)
+
+    @app.exception_handler(PortcullisError)
+    def _portcullis_error(error: PortcullisError) -> Response:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response:
+        from portcullis.errors import BadRequest
+
+        errors = list(error.errors())
+        if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
+            logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
+            return error_response(InternalError())
+        return error_response(BadRequest(first_message(errors)))
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        path = app.current_event.path
+        routes = app._static_routes + app._dynamic_routes
+        if any(route.rule.match(path) for route in routes):
+            return error_response(MethodNotAllowed())
+        return error_response(NotFound())
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        request_id = (app.current_event.request_context.request_id) if app.current_event else None
+        logger.exception("Unhandled error", extra={"requestId": request_id})
+        return error_response(InternalError())
+
+    return app
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access."""
+    allowed = config.allowed_origins()
+    if origin and ("*" in allowed or origin in allowed):
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    if not origin and "*" in allowed:
+        return {"Access-Control-Allow-Origin": "*"}
+    return {"Vary": "Origin"}
+
+
+def _preflight(origin: str | None) -> dict[str, Any]:
+    headers = cors_headers(origin)
+    headers.update(
+        {
+            "Access-Control-Allow-Methods": ALLOW_METHODS,
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": "600",
+        }
+    )
+    return {"statusCode": 204, "headers": headers, "body": "", "isBase64Encoded": False}
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode("utf-8"))
+
+
+def handler(
+    app: APIGatewayRestResolver, *, max_body_bytes: int = MAX_BODY_BYTES
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Wrap the resolver with what every route shares: preflight, size limit, CORS headers."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        origin = _header(event, "origin")
+        path = event.get("path") or "/"
+        if len(path) > 1 and path.endswith("/"):
+            event["path"] = path.rstrip("/") or "/"
+        if (event.get("httpMethod") or "").upper() == "OPTIONS":
+            return _preflight(origin)
+        if event.get("isBase64Encoded") and event.get("body"):
+            try:
+                event["body"] = base64.b64decode(event["body"]).decode("utf-8")
+                event["isBase64Encoded"] = False
+            except (ValueError, UnicodeDecodeError):
+                return _finish(error_response(_bad_encoding()), origin)
+        if _body_size(event) > max_body_bytes:
+            return _finish(error_response(PayloadTooLarge()), origin)
+        result = app.resolve(event, context)
+        headers = result.setdefault("headers", {}) or {}
+        headers.update(cors_headers(origin))
+        result["headers"] = headers
+        multi = result.get("multiValueHeaders") or {}
+        for key in list(multi):
+            if key in headers:
+                del multi[key]
+        return result
+
+    return lambda_handler
+
+
+def _bad_encoding() -> PortcullisError:
+    from portcullis.errors import BadRequest
+
+    return BadRequest('"body" must be valid UTF-8 JSON')
+
+
+def _finish(response: Response, origin: str | None) -> dict[str, Any]:
+    headers = {"Content-Type": JSON_TYPE, **response.headers, **cors_headers(origin)}
+    return {
+        "statusCode": response.status_code,
+        "headers": {k: v if isinstance(v, str) else ", ".join(v) for k, v in headers.items()},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def header(app: APIGatewayRestResolver, name: str) -> str | None:
+    """Case-insensitive header lookup (the client spells `authorization` both ways)."""
+    return _header(app.current_event.raw_event, name.lower())
+
+
+def source_ip(app: APIGatewayRestResolver) -> str:
+    identity = (app.current_event.raw_event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "0.0.0.0")
+
+
+def api_caller(app: APIGatewayRestResolver) -> Any:
+    """The `Caller` of a server-to-server route (API key or admin access token)."""
+    from portcullis import callers
+
+    test = (app.current_event.query_string_parameters or {}).get("test") == "true"
+    return callers.authenticate(header(app, "authorization"), source_ip(app), test_query=test)

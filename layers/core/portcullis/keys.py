@@ -1,0 +1,124 @@
+"""API keys (api-server §4, §11): generation, digest lookup, verification, last-key rule."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any, Literal
+
+from portcullis.errors import BadRequest, NotFound
+from portcullis.store import apikeys as store
+from portcullis.timefmt import now_iso
+
+KeyType = Literal["admin", "readonly", "webhook"]
+KEY_TYPES: tuple[KeyType, ...] = ("admin", "readonly", "webhook")
+KEY_PATTERN = re.compile(r"^uf_(test|live)_(admin|readonly|webhook)_([a-z0-9]{8})_([0-9a-f]{32})$")
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def masked(mode: str, key_type: str, tenant_id: str, last4: str) -> str:
+    return f"uf_{mode}_{key_type}_{tenant_id}_****{last4}"
+
+
+def looks_like_key(value: str) -> bool:
+    return bool(KEY_PATTERN.match(value))
+
+
+def key_json(item: store.ApiKeyItem, full_key: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "key": full_key or masked(item.mode, item.keyType, item.tenantId, item.last4),
+        "type": item.keyType,
+        "mode": item.mode,
+        "tenantId": item.tenantId,
+        "isActive": item.isActive,
+        "createdAt": item.createdAt,
+        "updatedAt": item.updatedAt,
+    }
+    if full_key is None:
+        body["isMasked"] = True
+    return body
+
+
+def new_key(tenant_id: str, mode: str, key_type: str) -> tuple[str, store.ApiKeyItem]:
+    secret = secrets.token_hex(16)
+    full = f"uf_{mode}_{key_type}_{tenant_id}_{secret}"
+    item = store.new_key_item(digest(full), tenant_id, mode, key_type, secret[-4:], now_iso())
+    return full, item
+
+
+def create(tenant_id: str, mode: str, key_type: str) -> dict[str, Any]:
+    full, item = new_key(tenant_id, mode, key_type)
+    store.create_key(item)
+    return key_json(item, full_key=full)
+
+
+def lookup(key: str) -> store.ApiKeyItem | None:
+    """Find a key by its digest; the stored digest is compared in constant time."""
+    if not looks_like_key(key):
+        return None
+    wanted = digest(key)
+    item = store.get_key(wanted)
+    if item is None or not hmac.compare_digest(item.digest, wanted):
+        return None
+    return item
+
+
+def list_keys(tenant_id: str, mode: str, key_type: str) -> list[dict[str, Any]]:
+    return [key_json(item) for item in store.list_keys(mode, tenant_id, key_type)]
+
+
+def _in_scope_key(key: str, mode: str, in_scope: Any) -> store.ApiKeyItem | None:
+    item = lookup(key)
+    if item is None or item.mode != mode or not in_scope(item.tenantId):
+        return None
+    return item
+
+
+def verify(key: str, caller_digest: str | None, mode: str, in_scope: Any) -> dict[str, Any]:
+    if caller_digest is not None and hmac.compare_digest(digest(key), caller_digest):
+        raise BadRequest("An API key cannot be used to verify itself")
+    item = _in_scope_key(key, mode, in_scope)
+    if item is None:
+        raise BadRequest("Invalid API key")
+    result = {
+        "mode": item.mode,
+        "type": item.keyType,
+        "tenantId": item.tenantId,
+        "isActive": item.isActive,
+    }
+    if not item.isActive:
+        raise BadRequest("Invalid API key", result=result)
+    return {"message": "OK", "result": result}
+
+
+def invalidate(key: str, mode: str, in_scope: Any) -> dict[str, Any]:
+    item = _in_scope_key(key, mode, in_scope)
+    if item is None:
+        raise NotFound("API key not found")
+    try:
+        store.invalidate_key(item, now_iso())
+    except store.LastActiveKey as exc:
+        raise BadRequest(
+            f"Cannot invalidate the only active {item.keyType} API key. "
+            f"Please create another {item.keyType} API key, then try again."
+        ) from exc
+    return {"message": "OK", "result": key_json(item)}
+
+
+def delete(key: str, mode: str, in_scope: Any) -> dict[str, Any]:
+    item = _in_scope_key(key, mode, in_scope)
+    if item is None:
+        raise NotFound("API key not found")
+    try:
+        store.delete_key(item)
+    except store.LastActiveKey as exc:
+        raise BadRequest(
+            f"Cannot delete the only active {item.keyType} API key. "
+            f"Please create another {item.keyType} API key, then try again."
+        ) from exc
+    return {"message": "OK", "result": key_json(item)}

@@ -1,0 +1,60 @@
+"""Password hashing: argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+
+Unknown accounts are verified against a dummy hash so that "no such user" and
+"wrong password" take the same time.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from portcullis.errors import BadRequest
+
+POLICY_MESSAGE = (
+    "Password must be at least 16 characters OR at least 8 characters including a number "
+    "and a letter"
+)
+TEST_MODE_PASSWORDS = frozenset({"test", "dev", "password"})
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, hash_len=32, salt_len=16)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("portcullis-dummy-password-for-timing")
+
+
+def verify(stored_hash: str | None, password: str) -> bool:
+    """Constant-effort check; a missing hash still costs one argon2 verification."""
+    try:
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
+
+
+def check_policy(password: str, mode: str) -> None:
+    """≥16 chars, or ≥8 with a letter and a digit; test mode also allows the reserved words."""
+    if mode == "test" and password in TEST_MODE_PASSWORDS:
+        return
+    if len(password) > MAX_LENGTH:
+        raise BadRequest(f'"password" must contain at most {MAX_LENGTH} characters')
+    long_enough = len(password) >= 16
+    mixed = len(password) >= 8 and re.search(r"[A-Za-z]", password) and re.search(r"\d", password)
+    if not (long_enough or mixed):
+        raise BadRequest(POLICY_MESSAGE)

@@ -1,0 +1,25 @@
+"""Reading request bodies that are free-form (search filters, settings patches)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from portcullis.errors import BadRequest
+
+
+def json_body(app: APIGatewayRestResolver, *, default: Any = None) -> Any:
+    """Parse the body as JSON; an absent or empty body is `default`."""
+    raw = app.current_event.body
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest('"body" must be valid JSON') from exc
+
+
+def query(app: APIGatewayRestResolver, name: str) -> str | None:
+    return (app.current_event.query_string_parameters or {}).get(name)

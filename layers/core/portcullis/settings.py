@@ -1,0 +1,176 @@
+"""Tenant settings (a Portcullis extension; see docs/settings.md): defaults plus overrides.
+
+Only changed values are stored, so a new default reaches every tenant that never set it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from portcullis.domains import domain_problem, normalise_host
+from portcullis.errors import BadRequest
+from portcullis.store import tenants as store
+from portcullis.timefmt import now_iso
+from portcullis.validation import bad_request_from
+
+Channel = Literal["email", "sms", "authenticator"]
+Strategy = Literal[
+    "password",
+    "link",
+    "verificationCode",
+    "totp",
+    "apple",
+    "azure",
+    "google",
+    "github",
+    "twitter",
+    "facebook",
+    "linkedin",
+    "okta",
+    "saml",
+]
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+class Factor(BaseModel):
+    model_config = _STRICT
+    channel: Channel
+    strategy: Strategy
+
+
+class LiveDomain(BaseModel):
+    model_config = _STRICT
+    domain: str
+    includeSubdomains: bool = True
+
+    @field_validator("domain")
+    @classmethod
+    def _valid_domain(cls, value: str) -> str:
+        problem = domain_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return normalise_host(value)
+
+
+class RateLimit(BaseModel):
+    model_config = _STRICT
+    limit: Annotated[int, Field(ge=1, le=1_000_000)]
+    windowSeconds: Annotated[int, Field(ge=1, le=86_400)]
+
+
+class RateLimits(BaseModel):
+    """Every limit the service enforces, by name (defaults: api-client §4, api-server §6)."""
+
+    model_config = _STRICT
+    signupPerIp: RateLimit = RateLimit(limit=20, windowSeconds=3600)
+    sendPerIp: RateLimit = RateLimit(limit=30, windowSeconds=900)
+    sendPerTarget: RateLimit = RateLimit(limit=5, windowSeconds=900)
+    sendIntervalPerTarget: RateLimit = RateLimit(limit=1, windowSeconds=30)
+    attemptsPerAccount: RateLimit = RateLimit(limit=10, windowSeconds=900)
+    requestsPerIp: RateLimit = RateLimit(limit=300, windowSeconds=60)
+    authFailuresPerIp: RateLimit = RateLimit(limit=20, windowSeconds=300)
+    refreshPerSession: RateLimit = RateLimit(limit=60, windowSeconds=60)
+    verifyKeyPerCredential: RateLimit = RateLimit(limit=30, windowSeconds=60)
+
+
+class Authentication(BaseModel):
+    model_config = _STRICT
+    firstFactors: list[Factor] = [
+        Factor(channel="email", strategy="password"),
+        Factor(channel="email", strategy="link"),
+        Factor(channel="email", strategy="verificationCode"),
+    ]
+    secondFactors: list[Factor] = []
+
+
+class Mfa(BaseModel):
+    model_config = _STRICT
+    policy: Literal["optional", "all"] = "optional"
+
+
+def _path(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith("/") or value.startswith("//"):
+        raise ValueError("must be a path starting with a single /")
+    return value
+
+
+class TenantSettings(BaseModel):
+    model_config = _STRICT
+    liveDomains: list[LiveDomain] = []
+    loginRedirectPath: str = "/dashboard"
+    afterSignupPath: str | None = None
+    logoutRedirectPath: str = "/login"
+    resetPasswordPath: str = "/reset"
+    accessTokenDuration: Annotated[int, Field(ge=60, le=2_592_000)] = 604_800
+    refreshTokenDuration: Annotated[int, Field(ge=300, le=7_776_000)] = 2_592_000
+    authentication: Authentication = Authentication()
+    mfa: Mfa = Mfa()
+    rateLimits: RateLimits = RateLimits()
+
+    @field_validator(
+        "loginRedirectPath", "afterSignupPath", "logoutRedirectPath", "resetPasswordPath"
+    )
+    @classmethod
+    def _relative_paths(cls, value: str | None) -> str | None:
+        return _path(value)
+
+
+# Objects whose keys merge one level deep on update; everything else is replaced.
+_MERGED = {"rateLimits", "mfa", "authentication"}
+
+
+def _merge(stored: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, value in change.items():
+        if key in _MERGED and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validate(overrides: dict[str, Any]) -> TenantSettings:
+    try:
+        return TenantSettings.model_validate(overrides)
+    except ValidationError as exc:
+        raise bad_request_from(exc) from exc
+
+
+def read(mode: str, tenant_id: str) -> TenantSettings:
+    overrides = store.get_settings(mode, tenant_id)
+    try:
+        return TenantSettings.model_validate(overrides)
+    except ValidationError:
+        # Stored overrides written by an older version: fall back to defaults field by field.
+        valid = {}
+        for key, value in overrides.items():
+            try:
+                TenantSettings.model_validate({key: value})
+            except ValidationError:
+                continue
+            valid[key] = value
+        return TenantSettings.model_validate(valid)
+
+
+def update(mode: str, tenant_id: str, change: Any) -> TenantSettings:
+    if not isinstance(change, dict):
+        raise BadRequest('"body" must be an object')
+    if not change:
+        raise BadRequest("At least one field is required")
+    stored = store.get_settings(mode, tenant_id)
+    merged = _merge(stored, change)
+    settings = _validate(merged)
+    # Store the normalised form of what the tenant set (not the defaults).
+    normalised = settings.model_dump(mode="json")
+    overrides = {key: normalised[key] for key in merged}
+    store.put_settings(mode, tenant_id, overrides, now_iso())
+    return settings
+
+
+def as_json(settings: TenantSettings) -> dict[str, Any]:
+    return settings.model_dump(mode="json")

@@ -1,0 +1,66 @@
+"""pynamodb plumbing shared by every item type of the single table."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from portcullis import config
+
+
+def endpoint_url() -> str | None:
+    """moto's server locally and in tests; None in AWS (botocore picks the real endpoint)."""
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+class TableMeta:
+    table_name = config.table_name()
+    region = config.region()
+    host = endpoint_url()
+    max_retry_attempts = 3
+
+
+class Gsi1(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex[Any]):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    """Base of every item: `pk`/`sk`, a `type` discriminator and an optional TTL."""
+
+    class Meta(TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    type = UnicodeAttribute()
+    ttl = NumberAttribute(null=True)  # epoch seconds; the table TTL attribute
+
+
+@cache
+def connection() -> Connection:
+    """One low-level connection per process, for transactions spanning item types."""
+    return Connection(region=config.region(), host=endpoint_url(), max_retry_attempts=3)
+
+
+def tenant_pk(mode: str, tenant_id: str) -> str:
+    return f"TENANT#{mode}#{tenant_id}"

@@ -1,0 +1,191 @@
+"""Tenant records, their role definitions and settings overrides (one partition per tenant+mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from portcullis.store.base import Gsi1, Item, connection, tenant_pk
+
+TENANT_SK = "TENANT"
+SETTINGS_SK = "SETTINGS"
+ROLE_PREFIX = "ROLE#"
+
+
+class TenantItem(Item):
+    """A tenant in one mode. `ancestors` lists every ancestor, nearest first, for scope checks."""
+
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    uuid = UnicodeAttribute()
+    name = UnicodeAttribute()
+    image = UnicodeAttribute(null=True)
+    aliasId = UnicodeAttribute(null=True)
+    data = JSONAttribute(default=dict)
+    parentTenantId = UnicodeAttribute(null=True)
+    ancestors = ListAttribute(of=UnicodeAttribute, default=list)
+    childCount = NumberAttribute(default=0)
+    descendantCount = NumberAttribute(default=0)
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
+    lastActiveAt = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    children_index = Gsi1()
+
+
+class RoleItem(Item):
+    """A role name defined in a tenant; `position` keeps creation order."""
+
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    name = UnicodeAttribute()
+    position = NumberAttribute()
+    createdAt = UnicodeAttribute()
+
+
+class SettingsItem(Item):
+    """Only the settings a tenant changed; defaults are merged in on read."""
+
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    overrides = JSONAttribute(default=dict)
+    updatedAt = UnicodeAttribute()
+
+
+class TenantExists(Exception):
+    """The random tenant id collided; the caller draws another."""
+
+
+def get_tenant(mode: str, tenant_id: str) -> TenantItem | None:
+    try:
+        return TenantItem.get(tenant_pk(mode, tenant_id), TENANT_SK)
+    except DoesNotExist:
+        return None
+
+
+def new_tenant_item(**fields: Any) -> TenantItem:
+    item = TenantItem(tenant_pk(fields["mode"], fields["tenantId"]), TENANT_SK, type="tenant")
+    for key, value in fields.items():
+        setattr(item, key, value)
+    if item.parentTenantId:
+        item.gsi1pk = f"CHILDREN#{item.mode}#{item.parentTenantId}"
+        item.gsi1sk = f"{item.createdAt}#{item.tenantId}"
+    return item
+
+
+def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
+    return [
+        RoleItem(
+            tenant_pk(mode, tenant_id),
+            f"{ROLE_PREFIX}{name}",
+            type="role",
+            tenantId=tenant_id,
+            mode=mode,
+            name=name,
+            position=index,
+            createdAt=created_at,
+        )
+        for index, name in enumerate(names)
+    ]
+
+
+def create_tenant(tenant: TenantItem, roles: list[RoleItem], extra: list[Item] = ()) -> None:
+    """Write the tenant, its roles and bump every ancestor's counters in one transaction."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(tenant, condition=TenantItem.pk.does_not_exist())
+            for role in roles:
+                tx.save(role)
+            for item in extra:
+                tx.save(item)
+            for depth, ancestor_id in enumerate(tenant.ancestors):
+                actions = [TenantItem.descendantCount.add(1)]
+                if depth == 0:
+                    actions.append(TenantItem.childCount.add(1))
+                tx.update(
+                    TenantItem(tenant_pk(tenant.mode, ancestor_id), TENANT_SK),
+                    actions=actions,
+                    condition=TenantItem.pk.exists(),
+                )
+    except TransactWriteError as exc:
+        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise TenantExists from exc
+        raise
+
+
+def update_tenant(tenant: TenantItem, fields: dict[str, Any]) -> TenantItem:
+    actions = [getattr(TenantItem, key).set(value) for key, value in fields.items()]
+    tenant.update(actions=actions, condition=TenantItem.pk.exists())
+    return tenant
+
+
+def list_children(mode: str, parent_id: str) -> list[TenantItem]:
+    return list(TenantItem.children_index.query(f"CHILDREN#{mode}#{parent_id}"))
+
+
+def first_children(mode: str, parent_id: str, limit: int) -> list[TenantItem]:
+    return list(TenantItem.children_index.query(f"CHILDREN#{mode}#{parent_id}", limit=limit))
+
+
+def list_roles(mode: str, tenant_id: str) -> list[RoleItem]:
+    items = RoleItem.query(tenant_pk(mode, tenant_id), RoleItem.sk.startswith(ROLE_PREFIX))
+    return sorted(items, key=lambda r: (r.position, r.createdAt, r.name))
+
+
+def get_settings(mode: str, tenant_id: str) -> dict[str, Any]:
+    try:
+        return dict(SettingsItem.get(tenant_pk(mode, tenant_id), SETTINGS_SK).overrides or {})
+    except DoesNotExist:
+        return {}
+
+
+def put_settings(mode: str, tenant_id: str, overrides: dict[str, Any], updated_at: str) -> None:
+    SettingsItem(
+        tenant_pk(mode, tenant_id),
+        SETTINGS_SK,
+        type="settings",
+        tenantId=tenant_id,
+        mode=mode,
+        overrides=overrides,
+        updatedAt=updated_at,
+    ).save()
+
+
+def partition_keys(mode: str, tenant_id: str) -> list[tuple[str, str]]:
+    """Every (pk, sk) in the tenant's own partition, for deletion."""
+    return [(item.pk, item.sk) for item in Item.query(tenant_pk(mode, tenant_id))]
+
+
+def delete_tenant(tenant: TenantItem) -> None:
+    """Remove the tenant record and decrement its ancestors' counters atomically.
+
+    The rest of the partition (roles, settings, keys) is removed afterwards by
+    `purge_partition`; once the record is gone nothing can address those items.
+    """
+    with TransactWrite(connection=connection()) as tx:
+        tx.delete(tenant, condition=TenantItem.childCount == 0)
+        for depth, ancestor_id in enumerate(tenant.ancestors):
+            actions = [TenantItem.descendantCount.add(-1)]
+            if depth == 0:
+                actions.append(TenantItem.childCount.add(-1))
+            tx.update(
+                TenantItem(tenant_pk(tenant.mode, ancestor_id), TENANT_SK),
+                actions=actions,
+                condition=TenantItem.pk.exists(),
+            )
+
+
+def purge_partition(mode: str, tenant_id: str) -> None:
+    with Item.batch_write() as batch:
+        for pk, sk in partition_keys(mode, tenant_id):
+            batch.delete(Item(pk, sk))

@@ -1,0 +1,295 @@
+"""User records, uniqueness guards and the per-tenant userId sequence.
+
+All users of one tenant+mode share a partition (`USERS#{mode}#{tenantId}`), so a
+general search reads exactly one partition. Exact lookups never scan: by userId a
+GetItem, by userUuid a query on gsi1, by email a query on gsi2, by username or
+phone number a GetItem on the guard item. Guards are written in the same
+transaction as the record, so two concurrent writers of one email cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from portcullis.store.base import Gsi1, Gsi2, Item, connection, tenant_pk
+
+USER_PREFIX = "USER#"
+GUARD_SK = "UNIQUE"
+GUARDED = ("email", "username", "phoneNumber")
+
+
+def users_pk(mode: str, tenant_id: str) -> str:
+    return f"USERS#{mode}#{tenant_id}"
+
+
+def user_sk(user_id: int) -> str:
+    return f"{USER_PREFIX}{user_id:012d}"
+
+
+class UserItem(Item):
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    userId = NumberAttribute()
+    userUuid = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
+    phoneNumber = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(default="")
+    image = UnicodeAttribute(null=True)
+    data = JSONAttribute(default=dict)
+    locked = BooleanAttribute(default=False)
+    isMfaRequired = BooleanAttribute(default=False)
+    preferredFirstFactor = JSONAttribute(null=True)
+    preferredSecondFactor = JSONAttribute(null=True)
+    isEmailConfirmed = BooleanAttribute(default=False)
+    confirmedEmailAt = UnicodeAttribute(null=True)
+    isPhoneNumberConfirmed = BooleanAttribute(default=False)
+    confirmedPhoneNumberAt = UnicodeAttribute(null=True)
+    lastActiveAt = UnicodeAttribute(null=True)
+    lastMessagedAt = UnicodeAttribute(null=True)
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
+    passwordHash = UnicodeAttribute(null=True)
+    passwordChangedAt = UnicodeAttribute(null=True)
+    roles = JSONAttribute(default=dict)  # tenantId -> [role names], direct grants only
+    version = NumberAttribute(default=1)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_uuid = Gsi1()
+    by_email = Gsi2()
+
+
+class GuardItem(Item):
+    """Claims one email/username/phone number for one user of a tenant+mode."""
+
+    userId = NumberAttribute()
+
+
+class UserSequence(Item):
+    seq = NumberAttribute(default=0)
+
+
+class Conflict(Exception):
+    """A uniqueness guard is already taken; `field` names which one."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class Changed(Exception):
+    """The record changed since it was read (optimistic lock); the caller may retry."""
+
+
+def normalise(kind: str, value: str) -> str:
+    return value.strip().lower() if kind in ("email", "username") else value.strip()
+
+
+def guard_pk(mode: str, tenant_id: str, kind: str, value: str) -> str:
+    return f"UNIQUE#{mode}#{tenant_id}#{kind}#{normalise(kind, value)}"
+
+
+def email_index_key(mode: str, tenant_id: str, email: str) -> str:
+    return f"EMAIL#{mode}#{tenant_id}#{normalise('email', email)}"
+
+
+def guard_item(mode: str, tenant_id: str, kind: str, value: str, user_id: int) -> GuardItem:
+    return GuardItem(guard_pk(mode, tenant_id, kind, value), GUARD_SK, type="guard", userId=user_id)
+
+
+def allocate_user_id(mode: str, tenant_id: str) -> int:
+    """Next userId of the tenant+mode: one atomic ADD; ids are never reused."""
+    seq = UserSequence(tenant_pk(mode, tenant_id), "USERSEQ")
+    seq.update(actions=[UserSequence.seq.add(1), UserSequence.type.set("userseq")])
+    return int(seq.seq)
+
+
+def reserve_user_id(mode: str, tenant_id: str, user_id: int) -> None:
+    """Move the sequence past an explicitly chosen userId (imports, createOrUpdate)."""
+    seq = UserSequence(tenant_pk(mode, tenant_id), "USERSEQ")
+    try:
+        seq.update(
+            actions=[UserSequence.seq.set(user_id), UserSequence.type.set("userseq")],
+            condition=(UserSequence.seq < user_id) | UserSequence.seq.does_not_exist(),
+        )
+    except Exception as exc:  # the sequence is already past it: nothing to do
+        if "ConditionalCheckFailed" not in str(exc):
+            raise
+
+
+def index_fields(item: UserItem) -> None:
+    """Derive the index attributes from the record (call before every write)."""
+    item.gsi1pk = f"USERUUID#{item.userUuid}"
+    item.gsi1sk = f"{item.mode}#{item.tenantId}"
+    if item.email:
+        item.gsi2pk = email_index_key(item.mode, item.tenantId, item.email)
+        item.gsi2sk = "USER"
+    else:
+        item.gsi2pk = None
+        item.gsi2sk = None
+
+
+def new_user_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> UserItem:
+    item = UserItem(users_pk(mode, tenant_id), user_sk(user_id), type="user")
+    item.mode = mode
+    item.tenantId = tenant_id
+    item.userId = user_id
+    for key, value in fields.items():
+        setattr(item, key, value)
+    index_fields(item)
+    return item
+
+
+def _conflict(exc: TransactWriteError, labels: list[str | None]) -> Exception:
+    reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+    for label, reason in zip(labels, reasons, strict=False):
+        if reason == "ConditionalCheckFailed":
+            return Conflict(label) if label else Changed()
+    return exc
+
+
+@dataclass
+class Extra:
+    """Additional writes that must commit with a user change (role assignments, outbox)."""
+
+    saves: list[Item]
+    deletes: list[Item]
+
+    @classmethod
+    def none(cls) -> Extra:
+        return cls([], [])
+
+
+def create_user(item: UserItem, extra: Extra | None = None) -> None:
+    """Write the record and a guard per unique field, all or nothing."""
+    extra = extra or Extra.none()
+    labels: list[str | None] = []
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=UserItem.pk.does_not_exist())
+            labels.append("userId")
+            for kind in GUARDED:
+                value = getattr(item, kind)
+                if value:
+                    guard = guard_item(item.mode, item.tenantId, kind, value, item.userId)
+                    tx.save(guard, condition=GuardItem.pk.does_not_exist())
+                    labels.append(kind)
+            for other in extra.saves:
+                tx.save(other)
+                labels.append(None)
+    except TransactWriteError as exc:
+        raise _conflict(exc, labels) from exc
+
+
+def save_user(
+    item: UserItem,
+    previous: dict[str, str | None],
+    extra: Extra | None = None,
+) -> None:
+    """Write a changed record, moving guards for unique fields whose value changed.
+
+    `previous` holds the unique fields as they were read; `version` guards against a
+    concurrent writer in between.
+    """
+    extra = extra or Extra.none()
+    labels: list[str | None] = []
+    expected = item.version
+    item.version = expected + 1
+    index_fields(item)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=UserItem.version == expected)
+            labels.append(None)
+            for kind in GUARDED:
+                old, new = previous.get(kind), getattr(item, kind)
+                if (old and normalise(kind, old)) == (new and normalise(kind, new)):
+                    continue
+                if new:
+                    guard = guard_item(item.mode, item.tenantId, kind, new, item.userId)
+                    tx.save(guard, condition=GuardItem.pk.does_not_exist())
+                    labels.append(kind)
+                if old:
+                    tx.delete(
+                        GuardItem(guard_pk(item.mode, item.tenantId, kind, old), GUARD_SK),
+                        condition=GuardItem.userId == item.userId,
+                    )
+                    labels.append(None)
+            for other in extra.saves:
+                tx.save(other)
+                labels.append(None)
+            for other in extra.deletes:
+                tx.delete(other)
+                labels.append(None)
+    except TransactWriteError as exc:
+        item.version = expected
+        raise _conflict(exc, labels) from exc
+
+
+def delete_user(item: UserItem, extra: Extra | None = None) -> None:
+    extra = extra or Extra.none()
+    labels: list[str | None] = []
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.delete(item, condition=UserItem.version == item.version)
+            labels.append(None)
+            for kind in GUARDED:
+                value = getattr(item, kind)
+                if value:
+                    tx.delete(GuardItem(guard_pk(item.mode, item.tenantId, kind, value), GUARD_SK))
+                    labels.append(None)
+            for other in extra.saves:
+                tx.save(other)
+                labels.append(None)
+            for other in extra.deletes:
+                tx.delete(other)
+                labels.append(None)
+    except TransactWriteError as exc:
+        raise _conflict(exc, labels) from exc
+
+
+def get_user(mode: str, tenant_id: str, user_id: int) -> UserItem | None:
+    try:
+        return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id))
+    except DoesNotExist:
+        return None
+
+
+def get_by_uuid(mode: str, tenant_id: str, user_uuid: str) -> UserItem | None:
+    for item in UserItem.by_uuid.query(
+        f"USERUUID#{user_uuid}", UserItem.gsi1sk == f"{mode}#{tenant_id}"
+    ):
+        return item
+    return None
+
+
+def get_by_email(mode: str, tenant_id: str, email: str) -> UserItem | None:
+    for item in UserItem.by_email.query(email_index_key(mode, tenant_id, email)):
+        return item
+    return None
+
+
+def user_id_by_guard(mode: str, tenant_id: str, kind: str, value: str) -> int | None:
+    try:
+        return int(GuardItem.get(guard_pk(mode, tenant_id, kind, value), GUARD_SK).userId)
+    except DoesNotExist:
+        return None
+
+
+def iterate_users(mode: str, tenant_id: str, page_size: int = 500) -> Iterator[UserItem]:
+    """Every user of the tenant+mode, one partition read page by page."""
+    yield from UserItem.query(
+        users_pk(mode, tenant_id), UserItem.sk.startswith(USER_PREFIX), page_size=page_size
+    )
