@@ -31,7 +31,7 @@ def stage() -> str:
 
 def issuer() -> str:
     """The `iss` claim: the public base URL of the API (concepts.md §2.3)."""
-    return os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+    return os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:3000"
 
 
 def allowed_origins() -> list[str]:

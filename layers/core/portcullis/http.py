@@ -7,6 +7,7 @@ handler(app)`. Nothing here knows about DynamoDB; route functions call the core.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +125,7 @@ def handler(
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        _adopt_stage_variables(event)
         origin = _header(event, "origin")
         path = event.get("path") or "/"
         if len(path) > 1 and path.endswith("/"):
@@ -149,6 +151,14 @@ def handler(
         return result
 
     return lambda_handler
+
+
+def _adopt_stage_variables(event: dict[str, Any]) -> None:
+    """The template passes the API's own URL as a stage variable (an environment variable
+    would make the API and its functions depend on each other); it is fixed per stage."""
+    stage_url = (event.get("stageVariables") or {}).get("PUBLIC_BASE_URL")
+    if stage_url and not os.environ.get("PUBLIC_BASE_URL"):
+        os.environ["PUBLIC_BASE_URL"] = stage_url
 
 
 def _bad_encoding() -> PortcullisError:
