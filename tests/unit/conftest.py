@@ -38,10 +38,10 @@ def aws() -> Iterator[str]:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     import boto3
 
-    from portcullis.store.base import TableMeta
+    from portcullis.store.base import configure
     from portcullis.store.schema import create_table
 
-    TableMeta.host = endpoint
+    configure(os.environ["TABLE_NAME"], endpoint)
     create_table(boto3.client("dynamodb", endpoint_url=endpoint), os.environ["TABLE_NAME"])
     key = boto3.client("kms", endpoint_url=endpoint).create_key()["KeyMetadata"]["KeyId"]
     os.environ["KMS_KEY_ID"] = key

@@ -62,5 +62,28 @@ def connection() -> Connection:
     return Connection(region=config.region(), host=endpoint_url(), max_retry_attempts=3)
 
 
+def _models(root: type[Model]) -> list[type[Model]]:
+    found = [root]
+    for sub in root.__subclasses__():
+        found.extend(_models(sub))
+    return found
+
+
+def configure(table_name: str | None = None, host: str | None = None) -> None:
+    """Re-point every model at a table and endpoint after import.
+
+    pynamodb reads `Meta` when a model class is created; the local runtime and the test
+    fixtures start moto first and call this so models imported earlier follow along.
+    """
+    table_name = table_name or config.table_name()
+    host = host if host is not None else endpoint_url()
+    for model in _models(Item):
+        model.Meta.table_name = table_name
+        model.Meta.host = host
+        model.Meta.region = config.region()
+        model._connection = None
+    connection.cache_clear()
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"
