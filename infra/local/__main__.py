@@ -1,0 +1,83 @@
+"""`python -m infra.local`: run the service locally until Ctrl-C or SIGTERM (then save, exit 0)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from infra.local.runtime import DEFAULT_TEMPLATE, LocalRuntime
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run Portcullis locally: template.yaml's API with AWS emulated by moto.",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="HTTP port (0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(".portcullis"), help="where state is kept"
+    )
+    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE, help="SAM template")
+    parser.add_argument(
+        "--parameter",
+        type=_parameter,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter (repeatable)",
+    )
+    parser.add_argument("--no-bootstrap", action="store_true", help="do not create a workspace")
+    parser.add_argument("--quiet", action="store_true", help="no access log")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(levelname)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    runtime = LocalRuntime(
+        template_path=args.template,
+        data_dir=args.data_dir,
+        port=args.port,
+        host=args.host,
+        bootstrap=not args.no_bootstrap,
+        parameters=dict(args.parameter),
+        access_log=not args.quiet,
+    )
+    try:
+        runtime.start()
+    except OSError as error:
+        print(f"cannot start: {error} (is port {args.port} in use? try --port)", file=sys.stderr)
+        return 1
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        print("\nstopping: saving state...", file=sys.stderr)
+        runtime.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""`LocalRuntime`: the whole service in one process, as a library (the CLI is a thin shell).
+
+Start-up order matters and is the point of this module: moto first (every client must
+find it), then the template's resources (their local names feed the environment), then
+the environment (functions read it at import), then the functions, the saved data, the
+bootstrap workspace, and only then the HTTP server, so `start()` returns a service that
+is ready for requests. `stop()` undoes all of it, including `os.environ`, so a test
+process can start a runtime and carry on afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto.ses.models import ses_backends
+
+from infra.local.aws import LocalResources, MotoServer, Provisioner, forget_account
+from infra.local.bootstrap import (
+    Workspace,
+    banner,
+    create_workspace,
+    load_workspace,
+    save_workspace,
+    write_local_file,
+)
+from infra.local.cfn import Unresolvable
+from infra.local.dispatch import AsyncInvoker, QueuePoller, QueueSource
+from infra.local.drain import OutboxDrainer
+from infra.local.environment import ProcessEnvironment, configured_region, point_at_moto
+from infra.local.eventbus import BusEvent, EventLog, LocalRule, RuleRouter
+from infra.local.lambdas import LocalFunction, load_functions, unload_functions
+from infra.local.messages import MessageLog, SentMessage
+from infra.local.persistence import (
+    TABLE_FILE,
+    WORKSPACE_FILE,
+    load_kms,
+    load_tables,
+    save_kms,
+    save_tables,
+)
+from infra.local.routing import Router
+from infra.local.server import LocalGateway, LocalHttpServer
+from infra.local.template import ACCOUNT_ID, SamTemplate
+from infra.local.wiretap import InvokeOutcome, WireTap, WsgiApp, invoke_response
+from portcullis.store.schema import TTL_ATTRIBUTE
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+DRAIN_INTERVAL_SECONDS = 2.0
+SAVE_INTERVAL_SECONDS = 30.0
+
+
+def _warn(message: str) -> None:
+    print(f"[portcullis-local] warning: {message}", file=sys.stderr)
+
+
+class LocalRuntime:
+    """The template's API on `base_url`, backed by an in-process moto, state in `data_dir`.
+
+    One per process at a time: the functions' configuration and boto3's endpoint live in
+    `os.environ`, which a second runtime would overwrite.
+    """
+
+    _active: LocalRuntime | None = None
+    _active_lock = threading.Lock()
+
+    def __init__(
+        self,
+        template_path: Path | str = DEFAULT_TEMPLATE,
+        data_dir: Path | str = ".portcullis",
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        bootstrap: bool = True,
+        parameters: Mapping[str, str] | None = None,
+        echo: bool = True,
+        access_log: bool = True,
+    ) -> None:
+        self.template_path = Path(template_path).resolve()
+        self.data_dir = Path(data_dir).resolve()
+        self.host = host
+        self.requested_port = port
+        self.bootstrap = bootstrap
+        self.parameters = dict(parameters or {})
+        self.echo = echo
+        self.access_log = access_log
+        self.workspace: Workspace | None = None
+        self.region = "us-east-1"
+        self.messages = MessageLog(echo=sys.stdout if echo else None)
+        self.events = EventLog()
+        self._env = ProcessEnvironment()
+        self._moto: MotoServer | None = None
+        self._http: LocalHttpServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._housekeeper: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._functions: dict[str, LocalFunction] = {}
+        self._resources: LocalResources | None = None
+        self._provisioner: Provisioner | None = None
+        self._invoker: AsyncInvoker | None = None
+        self._poller: QueuePoller | None = None
+        self._rules: RuleRouter | None = None
+        self._drain = OutboxDrainer()
+        self._save_lock = threading.Lock()
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._http is None:
+            raise RuntimeError("the runtime is not started")
+        return self._http.port
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> LocalRuntime:
+        """Bring everything up; returns once requests can be served."""
+        with LocalRuntime._active_lock:
+            if LocalRuntime._active is not None:
+                raise RuntimeError("another LocalRuntime is running in this process")
+            LocalRuntime._active = self
+        self._started = True
+        self._stopping.clear()
+        try:
+            self._start()
+        except BaseException:
+            self._teardown(save=False)
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Save state and release everything; safe to call twice."""
+        if not self._started:
+            return
+        self._teardown(save=True)
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def save(self) -> None:
+        """Write the tables to `table.json` now (also done every 30 s and on stop)."""
+        if self._resources is None:
+            return
+        with self._save_lock:
+            client = boto3.session.Session(region_name=self.region).client("dynamodb")
+            save_tables(client, self._resources.tables.values(), self.data_dir)
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.region = configured_region()
+        had_saved_table = (self.data_dir / TABLE_FILE).is_file()
+        # Bind first: a port already in use should fail before anything else starts.
+        self._http = LocalHttpServer((self.host, self.requested_port), access_log=self.access_log)
+
+        self._moto = MotoServer(wrap=self._wrap_moto)
+        self._moto.start()
+        point_at_moto(self._env, self._moto.endpoint, self.region)
+
+        template = SamTemplate.load(self.template_path, self.parameters, self.region)
+        self._provisioner = Provisioner(template, self.region)
+        self._resources = self._provisioner.provision(load_kms(self.data_dir))
+        assert self._resources.kms_key is not None
+        save_kms(self.data_dir, self._resources.kms_key)
+
+        self._env.update(self._function_environment(template, self._resources))
+        sender = os.environ.get("SENDER_EMAIL", "")
+        if sender:
+            self._provisioner.verify_sender(sender)
+
+        dynamodb = boto3.session.Session(region_name=self.region).client("dynamodb")
+        load_tables(dynamodb, self._resources.tables.values(), self.data_dir, TTL_ATTRIBUTE)
+
+        self._functions = load_functions(
+            template.functions.values(), self._resources.function_names, self.region
+        )
+        self._invoker = AsyncInvoker(self._functions, after_invoke=self._drain)
+        self._invoker.start()
+        self._rules = RuleRouter(
+            self._local_rules(template, self._resources), self._invoker.submit, self.region
+        )
+        self._poller = QueuePoller(
+            self._queue_sources(template, self._resources),
+            self._functions,
+            boto3.session.Session(region_name=self.region).client("sqs"),
+            self.region,
+            after_invoke=self._drain,
+        )
+        self._poller.start()
+
+        self.workspace = self._bootstrap(had_saved_table)
+
+        self._http.gateway = LocalGateway(
+            router=Router(template.routes),
+            functions=self._functions,
+            cors=template.cors,
+            messages=self.messages,
+            events=self.events,
+            drain=self._drain,
+            stage_variables=self._stage_variables(template, self._resources),
+        )
+        self._http_thread = threading.Thread(
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": 0.25},
+            name="local-http",
+            daemon=True,
+        )
+        self._http_thread.start()
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="local-housekeeping", daemon=True
+        )
+        self._housekeeper.start()
+
+        write_local_file(self.data_dir, self.base_url, self.workspace)
+        if self.echo:
+            sys.stdout.write(
+                banner(self.base_url, self.data_dir, self.workspace, len(template.routes))
+            )
+            sys.stdout.flush()
+
+    def _wrap_moto(self, app: WsgiApp) -> WsgiApp:
+        return WireTap(app, self)
+
+    def _function_environment(
+        self, template: SamTemplate, resources: LocalResources
+    ) -> dict[str, str]:
+        """One environment for all functions: they share this process (a warning on conflicts).
+
+        Defaults come first so a template that does not pass the table/key/bus explicitly
+        still points the core at the local ones; the template's values override them, and
+        the base URL and stage are always the local ones.
+        """
+        values: dict[str, str] = {"POWERTOOLS_TRACE_DISABLED": "true"}
+        if resources.tables:
+            values["TABLE_NAME"] = next(iter(resources.tables.values()))
+        if resources.kms_key is not None:
+            values["KMS_KEY_ID"] = resources.kms_key.key_id
+        if resources.buses:
+            values["EVENT_BUS_NAME"] = next(iter(resources.buses.values()))
+        intrinsics = resources.intrinsics(template)
+        chosen: dict[str, tuple[str, str]] = {}
+        for spec in template.functions.values():
+            for name, raw in spec.environment.items():
+                try:
+                    value = intrinsics.resolve_string(raw)
+                except Unresolvable as error:
+                    _warn(
+                        f"{spec.logical_id}: {name} is not resolvable locally ({error}); set to ''"
+                    )
+                    value = ""
+                if name in chosen and chosen[name][1] != value:
+                    _warn(
+                        f"functions disagree on {name}: {chosen[name][0]}={chosen[name][1]!r}, "
+                        f"{spec.logical_id}={value!r}; all functions get {chosen[name][1]!r}"
+                    )
+                    continue
+                chosen.setdefault(name, (spec.logical_id, value))
+        values.update({name: value for name, (_, value) in chosen.items()})
+        values["PUBLIC_BASE_URL"] = self.base_url
+        values["STAGE"] = "local"
+        return values
+
+    def _stage_variables(self, template: SamTemplate, resources: LocalResources) -> dict[str, str]:
+        """The API's stage variables; the public base URL is the local one, as in the env."""
+        intrinsics = resources.intrinsics(template)
+        variables: dict[str, str] = {}
+        for name, raw in template.stage_variables.items():
+            try:
+                variables[name] = intrinsics.resolve_string(raw)
+            except Unresolvable as error:
+                _warn(f"stage variable {name} is not resolvable locally ({error}); set to ''")
+                variables[name] = ""
+        if "PUBLIC_BASE_URL" in variables:
+            variables["PUBLIC_BASE_URL"] = self.base_url
+        return variables
+
+    def _local_rules(self, template: SamTemplate, resources: LocalResources) -> list[LocalRule]:
+        intrinsics = resources.intrinsics(template)
+        rules = []
+        for trigger in template.rule_triggers:
+            if trigger.function_id not in template.functions:
+                continue
+            try:
+                bus = (
+                    intrinsics.resolve_string(trigger.bus) if trigger.bus is not None else "default"
+                )
+                pattern = intrinsics.resolve(trigger.pattern)
+                payload = intrinsics.resolve(trigger.input) if trigger.input is not None else None
+            except Unresolvable as error:
+                _warn(f"rule {trigger.rule_id} is not active locally: {error}")
+                continue
+            rules.append(
+                LocalRule.create(trigger.rule_id, bus, pattern, trigger.function_id, payload)
+            )
+        return rules
+
+    def _queue_sources(self, template: SamTemplate, resources: LocalResources) -> list[QueueSource]:
+        intrinsics = resources.intrinsics(template)
+        by_arn = {queue.arn: queue for queue in resources.queues.values()}
+        sources = []
+        for trigger in template.queue_triggers:
+            try:
+                arn = intrinsics.resolve_string(trigger.queue)
+            except Unresolvable as error:
+                _warn(f"{trigger.function_id}: SQS source not resolvable ({error})")
+                continue
+            queue = by_arn.get(arn)
+            if queue is None:
+                _warn(f"{trigger.function_id}: SQS source {arn} is not a queue of the template")
+                continue
+            sources.append(
+                QueueSource(
+                    function_id=trigger.function_id,
+                    queue_url=queue.url,
+                    queue_arn=queue.arn,
+                    batch_size=trigger.batch_size,
+                    report_batch_item_failures=trigger.report_batch_item_failures,
+                )
+            )
+        return sources
+
+    def _bootstrap(self, had_saved_table: bool) -> Workspace | None:
+        saved = load_workspace(self.data_dir)
+        if not self.bootstrap:
+            return saved
+        if saved is not None and had_saved_table:
+            return saved
+        if saved is not None:
+            _warn(f"{self.data_dir / WORKSPACE_FILE} exists but no table was saved; new workspace")
+        workspace = create_workspace()
+        save_workspace(self.data_dir, workspace)
+        self._drain()
+        self.save()
+        return workspace
+
+    # -- while running -----------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        last_save = time.monotonic()
+        while not self._stopping.wait(DRAIN_INTERVAL_SECONDS):
+            self._drain()
+            if time.monotonic() - last_save >= SAVE_INTERVAL_SECONDS:
+                last_save = time.monotonic()
+                try:
+                    self.save()
+                except Exception as error:
+                    _warn(f"periodic save failed: {error}")
+
+    # WireTapListener: called from moto's request threads.
+
+    def on_message(self, message: SentMessage) -> None:
+        self.messages.add(message)
+
+    def on_events(self, events: list[BusEvent]) -> None:
+        self.events.add(events)
+        if self._rules is not None:
+            self._rules.route(events)
+
+    def verify_sender(self, address: str, region: str) -> None:
+        ses_backends[ACCOUNT_ID][region or self.region].verify_email_identity(address)
+
+    def invoke_function(
+        self, name: str, payload: bytes, invocation_type: str
+    ) -> InvokeOutcome | None:
+        """Lambda Invoke of a template function (by name or ARN) runs it here."""
+        if name.startswith("arn:"):
+            name = name.split(":")[6]
+        name = name.split(":")[0]
+        function = next((f for f in self._functions.values() if f.name == name), None)
+        if function is None:
+            return None
+        try:
+            event: Any = json.loads(payload) if payload else {}
+        except ValueError:
+            return InvokeOutcome(
+                400,
+                [("x-amzn-ErrorType", "InvalidRequestContentException")],
+                b'{"Type":"User","message":"Could not parse request body into json"}',
+            )
+        if invocation_type == "DryRun":
+            return InvokeOutcome(204)
+        if invocation_type == "Event":
+            assert self._invoker is not None
+            self._invoker.submit(function.spec.logical_id, event, "async Invoke")
+            return InvokeOutcome(202, [("x-amzn-RequestId", str(uuid.uuid4()))])
+        request_id = str(uuid.uuid4())
+        try:
+            result = function.invoke(event)
+        except Exception as error:
+            traceback.print_exception(error, file=sys.stderr)
+            return invoke_response(None, error, request_id)
+        finally:
+            self._drain()
+        return invoke_response(result, None, request_id)
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def _teardown(self, save: bool) -> None:
+        self._stopping.set()
+        if self._http is not None:
+            if self._http_thread is not None:
+                self._http.shutdown()
+                self._http_thread.join(10)
+            self._http.server_close()
+        if self._housekeeper is not None:
+            self._housekeeper.join(10)
+        if self._poller is not None:
+            self._poller.stop()
+        if self._invoker is not None:
+            self._invoker.stop()
+        if save and self._moto is not None and self._resources is not None:
+            try:
+                self._drain()
+                self.save()
+            except Exception as error:
+                _warn(f"saving state failed: {error}")
+        if self._moto is not None:
+            self._moto.stop()
+            forget_account()
+        unload_functions(self._functions.values())
+        self._env.restore()
+        self._http = self._http_thread = self._housekeeper = None
+        self._moto = None
+        self._poller = self._invoker = None
+        self._rules = None
+        self._functions = {}
+        self._resources = None
+        self._provisioner = None
+        self._drain = OutboxDrainer()
+        self._started = False
+        with LocalRuntime._active_lock:
+            if LocalRuntime._active is self:
+                LocalRuntime._active = None

@@ -1,0 +1,99 @@
+"""Behaviour every route shares: CORS, unknown routes, wrong methods, body limits."""
+
+import pytest
+
+
+def test_preflight_echoes_the_origin(client, workspace) -> None:
+    response = client.options(
+        f"/v0/tenants/{workspace.tenant_id}/mode",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "Origin" in response.headers["vary"]
+    assert response.headers["access-control-allow-methods"] == "GET, POST, PUT, DELETE, OPTIONS"
+    assert "x-userfront-source" in response.headers["access-control-allow-headers"]
+    assert response.headers["access-control-max-age"] == "600"
+
+
+def test_actual_responses_carry_the_origin(client, workspace) -> None:
+    ok = client.get(f"/v0/tenants/{workspace.tenant_id}/mode", headers={"Origin": "http://a.test"})
+    assert ok.headers["access-control-allow-origin"] == "http://a.test"
+    error = client.get("/v0/tenants", headers={"Origin": "http://a.test"})
+    assert error.headers["access-control-allow-origin"] == "http://a.test"
+
+
+def test_unknown_route_is_a_404_envelope(client) -> None:
+    response = client.get("/v0/does/not/exist")
+    assert response.status_code == 404
+    assert response.json() == {
+        "statusCode": 404,
+        "message": "Not Found",
+        "error": {"type": "bad_request_error"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("PATCH", "/v0/tenants"), ("GET", "/v0/keys"), ("PUT", "/v0/keys/verify")]
+)
+def test_known_path_with_wrong_method_is_405(client, workspace, method: str, path: str) -> None:
+    response = client.request(
+        method, path, headers={"Authorization": f"Bearer {workspace.keys['test']['admin']}"}
+    )
+    assert response.status_code == 405
+    assert response.json()["error"] == {"type": "bad_request_error"}
+
+
+def test_oversized_body_is_413(client, workspace) -> None:
+    response = client.post(
+        "/v0/tenants",
+        content=b'{"name": "' + b"x" * (1024 * 1024 + 10) + b'"}',
+        headers={
+            "Authorization": f"Bearer {workspace.keys['test']['admin']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 413
+    assert response.json()["statusCode"] == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"null",
+        b"[]",
+        b"42",
+        b'"text"',
+        b"{",
+        b'{"name": null}',
+        b"\xff\xfe",
+        b'{"name": {"a": 1}}',
+    ],
+)
+def test_hostile_bodies_never_500(client, workspace, body: bytes) -> None:
+    response = client.post(
+        "/v0/tenants",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {workspace.keys['test']['admin']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert 400 <= response.status_code < 500, (body, response.text)
+    assert set(response.json()) == {"statusCode", "message", "error"}
+
+
+def test_repeated_bad_credentials_are_rate_limited(client, workspace) -> None:
+    headers = {"Authorization": "Bearer uf_test_admin_ratelim1_" + "0" * 32, "X-Forwarded-For": "1"}
+    statuses = [client.get("/v0/keys/admin", headers=headers).status_code for _ in range(25)]
+    assert statuses[0] == 401
+    assert 429 in statuses
+    limited = client.get("/v0/keys/admin", headers=headers)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["type"] == "rate_limit_error"
+    assert int(limited.headers["retry-after"]) >= 1
