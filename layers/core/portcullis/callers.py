@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from portcullis import keys, ratelimits, settings, tokens
+from portcullis import keys, ratelimits, settings
 from portcullis.errors import Forbidden, MissingAuthentication, NotFound, Unauthorized
 from portcullis.store import tenants as tenant_store
 
@@ -96,6 +96,8 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
             kind="api_key",
             key_digest=item.digest,
         )
+    from portcullis import tokens  # only token callers need PyJWT
+
     try:
         verified = tokens.verify(credential)
     except Unauthorized:

@@ -2,7 +2,8 @@
 
 Private keys live in the table only envelope-encrypted (`envelope.py`); a Lambda
 instance decrypts the key it signs with once and keeps it in memory. Verification
-accepts RS256 only and always checks `exp`.
+accepts RS256 only and always checks `exp`. PyJWT and cryptography are imported on
+first use, so functions that never touch a token do not pay for them at cold start.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from portcullis import envelope
 from portcullis.errors import NotFound, Unauthorized
@@ -37,6 +34,9 @@ def _context(tenant_id: str, mode: str, kid: str) -> str:
 
 def new_signing_key_item(tenant_id: str, mode: str) -> store.JwtKeyItem:
     """Generate an RSA-2048 pair; only the public half is ever stored in clear."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     kid = str(uuid.uuid4())
     private_pem = private.private_bytes(
@@ -90,6 +90,8 @@ def _signer(tenant_id: str, mode: str) -> tuple[str, Any]:
     if not active:
         raise NotFound("Tenant not found")
     key = active[0]
+    from cryptography.hazmat.primitives import serialization
+
     pem = envelope.open_sealed(
         envelope.Sealed(key.encryptedPrivateKey, key.encryptedDataKey, key.nonce),
         _context(tenant_id, mode, key.kid),
@@ -102,6 +104,8 @@ def _signer(tenant_id: str, mode: str) -> tuple[str, Any]:
 
 def sign(tenant_id: str, mode: str, claims: dict[str, Any]) -> str:
     """Sign `claims` with the tenant+mode's current key; `kid` always in the header."""
+    import jwt
+
     kid, private = _signer(tenant_id, mode)
     return jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"})
 
@@ -124,6 +128,9 @@ def verify(
     Tenant and mode are read from the unverified payload only to choose the key set;
     the signature then proves them. Any failure is one `Unauthorized`.
     """
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
     try:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
@@ -187,6 +194,8 @@ def _b64url_uint(value: int) -> str:
 
 
 def jwk(key: store.JwtKeyItem) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+
     public = serialization.load_pem_public_key(key.publicKeyPem.encode())
     numbers = public.public_numbers()  # type: ignore[union-attr]
     return {
