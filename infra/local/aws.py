@@ -26,6 +26,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from infra.local import moto_dynamodb
 from infra.local.cfn import Intrinsics, Unresolvable
 from infra.local.template import ACCOUNT_ID, STACK_NAME, SamTemplate
 from infra.local.wiretap import WsgiApp
@@ -46,6 +47,7 @@ class MotoServer(ThreadedMotoServer):
     """
 
     def __init__(self, wrap: Callable[[WsgiApp], WsgiApp]) -> None:
+        moto_dynamodb.install()
         super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
         self._wrap = wrap
         # werkzeug logs every moto request at INFO on its own handler; that is noise here.
@@ -181,7 +183,7 @@ class Provisioner:
         for index, (logical_id, resource) in enumerate(tables.items()):
             fallback = DEFAULT_TABLE_NAME if index == 0 else f"{STACK_NAME}-{logical_id}"
             name = _name(self.template, resource, "TableName", fallback)
-            create_table(self._dynamodb, name)
+            create_table(self._dynamodb, name, stream=False)
             description = self._dynamodb.describe_table(TableName=name)["Table"]
             self.resources.tables[logical_id] = name
             self.resources.refs[logical_id] = name
@@ -190,7 +192,7 @@ class Provisioner:
                 "LatestStreamArn", ""
             )
         if not tables:
-            create_table(self._dynamodb, DEFAULT_TABLE_NAME)
+            create_table(self._dynamodb, DEFAULT_TABLE_NAME, stream=False)
             self.resources.tables["Table"] = DEFAULT_TABLE_NAME
 
     def _kms_key(self, state: KmsKeyState | None) -> None:
