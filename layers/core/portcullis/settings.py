@@ -5,6 +5,7 @@ Only changed values are stored, so a new default reaches every tenant that never
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -33,6 +34,12 @@ Strategy = Literal[
 ]
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
+# Deliberately simple (one @, a dot in the domain, no spaces): full RFC 5322 syntax is
+# both unneeded and a source of surprising addresses; SES rejects what it cannot send.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = re.compile(
+    r"^[^@\s\x00-\x1f\x7f<>()\[\],;:\\\"]+@" + _LABEL + r"(?:\." + _LABEL + r")+$"
+)
 
 
 class Factor(BaseModel):
@@ -111,6 +118,16 @@ class TenantSettings(BaseModel):
     authentication: Authentication = Authentication()
     mfa: Mfa = Mfa()
     rateLimits: RateLimits = RateLimits()
+    # From address of this tenant's emails (must be verified in SES); None = the
+    # deployment's SENDER_EMAIL. See docs/emails.md.
+    senderEmail: Annotated[str, Field(max_length=254)] | None = None
+
+    @field_validator("senderEmail")
+    @classmethod
+    def _sender_address(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL_PATTERN.match(value):
+            raise ValueError("must be a valid email")
+        return value
 
     @field_validator(
         "loginRedirectPath", "afterSignupPath", "logoutRedirectPath", "resetPasswordPath"

@@ -7,9 +7,9 @@ import string
 import uuid
 from typing import Any
 
+from portcullis import outbox, tokens
 from portcullis import settings as tenant_settings
-from portcullis import tokens
-from portcullis.errors import BadRequest, NotFound
+from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.roles import DEFAULT_ROLES
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
@@ -69,8 +69,9 @@ def create(
         )
         roles = store.role_items(mode, tid, list(DEFAULT_ROLES), created)
         signing_key = tokens.new_signing_key_item(tid, mode)
+        event = _event("create", item, tenant_json(item, roles=list(DEFAULT_ROLES)))
         try:
-            store.create_tenant(item, roles, [signing_key, *(extra or [])])
+            store.create_tenant(item, roles, [signing_key, event, *(extra or [])])
         except store.TenantExists:
             if tenant_id:
                 raise BadRequest("Tenant already exists") from None
@@ -94,13 +95,33 @@ def summary(item: store.TenantItem) -> dict[str, Any]:
     }
 
 
-def tenant_json(item: store.TenantItem) -> dict[str, Any]:
-    """The full Tenant object (api-server §1.5), read from the tenant's own partition."""
+def _event(action: str, item: store.TenantItem, record: dict[str, Any]) -> Item:
+    """The `tenant.<action>` webhook event, written in the same transaction as the change."""
+    return outbox.event_item(
+        action,
+        "tenant",
+        item.mode,
+        record,
+        tenant_id=item.tenantId,
+        ancestor_tenant_ids=list(item.ancestors or []),
+    )
+
+
+def tenant_json(item: store.TenantItem, *, roles: list[str] | None = None) -> dict[str, Any]:
+    """The full Tenant object (api-server §1.5), read from the tenant's own partition.
+
+    `roles` skips reading the role definitions: a tenant being created has none
+    stored yet when its `tenant.create` event is built.
+    """
     parent = store.get_tenant(item.mode, item.parentTenantId) if item.parentTenantId else None
     children = store.first_children(item.mode, item.tenantId, CHILDREN_PAGE)
     total_children = int(item.childCount or 0)
     settings = tenant_settings.read(item.mode, item.tenantId)
-    roles = store.list_roles(item.mode, item.tenantId)
+    role_names = (
+        list(roles)
+        if roles is not None
+        else [role.name for role in store.list_roles(item.mode, item.tenantId)]
+    )
     descendants = int(item.descendantCount or 0)
     return {
         "tenantId": item.tenantId,
@@ -126,7 +147,7 @@ def tenant_json(item: store.TenantItem) -> dict[str, Any]:
             "totalPages": -(-total_children // CHILDREN_PAGE),
             "results": [summary(child) for child in children],
         },
-        "roles": [{"name": role.name} for role in roles],
+        "roles": [{"name": name} for name in role_names],
         "descendantCount": {
             "descendants": descendants,
             "children": total_children,
@@ -170,18 +191,42 @@ def tenant_json(item: store.TenantItem) -> dict[str, Any]:
     }
 
 
+def _copy(item: store.TenantItem) -> store.TenantItem:
+    copy = store.TenantItem()
+    copy.deserialize(item.serialize())
+    return copy
+
+
 def update(item: store.TenantItem, changes: dict[str, Any]) -> store.TenantItem:
-    fields: dict[str, Any] = {}
-    if "name" in changes:
-        fields["name"] = changes["name"]
-    if "image" in changes:
-        fields["image"] = changes["image"]
-    if "data" in changes:
-        fields["data"] = merge_data(item.data or {}, changes["data"])
-    if not fields:
+    """Apply name/image/data and fire `tenant.update` in one transaction; a concurrent
+    update makes this re-read the tenant and re-apply the change (data merges)."""
+    if not any(key in changes for key in ("name", "image", "data")):
         raise BadRequest("At least one field is required")
-    fields["updatedAt"] = now_iso()
-    return store.update_tenant(item, fields)
+    current = item
+    for _attempt in range(5):
+        fields: dict[str, Any] = {}
+        if "name" in changes:
+            fields["name"] = changes["name"]
+        if "image" in changes:
+            fields["image"] = changes["image"]
+        if "data" in changes:
+            fields["data"] = merge_data(current.data or {}, changes["data"])
+        fields["updatedAt"] = now_iso()
+        after = _copy(current)
+        for key, value in fields.items():
+            setattr(after, key, value)
+        try:
+            return store.update_tenant(
+                current, fields, [_event("update", after, tenant_json(after))]
+            )
+        except store.TenantGone:
+            raise NotFound("Tenant not found") from None
+        except store.TenantChanged:
+            fresh = store.get_tenant(item.mode, item.tenantId)
+            if fresh is None:
+                raise NotFound("Tenant not found") from None
+            current = fresh
+    raise TooManyRequests("Too many concurrent changes to this tenant, please retry", retry_after=1)
 
 
 def delete(item: store.TenantItem, caller_home: str) -> dict[str, Any]:
@@ -190,8 +235,16 @@ def delete(item: store.TenantItem, caller_home: str) -> dict[str, Any]:
     if int(item.childCount or 0) > 0:
         raise BadRequest("Delete child tenants first")
     before = tenant_json(item)
+    # The clean-up of role assignments and owned users is queued with the deletion, so
+    # it runs (and is retried) even if this request dies right after the commit.
+    cleanup = outbox.task_item(
+        "tenant.cleanup",
+        {"mode": item.mode, "tenant_id": item.tenantId},
+        mode=item.mode,
+        tenant_id=item.tenantId,
+    )
     try:
-        store.delete_tenant(item)
+        store.delete_tenant(item, [_event("delete", item, before), cleanup])
     except Exception as exc:
         fresh = store.get_tenant(item.mode, item.tenantId)
         if fresh is None:

@@ -55,6 +55,19 @@ class Item(Model):
     type = UnicodeAttribute()
     ttl = NumberAttribute(null=True)  # epoch seconds; the table TTL attribute
 
+    @classmethod
+    def _get_connection(cls) -> Any:
+        """One connection per model class.
+
+        pynamodb caches the connection (and with it the index schema) as a class
+        attribute, so a subclass would inherit the one first made for `Item` itself
+        (e.g. by `Item.query` or `Item.batch_write`), which knows no indexes: every
+        later index query of that subclass would fail with "has no index".
+        """
+        if "_connection" not in cls.__dict__:
+            cls._connection = None
+        return super()._get_connection()
+
 
 @cache
 def connection() -> Connection:

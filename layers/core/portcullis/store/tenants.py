@@ -123,9 +123,41 @@ def create_tenant(tenant: TenantItem, roles: list[RoleItem], extra: list[Item] =
         raise
 
 
-def update_tenant(tenant: TenantItem, fields: dict[str, Any]) -> TenantItem:
+class TenantChanged(Exception):
+    """The tenant was updated since it was read (its `updatedAt` moved); reload, retry."""
+
+
+class TenantGone(Exception):
+    """The tenant no longer exists."""
+
+
+def update_tenant(
+    tenant: TenantItem, fields: dict[str, Any], extra: list[Item] | None = None
+) -> TenantItem:
+    """Set `fields` if the tenant is as it was read, with `extra` items (its webhook
+    event) in the same transaction. Counter updates from child tenants do not touch
+    `updatedAt`, so they never make this fail."""
     actions = [getattr(TenantItem, key).set(value) for key, value in fields.items()]
-    tenant.update(actions=actions, condition=TenantItem.pk.exists())
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(
+                TenantItem(tenant.pk, tenant.sk),
+                actions=actions,
+                condition=TenantItem.pk.exists() & (TenantItem.updatedAt == tenant.updatedAt),
+            )
+            for item in extra or []:
+                tx.save(item)
+    except TransactWriteError as exc:
+        # Only the tenant update carries a condition (the extra items are plain puts,
+        # which pynamodb sends first), so any failed condition is the tenant's.
+        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if "ConditionalCheckFailed" in reasons:
+            if get_tenant(tenant.mode, tenant.tenantId) is None:
+                raise TenantGone from exc
+            raise TenantChanged from exc
+        raise
+    for key, value in fields.items():
+        setattr(tenant, key, value)
     return tenant
 
 
@@ -166,14 +198,17 @@ def partition_keys(mode: str, tenant_id: str) -> list[tuple[str, str]]:
     return [(item.pk, item.sk) for item in Item.query(tenant_pk(mode, tenant_id))]
 
 
-def delete_tenant(tenant: TenantItem) -> None:
-    """Remove the tenant record and decrement its ancestors' counters atomically.
+def delete_tenant(tenant: TenantItem, extra: list[Item] | None = None) -> None:
+    """Remove the tenant record and decrement its ancestors' counters atomically, with
+    `extra` items (its webhook event and clean-up task) in the same transaction.
 
     The rest of the partition (roles, settings, keys) is removed afterwards by
     `purge_partition`; once the record is gone nothing can address those items.
     """
     with TransactWrite(connection=connection()) as tx:
         tx.delete(tenant, condition=TenantItem.childCount == 0)
+        for item in extra or []:
+            tx.save(item)
         for depth, ancestor_id in enumerate(tenant.ancestors):
             actions = [TenantItem.descendantCount.add(-1)]
             if depth == 0:

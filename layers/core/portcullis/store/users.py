@@ -19,7 +19,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Gsi1, Gsi2, Item, connection, tenant_pk
@@ -94,6 +94,11 @@ class Changed(Exception):
     """The record changed since it was read (optimistic lock); the caller may retry."""
 
 
+class Contention(Exception):
+    """DynamoDB cancelled the transaction because another one touched the same items at
+    the same moment (TransactionConflict); nothing was written and a retry is safe."""
+
+
 def normalise(kind: str, value: str) -> str:
     return value.strip().lower() if kind in ("email", "username") else value.strip()
 
@@ -158,7 +163,38 @@ def _conflict(exc: TransactWriteError, labels: list[str | None]) -> Exception:
     for label, reason in zip(labels, reasons, strict=False):
         if reason == "ConditionalCheckFailed":
             return Conflict(label) if label else Changed()
+    if "TransactionConflict" in reasons or exc.cause_response_code in (
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    ):
+        return Contention()
     return exc
+
+
+class _Writes:
+    """A transaction that remembers a label per write in the order DynamoDB sees them.
+
+    pynamodb sends deletes before puts whatever order they were added in, and the
+    cancellation reasons follow the sent order; labels must too, or a taken email
+    would be reported as a concurrent change.
+    """
+
+    def __init__(self, tx: TransactWrite) -> None:
+        self.tx = tx
+        self._deletes: list[str | None] = []
+        self._puts: list[str | None] = []
+
+    def save(self, item: Item, condition: Any = None, label: str | None = None) -> None:
+        self.tx.save(item, condition=condition)
+        self._puts.append(label)
+
+    def delete(self, item: Item, condition: Any = None, label: str | None = None) -> None:
+        self.tx.delete(item, condition=condition)
+        self._deletes.append(label)
+
+    @property
+    def labels(self) -> list[str | None]:
+        return self._deletes + self._puts
 
 
 @dataclass
@@ -173,25 +209,28 @@ class Extra:
         return cls([], [])
 
 
+def _add_extra(writes: _Writes, extra: Extra) -> None:
+    for other in extra.saves:
+        writes.save(other)
+    for other in extra.deletes:
+        writes.delete(other)
+
+
 def create_user(item: UserItem, extra: Extra | None = None) -> None:
     """Write the record and a guard per unique field, all or nothing."""
-    extra = extra or Extra.none()
-    labels: list[str | None] = []
+    writes: _Writes | None = None
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(item, condition=UserItem.pk.does_not_exist())
-            labels.append("userId")
+            writes = _Writes(tx)
+            writes.save(item, condition=UserItem.pk.does_not_exist(), label="userId")
             for kind in GUARDED:
                 value = getattr(item, kind)
                 if value:
                     guard = guard_item(item.mode, item.tenantId, kind, value, item.userId)
-                    tx.save(guard, condition=GuardItem.pk.does_not_exist())
-                    labels.append(kind)
-            for other in extra.saves:
-                tx.save(other)
-                labels.append(None)
+                    writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
+            _add_extra(writes, extra or Extra.none())
     except TransactWriteError as exc:
-        raise _conflict(exc, labels) from exc
+        raise _conflict(exc, writes.labels if writes else []) from exc
 
 
 def save_user(
@@ -204,65 +243,55 @@ def save_user(
     `previous` holds the unique fields as they were read; `version` guards against a
     concurrent writer in between.
     """
-    extra = extra or Extra.none()
-    labels: list[str | None] = []
     expected = item.version
     item.version = expected + 1
     index_fields(item)
+    writes: _Writes | None = None
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.save(item, condition=UserItem.version == expected)
-            labels.append(None)
+            writes = _Writes(tx)
+            writes.save(item, condition=UserItem.version == expected)
             for kind in GUARDED:
                 old, new = previous.get(kind), getattr(item, kind)
                 if (old and normalise(kind, old)) == (new and normalise(kind, new)):
                     continue
                 if new:
                     guard = guard_item(item.mode, item.tenantId, kind, new, item.userId)
-                    tx.save(guard, condition=GuardItem.pk.does_not_exist())
-                    labels.append(kind)
+                    writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
                 if old:
-                    tx.delete(
+                    writes.delete(
                         GuardItem(guard_pk(item.mode, item.tenantId, kind, old), GUARD_SK),
                         condition=GuardItem.userId == item.userId,
                     )
-                    labels.append(None)
-            for other in extra.saves:
-                tx.save(other)
-                labels.append(None)
-            for other in extra.deletes:
-                tx.delete(other)
-                labels.append(None)
+            _add_extra(writes, extra or Extra.none())
     except TransactWriteError as exc:
         item.version = expected
-        raise _conflict(exc, labels) from exc
+        raise _conflict(exc, writes.labels if writes else []) from exc
 
 
 def delete_user(item: UserItem, extra: Extra | None = None) -> None:
-    extra = extra or Extra.none()
-    labels: list[str | None] = []
+    """Remove the record and its guards (plus `extra`); Changed if it moved meanwhile."""
+    writes: _Writes | None = None
     try:
         with TransactWrite(connection=connection()) as tx:
-            tx.delete(item, condition=UserItem.version == item.version)
-            labels.append(None)
+            writes = _Writes(tx)
+            writes.delete(item, condition=UserItem.version == item.version)
             for kind in GUARDED:
                 value = getattr(item, kind)
                 if value:
-                    tx.delete(GuardItem(guard_pk(item.mode, item.tenantId, kind, value), GUARD_SK))
-                    labels.append(None)
-            for other in extra.saves:
-                tx.save(other)
-                labels.append(None)
-            for other in extra.deletes:
-                tx.delete(other)
-                labels.append(None)
+                    writes.delete(
+                        GuardItem(guard_pk(item.mode, item.tenantId, kind, value), GUARD_SK)
+                    )
+            _add_extra(writes, extra or Extra.none())
     except TransactWriteError as exc:
-        raise _conflict(exc, labels) from exc
+        raise _conflict(exc, writes.labels if writes else []) from exc
 
 
-def get_user(mode: str, tenant_id: str, user_id: int) -> UserItem | None:
+def get_user(
+    mode: str, tenant_id: str, user_id: int, *, consistent: bool = False
+) -> UserItem | None:
     try:
-        return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id))
+        return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
     except DoesNotExist:
         return None
 
@@ -281,15 +310,45 @@ def get_by_email(mode: str, tenant_id: str, email: str) -> UserItem | None:
     return None
 
 
-def user_id_by_guard(mode: str, tenant_id: str, kind: str, value: str) -> int | None:
+def user_id_by_guard(
+    mode: str, tenant_id: str, kind: str, value: str, *, consistent: bool = False
+) -> int | None:
     try:
-        return int(GuardItem.get(guard_pk(mode, tenant_id, kind, value), GUARD_SK).userId)
+        guard = GuardItem.get(
+            guard_pk(mode, tenant_id, kind, value), GUARD_SK, consistent_read=consistent
+        )
     except DoesNotExist:
         return None
+    return int(guard.userId)
 
 
-def iterate_users(mode: str, tenant_id: str, page_size: int = 500) -> Iterator[UserItem]:
-    """Every user of the tenant+mode, one partition read page by page."""
+def get_by_unique(mode: str, tenant_id: str, kind: str, value: str) -> UserItem | None:
+    """The user holding an email/username/phone number: two strongly consistent
+    GetItems (guard, record), so a user is found the moment its write commits — unlike
+    the eventually consistent email index."""
+    user_id = user_id_by_guard(mode, tenant_id, kind, value, consistent=True)
+    if user_id is None:
+        return None
+    return get_user(mode, tenant_id, user_id, consistent=True)
+
+
+def touch_active(item: UserItem, at: str) -> bool:
+    """Set lastActiveAt alone: no version bump, so activity pings never make a concurrent
+    profile update fail its optimistic check, and never count as a change. False when
+    the user no longer exists."""
+    try:
+        item.update(actions=[UserItem.lastActiveAt.set(at)], condition=UserItem.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:
+    """Every user of the tenant+mode, one partition read page by page. By default each
+    page is as large as DynamoDB allows (1 MB, ~2,000 users): the fewest round trips
+    for the same read units."""
     yield from UserItem.query(
         users_pk(mode, tenant_id), UserItem.sk.startswith(USER_PREFIX), page_size=page_size
     )

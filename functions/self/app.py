@@ -1,0 +1,67 @@
+"""The signed-in user's own account and sessions (api-client §9.1–9.2, §9.6–9.7, §10,
+§13): everything here is authenticated by the user's own access or refresh token, and
+the tenant and mode come from that token, never from the origin.
+"""
+
+from typing import Any
+
+from portcullis import selfservice, sessions
+from portcullis.http import create_app, handler, header, source_ip
+from portcullis.requests import json_body
+
+app = create_app()
+
+
+def _authorization() -> str | None:
+    return header(app, "authorization")
+
+
+@app.get("/v0/self")
+def read_self() -> dict[str, Any]:
+    return selfservice.read(sessions.authenticate(_authorization()))
+
+
+@app.put("/v0/self")
+def update_self() -> dict[str, Any]:
+    """The body is read by hand: its unknown fields get `"<field>" cannot be updated here`."""
+    caller = sessions.authenticate(_authorization())
+    return selfservice.update(caller, json_body(app, default={}))
+
+
+@app.get("/v0/auth/session")
+def read_session() -> dict[str, Any]:
+    return selfservice.session(sessions.authenticate(_authorization(), with_user=False))
+
+
+@app.get("/v0/auth/sessions")
+def list_sessions() -> dict[str, Any]:
+    return selfservice.session_list(sessions.authenticate(_authorization(), with_user=False))
+
+
+@app.get("/v0/auth/logout")
+def log_out() -> dict[str, Any]:
+    return sessions.logout(_authorization())
+
+
+@app.post("/v0/auth/logout")
+def log_out_post() -> dict[str, Any]:
+    return sessions.logout(_authorization())
+
+
+@app.get("/v0/auth/logout/all")
+def log_out_all() -> dict[str, Any]:
+    return sessions.logout_all(_authorization())
+
+
+@app.post("/v0/auth/logout/all")
+def log_out_all_post() -> dict[str, Any]:
+    return sessions.logout_all(_authorization())
+
+
+@app.get("/v0/auth/refresh")
+def refresh() -> dict[str, Any]:
+    """Exactly 200 on success: the client treats any other status as a failed refresh."""
+    return sessions.refresh(_authorization(), source_ip(app))
+
+
+lambda_handler = handler(app)

@@ -1,0 +1,40 @@
+"""Per-account attempt limits (api-client §4): `attemptsPerAccount` per factor.
+
+Every attempt is counted BEFORE the secret is checked, with one atomic UpdateItem, so
+no number of parallel guesses can exceed the limit. A successful attempt then takes
+its count back inside the sign-in's own transaction: only failures add up to a
+lockout, and signing in costs no extra DynamoDB call. The counter is keyed by what
+the caller typed (factor + identifier), so an unknown account is counted exactly like
+a real one, and a lockout only closes that factor: a locked password still leaves
+link and code sign-in open.
+"""
+
+from __future__ import annotations
+
+import time
+
+from portcullis import ratelimits
+from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.store.ratelimits import RateCounter
+from portcullis.store.sessions import Update
+
+LIMIT_NAME = "attemptsPerAccount"
+
+
+def count(req: Request, factor: str, identifier: str) -> Update:
+    """Count one attempt (429 with Retry-After past the limit); returns the update that
+    refunds it, for the transaction of a successful sign-in."""
+    limit = req.limits.attemptsPerAccount
+    parts = (req.mode, req.tenant_id, factor, identifier.strip().lower())
+    window_start = int(time.time()) // limit.windowSeconds * limit.windowSeconds
+    ratelimits.hit(LIMIT_NAME, limit, *parts, message=RATE_LIMITED)
+    # The counter `ratelimits.hit` just wrote (same key and window derivation).
+    counter = RateCounter(f"RATE#{LIMIT_NAME}#{ratelimits._key(parts)}", str(window_start))
+    return Update(
+        counter,
+        [
+            RateCounter.hits.add(-1),
+            RateCounter.type.set("rate"),
+            RateCounter.ttl.set(window_start + limit.windowSeconds + 60),
+        ],
+    )

@@ -1,0 +1,188 @@
+"""Token payloads (concepts §2.3–2.5, api-client §1.3) and the tokens object (§1.1).
+
+The access token carries authorization, the ID token the user's own profile, the
+refresh token only what the client needs to decide whether to refresh (`exp`) plus
+`jti`/`rot` for rotation. Every token names its session, so every endpoint can refuse
+tokens of an ended session.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from portcullis import config, tokens
+from portcullis.store.users import UserItem
+
+# Browsers silently drop cookies above ~4 KB; the ID token embeds `data` (api-client §1.3).
+MAX_ID_TOKEN_BYTES = 3500
+_SIGNATURE_CHARS = 342  # base64url of a 2048-bit RSA signature
+_HEADER_CHARS = len(
+    base64.urlsafe_b64encode(
+        json.dumps(
+            {"alg": "RS256", "kid": "00000000-0000-0000-0000-000000000000", "typ": "JWT"},
+            separators=(",", ":"),
+        ).encode()
+    ).rstrip(b"=")
+)
+
+
+def confirmation_claims(user: UserItem) -> dict[str, Any]:
+    confirmed = bool(user.isEmailConfirmed)
+    return {
+        "isEmailConfirmed": confirmed,
+        "isPhoneNumberConfirmed": bool(user.isPhoneNumberConfirmed),
+        "isConfirmed": confirmed,
+    }
+
+
+def _owner(user: UserItem, session_id: str) -> dict[str, Any]:
+    return {
+        "mode": user.mode,
+        "tenantId": user.tenantId,
+        "userId": int(user.userId),
+        "userUuid": user.userUuid,
+        **confirmation_claims(user),
+        "sessionId": session_id,
+    }
+
+
+def authorization(user: UserItem) -> dict[str, dict[str, list[str]]]:
+    """Roles by tenant; the user's own tenant is always present so `hasRole` can read it."""
+    granted = {str(t): list(r) for t, r in (user.roles or {}).items() if r}
+    granted.setdefault(user.tenantId, [])
+    return {tenant_id: {"roles": roles} for tenant_id, roles in sorted(granted.items())}
+
+
+def access_claims(
+    user: UserItem, session_id: str, factors: dict[str, Any], iat: int, exp: int
+) -> dict[str, Any]:
+    return {
+        **_owner(user, session_id),
+        "authorization": authorization(user),
+        "authentication": factors,
+        "iss": config.issuer(),
+        "iat": iat,
+        "exp": exp,
+    }
+
+
+def id_claims(user: UserItem, session_id: str, iat: int, exp: int) -> dict[str, Any]:
+    return {
+        **_owner(user, session_id),
+        "email": user.email,
+        "phoneNumber": user.phoneNumber,
+        "username": user.username,
+        "name": user.name or "",
+        "image": user.image,
+        "data": user.data or {},
+        "confirmedEmailAt": user.confirmedEmailAt,
+        "confirmedAt": user.confirmedEmailAt,
+        "confirmedPhoneNumberAt": user.confirmedPhoneNumberAt,
+        "isMfaRequired": bool(user.isMfaRequired),
+        "createdAt": user.createdAt,
+        "updatedAt": user.updatedAt,
+        "iss": config.issuer(),
+        "iat": iat,
+        "exp": exp,
+    }
+
+
+def refresh_claims(
+    user: UserItem, session_id: str, jti: str, rot: int, iat: int, exp: int
+) -> dict[str, Any]:
+    return {
+        "type": "refresh",
+        **_owner(user, session_id),
+        "jti": jti,
+        "rot": rot,
+        "iss": config.issuer(),
+        "iat": iat,
+        "exp": exp,
+    }
+
+
+def id_token_size(user: UserItem) -> int:
+    """Encoded size of this user's ID token, without signing one."""
+    sample = id_claims(user, "00000000-0000-0000-0000-000000000000", 2_000_000_000, 2_000_000_000)
+    payload = json.dumps(sample, separators=(",", ":")).encode()
+    return (
+        _HEADER_CHARS
+        + 1
+        + len(base64.urlsafe_b64encode(payload).rstrip(b"="))
+        + 1
+        + _SIGNATURE_CHARS
+    )
+
+
+def _days(seconds: int) -> float | int:
+    """Cookie `expires` in days (js-cookie accepts fractions); whole days stay integers."""
+    days = round(max(seconds, 0) / 86_400, 5)
+    return int(days) if days == int(days) else days
+
+
+def _cookie(mode: str, same_site: str, seconds: int) -> dict[str, Any]:
+    return {"secure": mode == "live", "sameSite": same_site, "expires": _days(seconds)}
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """A signed set for one session; `refresh_jti` is what the session remembers."""
+
+    mode: str
+    access: str
+    id: str
+    refresh: str
+    refresh_jti: str
+    access_seconds: int
+    refresh_seconds: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "access": {
+                "value": self.access,
+                "cookieOptions": _cookie(self.mode, "Lax", self.access_seconds),
+            },
+            "id": {
+                "value": self.id,
+                "cookieOptions": _cookie(self.mode, "Lax", self.access_seconds),
+            },
+            "refresh": {
+                "value": self.refresh,
+                "cookieOptions": _cookie(self.mode, "Strict", self.refresh_seconds),
+            },
+        }
+
+
+def sign_set(
+    user: UserItem,
+    session_id: str,
+    factors: dict[str, Any],
+    *,
+    jti: str,
+    rot: int,
+    now: int,
+    access_seconds: int,
+    session_expires_at: int,
+) -> IssuedTokens:
+    """Access and ID tokens live `access_seconds` (never past the session); the refresh
+    token lives exactly as long as the session (an absolute lifetime, concepts §2.5)."""
+    access_exp = min(now + access_seconds, session_expires_at)
+    tenant_id, mode = user.tenantId, user.mode
+    return IssuedTokens(
+        mode=mode,
+        access=tokens.sign(
+            tenant_id, mode, access_claims(user, session_id, factors, now, access_exp)
+        ),
+        id=tokens.sign(tenant_id, mode, id_claims(user, session_id, now, access_exp)),
+        refresh=tokens.sign(
+            tenant_id,
+            mode,
+            refresh_claims(user, session_id, jti, rot, now, session_expires_at),
+        ),
+        refresh_jti=jti,
+        access_seconds=access_exp - now,
+        refresh_seconds=session_expires_at - now,
+    )

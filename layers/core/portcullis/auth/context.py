@@ -1,0 +1,212 @@
+"""Who is asking on a tenant-scoped public endpoint: tenant, mode, settings, client.
+
+The mode comes from the origin (api-client §0.6): `x-origin`, else `Origin`. Only an
+https origin can be live, so every other request is decided without reading anything.
+
+Tenant records and settings are cached per Lambda instance for a few seconds. A
+password log-in then costs its three essential DynamoDB calls (user lookup, attempt
+counter, session transaction) instead of five, at the price of a setting change
+reaching a warm instance up to `CACHE_SECONDS` later (docs/auth.md). Token-authenticated
+endpoints read settings fresh, in the same call as their session.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from portcullis import settings as tenant_settings
+from portcullis.callers import TENANT_ID
+from portcullis.domains import mode_from_origin
+from portcullis.errors import BadRequest, NotFound, Unauthorized
+from portcullis.links import LOCAL_ORIGIN
+from portcullis.settings import TenantSettings
+from portcullis.store import sessions as session_store
+from portcullis.store.tenants import TenantItem
+
+CACHE_SECONDS = 5.0
+RATE_LIMITED = "Too many requests, please try again later"
+INVALID_TOKEN = "Invalid token"
+# A first-factor token (api-client §11.6): `uf_{mode}_first_factor_{32 hex}`.
+FIRST_FACTOR_TOKEN = re.compile(r"^uf_(live|test)_first_factor_[0-9a-f]{32}$")
+# RFC 7636 S256: BASE64URL(SHA-256(verifier)) without padding is exactly 43 characters.
+CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+MAX_USER_AGENT = 512
+
+
+@dataclass(frozen=True)
+class TenantState:
+    tenant: TenantItem
+    settings: TenantSettings
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str], tuple[float, TenantState]] = {}
+
+
+def settings_from(overrides: dict[str, Any] | None, mode: str, tenant_id: str) -> TenantSettings:
+    """Parse stored overrides as `settings.read` does; a record an older version wrote
+    that no longer validates as a whole takes `settings.read`'s field-by-field path."""
+    try:
+        return TenantSettings.model_validate(overrides or {})
+    except ValidationError:
+        return tenant_settings.read(mode, tenant_id)
+
+
+def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) -> TenantState:
+    """Parse and cache what a request just read anyway (refresh, /self)."""
+    state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
+    with _lock:
+        _cache[(mode, tenant.tenantId)] = (time.monotonic() + CACHE_SECONDS, state)
+    return state
+
+
+def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
+    """Tenant and settings of one mode: cached, else one TransactGetItems call.
+
+    Unknown tenants are not cached, so a tenant is usable as soon as it is created.
+    """
+    with _lock:
+        cached = _cache.get((mode, tenant_id))
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
+    if snapshot.tenant is None:
+        return None
+    return remember(mode, snapshot.tenant, snapshot.settings)
+
+
+def forget() -> None:
+    """Drop every cached tenant (tests that change settings in-process)."""
+    with _lock:
+        _cache.clear()
+
+
+def _could_be_live(origin: str | None) -> bool:
+    if not origin:
+        return False
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
+def request_mode(tenant_id: str, origin: str | None) -> str:
+    """`modes.request_mode` without the settings read for origins that cannot be live."""
+    if not _could_be_live(origin):
+        return "test"
+    live = tenant_state("live", tenant_id)
+    if live is None:
+        return "test"
+    return mode_from_origin(origin, [d.model_dump() for d in live.settings.liveDomains])
+
+
+def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
+    """The tenant of a current path (from the path) or a legacy path (from the body)."""
+    if path_tenant is None:
+        if not body_tenant:
+            raise BadRequest("tenantId is required")
+        return body_tenant
+    if body_tenant is not None and body_tenant != path_tenant:
+        raise BadRequest("tenantId does not match")
+    return path_tenant
+
+
+def bearer_value(authorization: str | None) -> str | None:
+    """The credential after `Bearer `, or None when there is none."""
+    if not authorization or not authorization.strip():
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A tenant-scoped public request, resolved."""
+
+    tenant_id: str
+    mode: str
+    tenant: TenantItem
+    settings: TenantSettings
+    origin: str | None
+    ip: str
+    user_agent: str | None
+    code_challenge: str | None = None
+    first_factor_token: str | None = None
+
+    @property
+    def limits(self) -> tenant_settings.RateLimits:
+        return self.settings.rateLimits
+
+    @property
+    def is_test(self) -> bool:
+        return self.mode == "test"
+
+    def link_origin(self) -> str:
+        """Where links in emails point (api-client §6.2): the page that asked.
+
+        A live request's origin is one of the tenant's live domains by definition; a
+        test request without a usable web origin (a script) gets the local default.
+        """
+        if self.origin:
+            try:
+                parts = urlsplit(self.origin.strip())
+            except ValueError:
+                parts = None
+            if parts and parts.scheme in ("http", "https") and parts.hostname:
+                return f"{parts.scheme}://{parts.netloc}"
+        return LOCAL_ORIGIN
+
+
+def _first_factor_token(value: str | None, mode: str) -> str | None:
+    """A first-factor token the client still holds (api-client §11.6).
+
+    Only something shaped like one is considered: a malformed one, or one of the other
+    mode, is 401 `Invalid token`; a well-formed one that matches no pending sign-in is
+    ignored, because the client keeps sending used tokens until the page reloads.
+    """
+    if value is None or not value.startswith(("uf_live_first_factor_", "uf_test_first_factor_")):
+        return None
+    match = FIRST_FACTOR_TOKEN.match(value)
+    if match is None or match.group(1) != mode:
+        raise Unauthorized(INVALID_TOKEN)
+    return value
+
+
+def load(
+    tenant_id: str,
+    *,
+    origin: str | None,
+    ip: str,
+    user_agent: str | None,
+    code_challenge: str | None = None,
+    authorization: str | None = None,
+) -> Request:
+    if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
+        raise NotFound("Tenant not found")
+    mode = request_mode(tenant_id, origin)
+    state = tenant_state(mode, tenant_id)
+    if state is None:
+        raise NotFound("Tenant not found")
+    if code_challenge is not None and not CODE_CHALLENGE.match(code_challenge):
+        raise BadRequest('"code_challenge" must be a base64url SHA-256 value (43 characters)')
+    return Request(
+        tenant_id=tenant_id,
+        mode=mode,
+        tenant=state.tenant,
+        settings=state.settings,
+        origin=origin,
+        ip=ip,
+        user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
+        code_challenge=code_challenge,
+        first_factor_token=_first_factor_token(bearer_value(authorization), mode),
+    )

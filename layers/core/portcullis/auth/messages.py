@@ -1,0 +1,103 @@
+"""Sending links and codes: send limits, the outbox items, and the §1.7 answer.
+
+Nothing is sent from here: an email or SMS is an outbox item written in the same
+transaction as the link or code it carries, and the publisher sends it afterwards.
+Test mode writes no outbox item at all and answers with the link or code instead
+(api-client §0.6). Limits are counted for every target, known or not, so a 429
+never tells whether an address has an account.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from portcullis import durations, mail, outbox, ratelimits
+from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.store.outbox import OutboxItem
+from portcullis.store.users import UserItem
+from portcullis.timefmt import now_iso
+
+
+def limit_send(req: Request, channel: str, target: str) -> None:
+    """api-client §4: per target 5 per 15 min and one per 30 s; per IP 30 per 15 min."""
+    limits = req.limits
+    key = (req.mode, req.tenant_id, channel, target.strip().lower())
+    ratelimits.hit(
+        "sendIntervalPerTarget", limits.sendIntervalPerTarget, *key, message=RATE_LIMITED
+    )
+    ratelimits.hit("sendPerTarget", limits.sendPerTarget, *key, message=RATE_LIMITED)
+    ratelimits.hit(
+        "sendPerIp", limits.sendPerIp, req.mode, req.tenant_id, req.ip, message=RATE_LIMITED
+    )
+
+
+def _variables(req: Request, user: UserItem | None, seconds: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "workspace_name": req.tenant.name,
+        "tenant_name": req.tenant.name,
+        "user_name": user.name if user else "",
+        "user_email": user.email if user else "",
+        "user_username": user.username if user else "",
+        "expires_in": durations.describe(seconds),
+        **extra,
+    }
+
+
+def email_item(
+    req: Request,
+    user: UserItem,
+    template: str,
+    to: str,
+    seconds: int,
+    **variables: Any,
+) -> OutboxItem:
+    """One rendered email (welcome, login, reset, verify, code) for the transaction."""
+    subject, text, html = mail.render(template, _variables(req, user, seconds, **variables))
+    return outbox.email_item(
+        mode=req.mode,
+        tenant_id=req.tenant_id,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        sender=mail.sender_for(req.mode, req.tenant),
+        template=template,
+    )
+
+
+def sms_item(req: Request, user: UserItem | None, to: str, seconds: int, code: str) -> OutboxItem:
+    message = mail.render_sms("code", _variables(req, user, seconds, verification_code=code))
+    return outbox.sms_item(mode=req.mode, tenant_id=req.tenant_id, to=to, message=message)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a send request answers: the delivery receipt, or the secret in test mode."""
+
+    channel: str
+    target: str
+    link: str | None = None
+    code: str | None = None
+
+    def result(self, req: Request) -> dict[str, Any]:
+        if self.channel == "sms":
+            body: dict[str, Any] = {"channel": "sms", "phoneNumber": self.target}
+        elif self.code is not None:
+            body = {"channel": "email", "email": self.target}
+        else:
+            body = {"email": self.target}
+        if req.is_test:
+            if self.link is not None:
+                body["link"] = self.link
+            if self.code is not None:
+                body["verificationCode"] = self.code
+        else:
+            # The message is queued, not yet handed to SES/SNS: this id names the request.
+            body.update({"submittedAt": now_iso(), "messageId": str(uuid.uuid4())})
+        return body
+
+
+def answer(req: Request, sent: Sent) -> dict[str, Any]:
+    return {"message": "OK", "result": sent.result(req)}

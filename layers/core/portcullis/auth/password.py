@@ -1,0 +1,103 @@
+"""Password strategy: sign up (api-client §6.1) and log in (§7.1).
+
+Log in never tells an unknown account from a wrong password: both answer the same
+400, after the same DynamoDB reads and one argon2id verification (against a dummy
+hash when there is no account), and both count against the same attempt limit.
+Stored hashes made with older parameters are upgraded in the sign-in transaction,
+on the condition that the hash is still the one that was verified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portcullis import passwords, ratelimits
+from portcullis.auth import attempts, completion, identity, link, messages, reset
+from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.errors import BadRequest, Forbidden, TooManyRequests
+from portcullis.sessions import USER_LOCKED
+from portcullis.store.users import UserItem
+
+INCORRECT = "Incorrect email or password"
+
+
+def sign_up(
+    req: Request,
+    *,
+    email: str | None,
+    password: str | None,
+    username: str | None = None,
+    name: str | None = None,
+    data: dict[str, Any] | None = None,
+    no_signup_email: bool = False,
+) -> dict[str, Any]:
+    address = identity.email(identity.required(email, "email is required"))
+    secret = identity.required(password, "password is required")
+    fields = identity.profile(username=username, name=name, data=data)
+    ratelimits.hit(
+        "signupPerIp", req.limits.signupPerIp, req.mode, req.tenant_id, req.ip, message=RATE_LIMITED
+    )
+    if identity.find_by_email(req, address) is not None:
+        raise BadRequest(identity.EMAIL_EXISTS)
+    user = identity.new_user(req, email_address=address, password=secret, fields=fields)
+    extra: list[Any] = []
+    if not no_signup_email and not req.is_test:
+        extra.extend(link.link_items(req, user, "welcome", address)[1])
+    verified = completion.Verified(
+        user, completion.PASSWORD, created=True, extra=extra, after_signup=True
+    )
+    return completion.finish(req, verified).body
+
+
+def _find(req: Request, identifier: str) -> UserItem | None:
+    if "@" in identifier:
+        return identity.find_by_email(req, identifier.lower())
+    return identity.find_by_username(req, identifier)
+
+
+def log_in(
+    req: Request, *, identifier: str | None, password: str | None, no_reset_email: bool = False
+) -> dict[str, Any]:
+    """Three DynamoDB calls when it succeeds: the user lookup, the attempt counter and
+    the session transaction (which also refunds the attempt and stamps lastActiveAt)."""
+    typed = identity.required(identifier, "emailOrUsername is required").strip()
+    secret = identity.required(password, "password is required")
+    refund = attempts.count(req, "password", typed)
+    user = _find(req, typed)
+    if not passwords.verify(user.passwordHash if user else None, secret):
+        if user is not None and not user.passwordHash:
+            _no_password(req, user, no_reset_email)
+        raise BadRequest(INCORRECT)
+    assert user is not None and user.passwordHash is not None
+    if user.locked:
+        raise Forbidden(USER_LOCKED)
+    verified = completion.Verified(
+        user,
+        completion.PASSWORD,
+        updates=[refund],
+        # A password changed since it was read here must not be overwritten by a rehash,
+        # nor signed in with: the old password is no longer the user's.
+        user_condition=UserItem.passwordHash == user.passwordHash,
+        conflict=BadRequest(INCORRECT),
+    )
+    if passwords.needs_rehash(user.passwordHash):
+        verified.touch(passwordHash=passwords.hash_password(secret))
+    return completion.finish(req, verified).body
+
+
+def _no_password(req: Request, user: UserItem, no_reset_email: bool) -> None:
+    """An account without a password (passwordless or SSO sign-up).
+
+    With `options.noResetEmail` the docs require the `intended_error` type (which does
+    reveal the account); otherwise a reset email goes out and the answer is exactly
+    the wrong-password one (api-client §7.1).
+    """
+    if no_reset_email:
+        raise BadRequest(INCORRECT, error_type="intended_error")
+    if req.is_test or not user.email:
+        return
+    try:
+        messages.limit_send(req, "email", user.email)
+    except TooManyRequests:
+        return  # answering 429 here would tell that the account exists
+    reset.issue_link(req, user, user.email)

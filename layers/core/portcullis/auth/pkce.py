@@ -1,0 +1,36 @@
+"""The PKCE exchange (api-client §7.11): authorization code + verifier → the tokens of
+the session the sign-in opened, with the §1.4 body minus `redirectTo`.
+
+The code, not the request's origin, says which mode the session is in: a native app
+exchanging it has no web origin of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from portcullis import pkce, sessions
+from portcullis.auth import completion
+from portcullis.auth.context import INVALID_TOKEN, remember
+from portcullis.callers import TENANT_ID
+from portcullis.errors import Forbidden, NotFound, Unauthorized
+from portcullis.store import sessions as session_store
+
+
+def exchange(tenant_id: str, *, code: Any, verifier: Any) -> dict[str, Any]:
+    if not TENANT_ID.match(tenant_id):
+        raise NotFound("Tenant not found")
+    at = int(time.time())
+    item = pkce.redeem(tenant_id, code, verifier, at)
+    snapshot = session_store.read_snapshot(item.sessionId, item.mode, tenant_id, int(item.userId))
+    session, user, tenant = snapshot.session, snapshot.user, snapshot.tenant
+    if session is None or user is None or tenant is None or session.is_ended:
+        raise Unauthorized(INVALID_TOKEN)
+    if int(session.userId) != int(user.userId) or int(session.expiresAt) <= at:
+        raise Unauthorized(INVALID_TOKEN)
+    if user.locked:
+        raise Forbidden(sessions.USER_LOCKED)
+    settings = remember(item.mode, tenant, snapshot.settings).settings
+    issued = sessions.issue_first_refresh(session, user, settings, at)
+    return completion.signed_in(tenant, settings, user, session, issued, None)

@@ -1,0 +1,91 @@
+"""Password reset: send the reset email (api-client §8.1) and reset with link
+credentials (§8.2).
+
+An unknown address gets the same answer as a known one and nothing is sent. A new
+reset link voids the earlier unused ones. A completed reset signs the user in, marks
+the address confirmed (the link proved it), and ends every other session of the
+user and any other reset link, because a reset usually follows a suspected compromise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portcullis import links, passwords, sessions
+from portcullis.auth import completion, identity, messages
+from portcullis.auth.context import INVALID_TOKEN, Request
+from portcullis.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.store import sessions as session_store
+from portcullis.store import users as user_store
+from portcullis.store.users import UserItem
+from portcullis.timefmt import now_iso
+
+MISSING = "token, uuid and password are required"
+
+
+def send_link(req: Request, *, email: str | None, redirect: str | None = None) -> dict[str, Any]:
+    address = identity.email(identity.required(email, "email is required"))
+    messages.limit_send(req, "email", address)
+    user = identity.find_by_email(req, address)
+    if user is None:
+        return messages.answer(req, messages.Sent("email", address))
+    url = issue_link(req, user, address, redirect)
+    return messages.answer(req, messages.Sent("email", address, link=url))
+
+
+def issue_link(req: Request, user: UserItem, address: str, redirect: str | None = None) -> str:
+    """Void the user's unused reset links, then write a new one and (live) its email."""
+    links.revoke(user, links.RESET_LINK_TYPES)
+    seconds = links.DEFAULT_SECONDS["reset"]
+    token, link_item = links.new_link_item(user, "reset", seconds)
+    url = links.link_url(
+        req.link_origin(), req.settings.resetPasswordPath, user.userUuid, token, None, redirect
+    )
+    items: list[Any] = [link_item]
+    if not req.is_test:
+        expires_at = links.issued(user, token, link_item).expires_at
+        items.append(
+            messages.email_item(
+                req, user, "reset", address, seconds, link=url, expires_at=expires_at
+            )
+        )
+    session_store.commit(items, [])
+    return url
+
+
+def reset(
+    req: Request, *, uuid: str | None, token: str | None, password: str | None
+) -> dict[str, Any]:
+    if not uuid or not token or not password:
+        raise BadRequest(MISSING)
+    # Checked before the link is consumed: a rejected password must not burn the link.
+    passwords.check_policy(password, req.mode)
+    item = links.redeem(
+        req.mode, req.tenant_id, uuid.strip().lower(), token, links.RESET_LINK_TYPES
+    )
+    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
+    if user is None or user.userUuid != item.userUuid:
+        raise Unauthorized(INVALID_TOKEN)
+    if user.locked:
+        raise Forbidden(sessions.USER_LOCKED)
+    stamp = now_iso()
+    verified = completion.Verified(
+        user, completion.PASSWORD, authenticated_at=stamp, conflict=Unauthorized(INVALID_TOKEN)
+    )
+    verified.set(
+        passwordHash=passwords.hash_password(password),
+        passwordChangedAt=stamp,
+        isEmailConfirmed=True,
+        confirmedEmailAt=user.confirmedEmailAt or stamp,
+        updatedAt=stamp,
+    )
+    outcome = completion.finish(req, verified)
+    sessions.end_all(
+        req.mode,
+        req.tenant_id,
+        int(user.userId),
+        "password_change",
+        except_session=outcome.session.sessionId,
+    )
+    links.revoke(user, links.RESET_LINK_TYPES)
+    return outcome.body

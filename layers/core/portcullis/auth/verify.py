@@ -1,0 +1,107 @@
+"""Verify an email address (api-client §9.9, and change it: §9.4) or a phone number (§9.10).
+
+With an access token the user is the token's: a different address or number becomes a
+pending change that only takes effect when the link or code sent to it is used, so a
+stolen access token alone cannot move an account to an attacker's mailbox or phone.
+Without a token only an existing user's current address or number can be (re)verified,
+and an unknown one gets the same answer with nothing sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portcullis import sessions
+from portcullis.auth import code, context, identity, link, messages
+from portcullis.auth.context import Request
+from portcullis.errors import BadRequest
+from portcullis.store import sessions as session_store
+from portcullis.store import users as user_store
+from portcullis.store.users import UserItem
+
+
+def _caller(
+    tenant_id: str, authorization: str | None, origin: str | None, ip: str, user_agent: str | None
+) -> tuple[Request, UserItem | None]:
+    """The token's user when a bearer is sent (401 if it is bad), else none."""
+    if not (authorization or "").strip():
+        return context.load(tenant_id, origin=origin, ip=ip, user_agent=user_agent), None
+    caller = sessions.authenticate(authorization)
+    caller.require_tenant(tenant_id)
+    return caller.request(origin=origin, ip=ip, user_agent=user_agent), caller.user
+
+
+def _same_user(user: UserItem, user_id: int | None, user_uuid: str | None) -> None:
+    if user_id is not None and user_id != int(user.userId):
+        raise BadRequest("userId does not match")
+    if user_uuid is not None and user_uuid.strip().lower() != user.userUuid:
+        raise BadRequest("userUuid does not match")
+
+
+def verify_email(
+    tenant_id: str,
+    *,
+    authorization: str | None,
+    origin: str | None,
+    ip: str,
+    user_agent: str | None,
+    email: str | None,
+    user_id: int | None = None,
+    user_uuid: str | None = None,
+    redirect: str | None = None,
+) -> dict[str, Any]:
+    req, user = _caller(tenant_id, authorization, origin, ip, user_agent)
+    if user is None:
+        address = identity.email(identity.required(email, "email is required"))
+        messages.limit_send(req, "email", address)
+        user = identity.find_by_email(req, address)
+        if user is None:
+            return messages.answer(req, messages.Sent("email", address))
+        purpose = None
+    else:
+        _same_user(user, user_id, user_uuid)
+        current = user.email
+        address = identity.email(email) if email else current
+        if not address:
+            raise BadRequest("email is required")
+        messages.limit_send(req, "email", address)
+        purpose = None
+        if address != current:
+            if identity.find_by_email(req, address) is not None:
+                raise BadRequest(identity.EMAIL_EXISTS)
+            purpose = {"email": address}
+    url, items = link.link_items(req, user, "verify", address, redirect=redirect, purpose=purpose)
+    session_store.commit(items, [])
+    return messages.answer(req, messages.Sent("email", address, link=url))
+
+
+def verify_phone(
+    tenant_id: str,
+    *,
+    authorization: str | None,
+    origin: str | None,
+    ip: str,
+    user_agent: str | None,
+    phone_number: str | None,
+    user_id: int | None = None,
+    user_uuid: str | None = None,
+) -> dict[str, Any]:
+    req, user = _caller(tenant_id, authorization, origin, ip, user_agent)
+    number = identity.phone(identity.required(phone_number, "phoneNumber is required"))
+    pending = None
+    if user is None:
+        messages.limit_send(req, "sms", number)
+        user = identity.find_by_phone(req, number)
+        if user is None:
+            return messages.answer(req, messages.Sent("sms", number))
+    else:
+        _same_user(user, user_id, user_uuid)
+        messages.limit_send(req, "sms", number)
+        if number != user.phoneNumber:
+            owner = user_store.user_id_by_guard(req.mode, req.tenant_id, "phoneNumber", number)
+            if owner is not None and owner != int(user.userId):
+                raise BadRequest(identity.PHONE_EXISTS)
+            pending = number
+    sent_code, items = code.code_items(req, user, "sms", number, pending_phone_number=pending)
+    session_store.commit(items, [])
+    return messages.answer(req, messages.Sent("sms", number, code=sent_code))

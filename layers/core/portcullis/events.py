@@ -1,0 +1,82 @@
+"""EventBridge adapter and the webhook event envelope (concepts §5).
+
+Every user and tenant change produces one event whose `Detail` is the webhook payload
+`{action, model, mode, record}` plus routing fields the webhook deliverer needs
+(`webhookId`, `tenantId`, `ancestorTenantIds`, `occurredAt`). `record` is the read
+representation of the object, which never holds a secret. Events are not put on the
+bus from request code: they are written as outbox items with the change
+(`outbox.event_item`) and published after it commits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from portcullis import aws, config
+from portcullis.timefmt import now_iso
+
+ACTIONS = ("create", "update", "delete")
+MODELS = ("user", "tenant")
+
+
+class PublishError(Exception):
+    """EventBridge refused the event; the outbox retries it later."""
+
+
+def source() -> str:
+    """The events' `source`: the deployment's name (concepts §5.4)."""
+    return os.environ.get("EVENT_SOURCE", "portcullis")
+
+
+def detail_type(model: str, action: str) -> str:
+    """`user.create`, `tenant.delete`, ... (the event names of concepts §5.1)."""
+    return f"{model}.{action}"
+
+
+def record_event(
+    action: str,
+    model: str,
+    mode: str,
+    record: dict[str, Any],
+    *,
+    tenant_id: str | None = None,
+    ancestor_tenant_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The event detail. `tenantId` names the tenant whose webhook settings apply (the
+    user's owning tenant, or the tenant itself); ancestors let the deliverer fall back
+    to the nearest tenant that configured a URL."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return {
+        "action": action,
+        "model": model,
+        "mode": mode,
+        "record": record,
+        "webhookId": str(uuid.uuid4()),
+        "tenantId": tenant_id or record.get("tenantId"),
+        "ancestorTenantIds": list(ancestor_tenant_ids),
+        "occurredAt": now_iso(),
+    }
+
+
+def put(detail_type_name: str, detail: dict[str, Any]) -> str:
+    """Put one event on the service's bus; returns EventBridge's event id."""
+    response = aws.client("events").put_events(
+        Entries=[
+            {
+                "Source": source(),
+                "DetailType": detail_type_name,
+                "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+                "EventBusName": config.event_bus_name(),
+            }
+        ]
+    )
+    entries = response.get("Entries") or [{}]
+    if response.get("FailedEntryCount") or not entries[0].get("EventId"):
+        code = entries[0].get("ErrorCode") or "unknown"
+        raise PublishError(f"PutEvents failed: {code} {entries[0].get('ErrorMessage') or ''}")
+    return str(entries[0]["EventId"])

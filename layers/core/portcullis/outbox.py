@@ -1,0 +1,255 @@
+"""The transactional outbox: messages written with a change, sent after it (DESIGN.md).
+
+A change that must announce itself (webhook event) or tell someone (email, SMS) adds
+an outbox item to the same DynamoDB transaction as the change. If the transaction
+fails, nothing is sent; once it commits, the item is certain to be sent eventually:
+
+- in AWS the `publisher` function receives each new item from the table's stream
+  (`publish_stream_records`) and sends it at once;
+- `drain_pending` sends whatever is due (new items locally, where the runtime calls
+  it after every request and every 2 s; retries everywhere, from a schedule in AWS).
+
+Each attempt claims the item with a lease (a conditional update), so two senders never
+work on one item at the same time; delivery is at-least-once (a crash between the send
+and the bookkeeping repeats the send; webhook receivers de-duplicate on `webhookId`).
+A failed attempt is retried with growing delays for about two days, then the item is
+marked failed and kept 30 days for inspection.
+
+Emails and SMS carry link tokens and codes, so their content is envelope-encrypted with
+KMS at rest and removed from the item once sent: a table dump reveals no credential.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from importlib import import_module
+from typing import Any
+
+from portcullis import events
+from portcullis.store import outbox as store
+from portcullis.timefmt import now_iso
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60
+# Seconds to wait after the 1st, 2nd, ... failed attempt; one more failure after the
+# last delay marks the item failed (≈ 2 days in all, like webhook retries, §5.4).
+RETRY_DELAYS: tuple[int, ...] = (10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400)
+
+# Follow-up work that must survive a crash, by name -> "module:function(**args)".
+TASKS: dict[str, str] = {
+    "tenant.cleanup": "portcullis.users:cleanup_deleted_tenant",
+    "role.cleanup": "portcullis.users:remove_role_from_holders",
+}
+
+OutboxItem = store.OutboxItem
+
+
+def _now() -> int:
+    """Epoch seconds; one seam so tests can move the clock past a retry delay."""
+    return int(time.time())
+
+
+def _new_id() -> str:
+    """Creation-time prefix, so items sort (and are drained) in the order written."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
+
+
+def _item(kind: str, payload: dict[str, Any], mode: str | None, tenant_id: str | None) -> Any:
+    outbox_id = payload.pop("_id", None) or _new_id()
+    return store.new_item(
+        outbox_id,
+        kind,
+        payload,
+        mode=mode,
+        tenant_id=tenant_id,
+        created_at=now_iso(),
+        next_attempt_at=_now(),
+    )
+
+
+def event_item(
+    action: str,
+    model: str,
+    mode: str,
+    record: dict[str, Any],
+    *,
+    tenant_id: str | None = None,
+    ancestor_tenant_ids: Iterable[str] = (),
+) -> store.OutboxItem:
+    """A webhook event (`user.update`, ...) to add to the change's transaction."""
+    detail = events.record_event(
+        action,
+        model,
+        mode,
+        record,
+        tenant_id=tenant_id,
+        ancestor_tenant_ids=list(ancestor_tenant_ids),
+    )
+    payload = {"detailType": events.detail_type(model, action), "detail": detail}
+    return _item("event", payload, mode, detail["tenantId"])
+
+
+def _sealed(outbox_id: str, content: dict[str, Any]) -> dict[str, str]:
+    from portcullis import envelope  # cryptography: only paid by code that sends messages
+
+    sealed = envelope.seal(json.dumps(content).encode("utf-8"), f"outbox:{outbox_id}")
+    return {
+        "ciphertext": sealed.ciphertext,
+        "encryptedDataKey": sealed.encrypted_data_key,
+        "nonce": sealed.nonce,
+    }
+
+
+def _unsealed(item: store.OutboxItem) -> dict[str, Any]:
+    from portcullis import envelope
+
+    sealed = item.payload["sealed"]
+    plain = envelope.open_sealed(
+        envelope.Sealed(sealed["ciphertext"], sealed["encryptedDataKey"], sealed["nonce"]),
+        f"outbox:{item.outboxId}",
+    )
+    return dict(json.loads(plain))
+
+
+def email_item(
+    *,
+    mode: str,
+    tenant_id: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    sender: str,
+    template: str | None = None,
+) -> store.OutboxItem:
+    """An email to add to the change's transaction (render it with `mail.render`)."""
+    outbox_id = _new_id()
+    content = {"subject": subject, "text": text, "html": html, "sender": sender}
+    payload = {
+        "_id": outbox_id,
+        "to": to,
+        "template": template,
+        "sealed": _sealed(outbox_id, content),
+    }
+    return _item("email", payload, mode, tenant_id)
+
+
+def sms_item(
+    *, mode: str, tenant_id: str, to: str, message: str, sender_id: str | None = None
+) -> store.OutboxItem:
+    """An SMS (E.164 `to`) to add to the change's transaction."""
+    outbox_id = _new_id()
+    content = {"message": message, "senderId": sender_id}
+    payload = {"_id": outbox_id, "to": to, "sealed": _sealed(outbox_id, content)}
+    return _item("sms", payload, mode, tenant_id)
+
+
+def task_item(
+    name: str, args: dict[str, Any], *, mode: str | None = None, tenant_id: str | None = None
+) -> store.OutboxItem:
+    """Follow-up work (see TASKS) that must run after the change commits, retried."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}")
+    return _item("task", {"name": name, "args": args}, mode, tenant_id)
+
+
+def enqueue(items: Iterable[store.OutboxItem]) -> None:
+    """Write outbox items on their own (when there is no change to join)."""
+    store.put_items(list(items))
+
+
+# ------------------------------------------------------------------------- delivery
+
+
+def _send(item: store.OutboxItem) -> dict[str, Any]:
+    """Perform the item's side effect; returns the payload to keep afterwards."""
+    payload = dict(item.payload or {})
+    if item.kind == "event":
+        event_id = events.put(str(payload["detailType"]), dict(payload["detail"]))
+        return {**payload, "eventId": event_id}
+    if item.kind == "email":
+        from portcullis import mail
+
+        content = _unsealed(item)
+        message_id = mail.send(
+            str(payload["to"]),
+            content["subject"],
+            content["text"],
+            content["html"],
+            content["sender"],
+        )
+        return {"to": payload["to"], "template": payload.get("template"), "messageId": message_id}
+    if item.kind == "sms":
+        from portcullis import sms
+
+        content = _unsealed(item)
+        message_id = sms.send(
+            str(payload["to"]), content["message"], sender_id=content.get("senderId")
+        )
+        return {"to": payload["to"], "messageId": message_id}
+    if item.kind == "task":
+        module_name, _, function_name = TASKS[str(payload["name"])].partition(":")
+        getattr(import_module(module_name), function_name)(**dict(payload.get("args") or {}))
+        return payload
+    raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+
+def _without_secrets(item: store.OutboxItem) -> dict[str, Any]:
+    payload = dict(item.payload or {})
+    payload.pop("sealed", None)
+    return payload
+
+
+def deliver(item: store.OutboxItem) -> bool:
+    """One attempt at one item: claim, send, record the outcome. True when sent now."""
+    at = _now()
+    if not store.claim(item, at, LEASE_SECONDS):
+        return False
+    try:
+        kept = _send(item)
+    except Exception as exc:  # any failure of the send is retried, never raised
+        attempts = int(item.attempts or 1)
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "outbox delivery failed",
+            extra={"outboxId": item.outboxId, "kind": item.kind, "attempt": attempts},
+        )
+        if attempts > len(RETRY_DELAYS):
+            store.mark_failed(item, at, error, _without_secrets(item))
+        else:
+            store.mark_retry(item, at + RETRY_DELAYS[attempts - 1], error)
+        return False
+    store.mark_done(item, at, now_iso(), kept)
+    return True
+
+
+def drain_pending(limit: int = 100) -> int:
+    """Send up to `limit` due items, oldest first; returns how many were sent."""
+    sent = 0
+    for item in store.due(_now(), limit):
+        if deliver(item):
+            sent += 1
+    return sent
+
+
+def publish_stream_records(records: Iterable[Mapping[str, Any]]) -> int:
+    """Send the outbox items inserted in a DynamoDB stream batch (the AWS publisher).
+
+    Items that fail stay pending with a retry time, so the batch itself never fails and
+    the stream never blocks behind one undeliverable message.
+    """
+    sent = 0
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        if (image.get("type") or {}).get("S") != "outbox":
+            continue
+        if deliver(store.from_stream_image(image)):
+            sent += 1
+    return sent

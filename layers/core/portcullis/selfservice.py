@@ -1,0 +1,153 @@
+"""What a signed-in user does with their access token: read and update their profile
+(api-client §9.1–9.2) and set a new password (§9.3).
+
+Profile updates go through `users.update` (guards, optimistic lock, `user.update`
+event in one transaction), limited to the fields a user may change about themselves:
+email, phone number and password have their own flows that prove the new value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from portcullis import links, passwords, ratelimits, sessions, users
+from portcullis.auth import identity
+from portcullis.auth.context import RATE_LIMITED
+from portcullis.errors import BadRequest, Forbidden
+from portcullis.sessions import TokenCaller
+from portcullis.store import sessions as session_store
+from portcullis.store.users import UserItem
+from portcullis.timefmt import now_iso
+from portcullis.userfields import UserWrite
+from portcullis.validation import bad_request_from
+
+EDITABLE = ("name", "image", "username", "data", "isMfaRequired")
+INCORRECT_PASSWORD = "Incorrect password"
+MFA_OFF_FORBIDDEN = "isMfaRequired can only be turned off by an administrator"
+
+
+def read(caller: TokenCaller) -> dict[str, Any]:
+    assert caller.user is not None
+    return users.user_json(caller.user, tenant=caller.tenant, tenant_settings=caller.settings)
+
+
+def _changes(body: Any, user: UserItem) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest('"body" must be an object')
+    for name in body:
+        if name not in EDITABLE:
+            raise BadRequest(f'"{name}" cannot be updated here')
+    changes = dict(body)
+    if changes.get("isMfaRequired") is False and user.isMfaRequired:
+        raise Forbidden(MFA_OFF_FORBIDDEN)
+    if changes.get("isMfaRequired") is None:
+        changes.pop("isMfaRequired", None)
+    try:
+        UserWrite.model_validate(changes)
+    except ValidationError as exc:
+        raise bad_request_from(exc) from exc
+    if not changes:
+        raise BadRequest("At least one field is required")
+    return changes
+
+
+def _check_token_size(user: UserItem, changes: dict[str, Any]) -> None:
+    """The refreshed ID token will carry the new profile: refuse one too big for a cookie."""
+    probe = UserItem(user.pk, user.sk)
+    probe.deserialize(user.serialize())
+    if "data" in changes:
+        probe.data = users.merge_data(user.data or {}, changes["data"])
+    for name in ("name", "image", "username"):
+        if name in changes:
+            setattr(probe, name, changes[name])
+    identity.check_token_size(probe)
+
+
+def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
+    """Shallow `data` merge, `null` removes a key (api-client §9.2); no tokens are
+    returned, the client refreshes to get an ID token with the change."""
+    user = caller.user
+    assert user is not None
+    changes = _changes(body, user)
+    if changes.get("data") is not None:
+        users.check_data_size(changes["data"])
+    _check_token_size(user, changes)
+    try:
+        updated = users.update(user, changes)
+    except BadRequest as exc:
+        raise identity.client_conflict(exc) from exc
+    return users.user_json(updated, tenant=caller.tenant, tenant_settings=caller.settings)
+
+
+def update_password(
+    caller: TokenCaller, *, password: str | None, existing_password: str | None
+) -> dict[str, Any]:
+    """Set a new password; the existing one is required when the user has one.
+
+    Every other session of the user ends (api-client §9.3). The calling session is
+    marked as having proved the new password first, so the refresh check "password
+    changed after the session signed in" never ends it.
+    """
+    user = caller.user
+    assert user is not None
+    new = identity.required(password, "password is required")
+    if user.passwordHash:
+        limit = caller.settings.rateLimits.attemptsPerAccount
+        ratelimits.hit(
+            "attemptsPerAccount",
+            limit,
+            caller.mode,
+            caller.tenant_id,
+            "passwordChange",
+            str(user.userId),
+            message=RATE_LIMITED,
+        )
+        if not existing_password or not passwords.verify(user.passwordHash, existing_password):
+            raise BadRequest(INCORRECT_PASSWORD)
+    passwords.check_policy(new, caller.mode)
+    stamp = now_iso()
+    session_store.mark_authenticated(caller.session_id, stamp)
+    user.passwordHash = passwords.hash_password(new)
+    user.passwordChangedAt = stamp
+    user.updatedAt = stamp
+    event = users.event_item("update", user, users.Renderer(caller.tenant, caller.settings))
+    session_store.commit(
+        [event],
+        [
+            session_store.Update(
+                UserItem(user.pk, user.sk),
+                [
+                    UserItem.passwordHash.set(user.passwordHash),
+                    UserItem.passwordChangedAt.set(stamp),
+                    UserItem.updatedAt.set(stamp),
+                    UserItem.version.add(1),
+                ],
+                UserItem.pk.exists(),
+            )
+        ],
+    )
+    sessions.end_all(
+        caller.mode,
+        caller.tenant_id,
+        int(user.userId),
+        "password_change",
+        except_session=caller.session_id,
+    )
+    links.revoke(user, links.RESET_LINK_TYPES)
+    return {"message": "OK"}
+
+
+def session(caller: TokenCaller) -> dict[str, Any]:
+    return sessions.session_json(caller.session, caller.session_id)
+
+
+def session_list(caller: TokenCaller) -> dict[str, Any]:
+    """Active sessions of the caller, most recently active first, at most 100."""
+    found = sessions.list_for_user(caller.mode, caller.tenant_id, int(caller.claims["userId"]))
+    return {
+        "results": [
+            sessions.session_json(s, caller.session_id) for s in found[: sessions.LIST_LIMIT]
+        ]
+    }

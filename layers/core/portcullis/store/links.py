@@ -1,0 +1,164 @@
+"""One-time link credentials, stored by the SHA-256 digest of their token only.
+
+Key layout (docs/storage.md):
+- link: pk `LINK#{sha256(token)}`, sk `LINK`; gsi1 `LINKS#{mode}#{tenantId}#{userUuid}` /
+  `{linkType}#{createdAt}#{digest[:12]}` so one user's links can be revoked by type
+  without a scan. `ttl` = expiry, so DynamoDB removes stale links by itself; the
+  expiry is still checked on redemption because TTL deletion can lag by hours.
+- redemption lock: pk `LINKLOCK#{mode}#{tenantId}#{userUuid}`, sk `LOCK`, `until` epoch.
+
+Redemption is a conditional DeleteItem that returns the old item, so exactly one of
+any number of concurrent redeemers of one token wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError, DoesNotExist
+
+from portcullis.store.base import Gsi1, Item
+
+LINK_SK = "LINK"
+LOCK_SK = "LOCK"
+
+
+class LinkItem(Item):
+    """A pending link credential; `purpose` binds extra context (e.g. a new email)."""
+
+    digest = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    tenantId = UnicodeAttribute()
+    userId = NumberAttribute()
+    userUuid = UnicodeAttribute()
+    linkType = UnicodeAttribute()
+    purpose = JSONAttribute(null=True)
+    createdAt = UnicodeAttribute()
+    expiresAt = NumberAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_user = Gsi1()
+
+
+class LinkLockItem(Item):
+    until = NumberAttribute()
+
+
+def link_pk(digest: str) -> str:
+    return f"LINK#{digest}"
+
+
+def user_links_pk(mode: str, tenant_id: str, user_uuid: str) -> str:
+    return f"LINKS#{mode}#{tenant_id}#{user_uuid}"
+
+
+def lock_pk(mode: str, tenant_id: str, user_uuid: str) -> str:
+    return f"LINKLOCK#{mode}#{tenant_id}#{user_uuid}"
+
+
+def new_link_item(
+    digest: str,
+    *,
+    mode: str,
+    tenant_id: str,
+    user_id: int,
+    user_uuid: str,
+    link_type: str,
+    created_at: str,
+    expires_at: int,
+    purpose: dict[str, object] | None = None,
+) -> LinkItem:
+    return LinkItem(
+        link_pk(digest),
+        LINK_SK,
+        type="link",
+        digest=digest,
+        mode=mode,
+        tenantId=tenant_id,
+        userId=user_id,
+        userUuid=user_uuid,
+        linkType=link_type,
+        purpose=purpose,
+        createdAt=created_at,
+        expiresAt=expires_at,
+        ttl=expires_at,
+        gsi1pk=user_links_pk(mode, tenant_id, user_uuid),
+        gsi1sk=f"{link_type}#{created_at}#{digest[:12]}",
+    )
+
+
+def put_link(item: LinkItem) -> None:
+    item.save(condition=LinkItem.pk.does_not_exist())
+
+
+def consume(
+    digest: str,
+    *,
+    mode: str,
+    tenant_id: str,
+    user_uuid: str,
+    allowed_types: Iterable[str],
+    now: int,
+) -> LinkItem | None:
+    """Delete the link if every binding matches and it has not expired; None otherwise.
+
+    All checks sit in the delete's condition, so a link is either consumed by this
+    call or left untouched; there is no read-then-delete window.
+    """
+    types = sorted(set(allowed_types))
+    if not types:
+        return None
+    condition = (
+        LinkItem.pk.exists()
+        & (LinkItem.mode == mode)
+        & (LinkItem.tenantId == tenant_id)
+        & (LinkItem.userUuid == user_uuid)
+        & LinkItem.linkType.is_in(*types)
+        & (LinkItem.expiresAt > now)
+    )
+    try:
+        response = LinkItem._get_connection().delete_item(
+            link_pk(digest), range_key=LINK_SK, condition=condition, return_values="ALL_OLD"
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    attributes = response.get("Attributes")
+    if not attributes:
+        return None
+    item = LinkItem()
+    item.deserialize(attributes)
+    return item
+
+
+def user_links(
+    mode: str, tenant_id: str, user_uuid: str, types: Iterable[str] | None = None
+) -> list[LinkItem]:
+    """The user's pending links, optionally of some types only (one gsi1 Query)."""
+    wanted = set(types) if types is not None else None
+    return [
+        item
+        for item in LinkItem.by_user.query(user_links_pk(mode, tenant_id, user_uuid))
+        if wanted is None or item.linkType in wanted
+    ]
+
+
+def delete_links(items: Iterable[LinkItem]) -> None:
+    with LinkItem.batch_write() as batch:
+        for item in items:
+            batch.delete(LinkItem(item.pk, item.sk))
+
+
+def locked_until(mode: str, tenant_id: str, user_uuid: str) -> int:
+    try:
+        return int(LinkLockItem.get(lock_pk(mode, tenant_id, user_uuid), LOCK_SK).until)
+    except DoesNotExist:
+        return 0
+
+
+def lock(mode: str, tenant_id: str, user_uuid: str, until: int) -> None:
+    LinkLockItem(
+        lock_pk(mode, tenant_id, user_uuid), LOCK_SK, type="linklock", until=until, ttl=until + 60
+    ).save()

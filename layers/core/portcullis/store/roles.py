@@ -1,0 +1,126 @@
+"""Role definitions and role assignments.
+
+Definitions live in the tenant's partition (`TENANT#{mode}#{tenantId}` / `ROLE#{name}`,
+the `RoleItem` of store/tenants.py). Assignments mirror the user record's `roles` map
+so that the holders of a role can be found from the tenant side:
+
+- assignment: pk `ASSIGN#{mode}#{roleTenantId}`, sk `USER#{userTenantId}#{userId:012d}`,
+  holding the user's role names in that tenant.
+
+An assignment is always written in the same transaction as the user record whose
+`roles` map it mirrors (store.users.Extra), so the two never disagree. Deleting a role
+or a tenant reads one partition to find every holder, never the users table.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from portcullis.store.base import Item, connection, tenant_pk
+from portcullis.store.tenants import ROLE_PREFIX, RoleItem
+
+
+class AssignmentItem(Item):
+    mode = UnicodeAttribute()
+    tenantId = UnicodeAttribute()  # the tenant the roles are held in
+    userTenantId = UnicodeAttribute()  # the tenant that owns the user record
+    userId = NumberAttribute()
+    userUuid = UnicodeAttribute()
+    roles = ListAttribute(of=UnicodeAttribute, default=list)
+    updatedAt = UnicodeAttribute()
+
+
+class RoleExists(Exception):
+    pass
+
+
+class RoleMissing(Exception):
+    pass
+
+
+def assignments_pk(mode: str, tenant_id: str) -> str:
+    return f"ASSIGN#{mode}#{tenant_id}"
+
+
+def assignment_sk(user_tenant_id: str, user_id: int) -> str:
+    return f"USER#{user_tenant_id}#{int(user_id):012d}"
+
+
+def assignment_item(
+    mode: str,
+    tenant_id: str,
+    *,
+    user_tenant_id: str,
+    user_id: int,
+    user_uuid: str,
+    roles: list[str],
+    updated_at: str,
+) -> AssignmentItem:
+    return AssignmentItem(
+        assignments_pk(mode, tenant_id),
+        assignment_sk(user_tenant_id, user_id),
+        type="assignment",
+        mode=mode,
+        tenantId=tenant_id,
+        userTenantId=user_tenant_id,
+        userId=int(user_id),
+        userUuid=user_uuid,
+        roles=list(roles),
+        updatedAt=updated_at,
+    )
+
+
+def assignment_key(mode: str, tenant_id: str, user_tenant_id: str, user_id: int) -> AssignmentItem:
+    """Just the key, for deleting an assignment inside a transaction."""
+    return AssignmentItem(assignments_pk(mode, tenant_id), assignment_sk(user_tenant_id, user_id))
+
+
+def holders(mode: str, tenant_id: str, role_name: str | None = None) -> list[AssignmentItem]:
+    """Assignments in a tenant (one partition Query), optionally of one role only."""
+    items = AssignmentItem.query(assignments_pk(mode, tenant_id))
+    if role_name is None:
+        return list(items)
+    return [item for item in items if role_name in (item.roles or [])]
+
+
+def role_sk(name: str) -> str:
+    return f"{ROLE_PREFIX}{name}"
+
+
+def get_role(mode: str, tenant_id: str, name: str) -> RoleItem | None:
+    try:
+        return RoleItem.get(tenant_pk(mode, tenant_id), role_sk(name))
+    except RoleItem.DoesNotExist:
+        return None
+
+
+def create_role(item: RoleItem) -> None:
+    try:
+        item.save(condition=RoleItem.pk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise RoleExists from exc
+        raise
+
+
+def delete_role(mode: str, tenant_id: str, name: str, extra: list[Item]) -> None:
+    """Remove a definition together with `extra` items (the holders' clean-up task).
+
+    RoleMissing when there is no such role; nothing is written then.
+    """
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.delete(
+                RoleItem(tenant_pk(mode, tenant_id), role_sk(name)),
+                condition=RoleItem.pk.exists(),
+            )
+            for item in extra:
+                tx.save(item)
+    except TransactWriteError as exc:
+        # Only the definition's delete carries a condition.
+        reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+        if "ConditionalCheckFailed" in reasons:
+            raise RoleMissing from exc
+        raise

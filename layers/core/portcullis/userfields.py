@@ -1,0 +1,136 @@
+"""Request bodies of the user, role and link endpoints (api-server §1.4, §7, §9, §13).
+
+Shared by the users and roles functions so that one field gets one rule and one
+message everywhere. Models are strict (no type coercion) and reject unknown top-level
+fields (`"foo" is not allowed`, §3); free-form objects (`data`) accept any keys.
+Durations stay untyped here because `durations.parse_duration` gives the spec's exact
+message for every bad value, including non-strings.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from portcullis.settings import EMAIL_PATTERN
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
+_PHONE = re.compile(r"^\+[0-9]{8,15}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class Checked(BaseModel):
+    """Field rules of §1.4, shared by every body that carries profile fields."""
+
+    model_config = _STRICT
+
+    @field_validator("email", check_fields=False)
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 254 or not EMAIL_PATTERN.match(value.strip())):
+            raise ValueError("must be a valid email")
+        return value
+
+    @field_validator("username", check_fields=False)
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is not None and not _USERNAME.match(value):
+            raise ValueError("must be 1-100 letters, digits or . _ @ + -")
+        return value
+
+    @field_validator("phoneNumber", check_fields=False)
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.match(value):
+            raise ValueError("must be an E.164 phone number such as +15558675309")
+        return value
+
+    @field_validator("image", check_fields=False)
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 2048 or not _URL.match(value)):
+            raise ValueError("must be an absolute http(s) URL of at most 2048 characters")
+        return value
+
+
+Name = Annotated[str, Field(max_length=200)]
+
+
+class UserWrite(Checked):
+    """Writable fields (§1.4); `null` clears a nullable field on update."""
+
+    email: str | None = None
+    username: str | None = None
+    name: Name | None = None
+    image: str | None = None
+    phoneNumber: str | None = None
+    data: dict[str, Any] | None = None
+    password: str | None = None
+    locked: bool | None = None
+    isMfaRequired: bool | None = None
+    isEmailConfirmed: bool | None = None
+
+
+class UserCreate(UserWrite):
+    roles: list[str] | None = None
+
+
+class UserCreateOrUpdate(UserWrite):
+    userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    userUuid: Annotated[str, Field(pattern=_UUID)] | None = None
+    uuid: Annotated[str, Field(pattern=_UUID)] | None = None
+
+
+class InviteOptions(BaseModel):
+    model_config = _STRICT
+    type: Literal["welcome", "reset"] = "welcome"
+    duration: Any = None  # parsed by durations.parse_duration for the spec's message
+    noInviteEmail: bool = False
+
+
+class UserInvite(Checked):
+    email: str
+    username: str | None = None
+    name: Name | None = None
+    image: str | None = None
+    phoneNumber: str | None = None
+    data: dict[str, Any] | None = None
+    options: InviteOptions | None = None
+
+
+class LinkOptions(BaseModel):
+    model_config = _STRICT
+    type: Literal["login", "welcome", "verify", "reset"] = "login"
+    duration: Any = None
+
+
+class LinkGenerate(Checked):
+    email: str | None = None
+    userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    userUuid: Annotated[str, Field(pattern=_UUID)] | None = None
+    options: LinkOptions | None = None
+
+
+class RoleInvite(Checked):
+    """Invite user to a role (§9.4): an invitation plus the roles to add (at least one)."""
+
+    email: str
+    roles: Annotated[list[str], Field(min_length=1)]
+    username: str | None = None
+    name: Name | None = None
+    image: str | None = None
+    phoneNumber: str | None = None
+    data: dict[str, Any] | None = None
+    options: InviteOptions | None = None
+
+
+class RoleName(BaseModel):
+    model_config = _STRICT
+    name: str
+
+
+class RoleList(BaseModel):
+    model_config = _STRICT
+    roles: list[str]
