@@ -49,8 +49,12 @@ validate: $(STAMP) $(SAMSTAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(SAMVENV)/bin/sam validate --lint --template template.yaml
 	$(VENV)/bin/cfn-lint template.yaml
 
+# The local runtime's own tests start moto inside the pytest process; they run in their
+# own pytest invocation so they never share moto's in-process state with the core's
+# unit tests.
 test: $(STAMP) $(SAMSTAMP) $(NODESTAMP) lint validate
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n auto --ignore=tests/unit/test_local_runtime.py
+	$(VENV)/bin/pytest -n auto tests/unit/test_local_runtime.py
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/cold_start.py

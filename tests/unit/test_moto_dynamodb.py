@@ -6,22 +6,23 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from infra.local import moto_dynamodb
 from portcullis.store.schema import table_definition
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[Any]:
+def dynamodb(aws: str) -> Iterator[Any]:
+    """A throw-away table on the session's moto server (never `mock_aws`: leaving it
+    resets every in-process moto backend, the session server's included)."""
     original = moto_dynamodb.DynamoDBBackend.transact_write_items
     moto_dynamodb.install()
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=aws)
+    client.create_table(**table_definition("t", stream=False))
     try:
-        with mock_aws():
-            client = boto3.client("dynamodb", region_name="us-east-1")
-            client.create_table(**table_definition("t", stream=False))
-            yield client
+        yield client
     finally:
+        client.delete_table(TableName="t")
         moto_dynamodb.DynamoDBBackend.transact_write_items = original
 
 

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from portcullis import passwords, sessions, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
-from portcullis.errors import TooManyRequests, Unauthorized
+from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.workspace import SEED_PASSWORD, create_workspace
@@ -149,6 +149,22 @@ def test_log_out_accepts_an_expired_token_but_log_out_all_does_not(tenant_id: st
     assert sessions.logout(_bearer(expired))["message"] == "OK"
     assert store.get(body["sessionId"]).endedReason == "logout"  # type: ignore[union-attr]
     assert not sessions.is_active_for_token(live)
+
+
+def test_a_locked_user_with_a_live_session_is_403(tenant_id: str) -> None:
+    body = _sign_in(tenant_id, "unconfirmed@example.com")
+    user = user_store.get_user("test", tenant_id, body["userId"])
+    assert user is not None
+    user.update(actions=[user_store.UserItem.locked.set(True)])
+    access = body["tokens"]["access"]["value"]
+    try:
+        with pytest.raises(Forbidden, match="User is locked"):
+            sessions.authenticate(_bearer(access))
+        assert not sessions.is_active_for_token(tokens.verify(access).claims)
+        with pytest.raises(Unauthorized):
+            sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
+    finally:
+        user.update(actions=[user_store.UserItem.locked.set(False)])
 
 
 def test_active_check_compares_the_owner(tenant_id: str) -> None:
