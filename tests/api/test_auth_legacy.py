@@ -116,6 +116,12 @@ def test_legacy_verify_email(client, tenant, path) -> None:
     assert link_params(response.json()["result"]["link"])["type"] == "verify"
 
 
+def test_legacy_verify_with_a_token_may_leave_the_tenant_to_it(client, tenant) -> None:
+    access = tokens(sign_up(client, tenant))[0]
+    response = client.post("/v0/auth/verify/email", json={}, headers=bearer(access))
+    assert response.status_code == 200, response.text
+
+
 def test_legacy_verify_phone(client, tenant) -> None:
     access = tokens(sign_up(client, tenant))[0]
     response = client.post(

@@ -28,13 +28,22 @@ def test_mode_by_origin_and_live_domains(api, workspace) -> None:
         assert set(body["authentication"]) == {"firstFactors", "secondFactors"}
         return body["mode"]
 
-    assert mode(f"https://{domain}") == "live"
-    assert mode(f"https://app.{domain}") == "live"
-    assert mode(f"https://app.{domain}", header="x-origin") == "live"
-    assert mode(f"http://{domain}") == "test"
-    assert mode("http://localhost:5173") == "test"
-    assert mode("https://other.example.org") == "test"
-    assert mode(None) == "test"
+    try:
+        assert mode(f"https://{domain}") == "live"
+        assert mode(f"https://app.{domain}") == "live"
+        assert mode(f"https://app.{domain}", header="x-origin") == "live"
+        assert mode(f"http://{domain}") == "test"
+        assert mode("http://localhost:5173") == "test"
+        assert mode("https://other.example.org") == "test"
+        assert mode(None) == "test"
+    finally:
+        # the workspace is shared by this worker's tests: leave it as it was
+        api(
+            "PUT",
+            f"/v0/tenants/{tid}/settings",
+            key=live_admin(workspace),
+            json={"liveDomains": []},
+        )
 
 
 def test_mode_publishes_the_modes_own_factors(api, workspace) -> None:

@@ -21,11 +21,17 @@ from portcullis.store.users import UserItem
 
 
 def _caller(
-    tenant_id: str, authorization: str | None, origin: str | None, ip: str, user_agent: str | None
+    tenant_id: str | None,
+    authorization: str | None,
+    origin: str | None,
+    ip: str,
+    user_agent: str | None,
 ) -> tuple[Request, UserItem | None]:
-    """The token's user when a bearer is sent (401 if it is bad), else none."""
+    """The token's user when a bearer is sent (401 if it is bad), else none. A legacy
+    call with a token but no `tenantId` acts in the token's tenant, like update password."""
     if not (authorization or "").strip():
-        return context.load(tenant_id, origin=origin, ip=ip, user_agent=user_agent), None
+        tenant = context.tenant_from(None, tenant_id)
+        return context.load(tenant, origin=origin, ip=ip, user_agent=user_agent), None
     caller = sessions.authenticate(authorization)
     caller.require_tenant(tenant_id)
     return caller.request(origin=origin, ip=ip, user_agent=user_agent), caller.user
@@ -39,7 +45,7 @@ def _same_user(user: UserItem, user_id: int | None, user_uuid: str | None) -> No
 
 
 def verify_email(
-    tenant_id: str,
+    tenant_id: str | None,
     *,
     authorization: str | None,
     origin: str | None,
@@ -76,7 +82,7 @@ def verify_email(
 
 
 def verify_phone(
-    tenant_id: str,
+    tenant_id: str | None,
     *,
     authorization: str | None,
     origin: str | None,
