@@ -7,6 +7,7 @@ Origin: servers verifying production tokens read these (spec README rule 5).
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+
 from portcullis import jwks
 from portcullis.errors import NotFound
 from portcullis.http import create_app, handler, json_response

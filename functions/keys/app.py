@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from portcullis import keys, ratelimits, settings
 from portcullis.errors import BadRequest
 from portcullis.http import api_caller, create_app, handler
-from pydantic import BaseModel, ConfigDict, Field
 
 app = create_app()
 

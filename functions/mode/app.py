@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+
 from portcullis import modes
 from portcullis.http import create_app, handler, header, json_response
 

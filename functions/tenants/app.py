@@ -2,11 +2,12 @@
 
 from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from portcullis import callers, search, tenants
 from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
-from pydantic import BaseModel, ConfigDict, Field
 
 app = create_app()
 

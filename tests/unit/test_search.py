@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from portcullis import search as search_mod
 from portcullis.errors import BadRequest
 from portcullis.search import (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from portcullis import keys, tenants, users
 from portcullis.store import users as user_store
 
-SEED_PASSWORD = "testmodepassword"  # noqa: S105 (documented test-mode password)
+SEED_PASSWORD = "testmodepassword"
 SEED_USERS = (
     ("admin", "Admin User", "admin", True),
     ("member", "Member User", "member", True),
