@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import logging
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import moto_env
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
@@ -56,53 +56,19 @@ PASSWORD = "bench-password-0123456789"  # a throwaway account in a throwaway tab
 LOGIN_HASH_FACTOR = 1.1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_aws() -> Any:
-    """moto on a free port, and the process environment pointed at it.
-
-    The environment must be complete before anything from `portcullis` is imported: the
-    table name and endpoint are read when the store's models are defined.
-    """
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL_", "AWS_PROFILE"))]:
-        del os.environ[name]
-    os.environ.update(
+    """moto with the environment a Lambda function of the stack would see."""
+    return moto_env.start_aws(
+        TABLE,
         {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "TABLE_NAME": TABLE,
-            "EVENT_BUS_NAME": "portcullis-bench",
             "SENDER_EMAIL": "no-reply@example.com",
             "STAGE": "bench",
             "ALLOWED_ORIGINS": "*",
             "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
             "POWERTOOLS_SERVICE_NAME": "portcullis",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
             "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        }
+        },
     )
-    import boto3
-
-    kms = boto3.client("kms", region_name=REGION)
-    os.environ["KMS_KEY_ID"] = kms.create_key(Description="bench")["KeyMetadata"]["Arn"]
-    from portcullis.store import schema
-
-    schema.create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
-    return server
 
 
 class Recorder:

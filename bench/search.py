@@ -22,12 +22,9 @@ when an exact lookup's cost grows with the tenant. Never run inside the test sui
 from __future__ import annotations
 
 import argparse
-import logging
 import math
-import os
 import random
 import re
-import socket
 import statistics
 import sys
 import time
@@ -38,6 +35,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import moto_env
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
@@ -47,43 +46,8 @@ TABLE = "portcullis-bench-search"
 READ_UNIT_BYTES = 4096
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_aws() -> Any:
-    """moto on a free port, the environment pointed at it, the table and a KMS key."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL_", "AWS_PROFILE"))]:
-        del os.environ[name]
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "TABLE_NAME": TABLE,
-            "EVENT_BUS_NAME": "portcullis-bench",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-    import boto3
-
-    kms = boto3.client("kms", region_name=REGION)
-    os.environ["KMS_KEY_ID"] = kms.create_key(Description="bench")["KeyMetadata"]["Arn"]
-    from portcullis.store import schema
-
-    schema.create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
-    return server
+    return moto_env.start_aws(TABLE)
 
 
 # --------------------------------------------------------------------------- read units
