@@ -98,5 +98,29 @@ def configure(table_name: str | None = None, host: str | None = None) -> None:
     connection.cache_clear()
 
 
+def take(model: type[Item], pk: str, sk: str, condition: Any) -> Any:
+    """Delete an item only if `condition` holds and return it as it was, else None.
+
+    One conditional DeleteItem makes single-use secrets (links, PKCE codes) redeemable
+    exactly once, even by two concurrent requests.
+    """
+    from pynamodb.exceptions import DeleteError
+
+    try:
+        response = model._get_connection().delete_item(
+            pk, range_key=sk, condition=condition, return_values="ALL_OLD"
+        )
+    except DeleteError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    attributes = response.get("Attributes")
+    if not attributes:
+        return None
+    item = model()
+    item.deserialize(attributes)
+    return item
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist
+from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Gsi1, Item
+from portcullis.store.base import Gsi1, Item, take
 
 LINK_SK = "LINK"
 LOCK_SK = "LOCK"
@@ -117,20 +117,7 @@ def consume(
         & LinkItem.linkType.is_in(*types)
         & (LinkItem.expiresAt > now)
     )
-    try:
-        response = LinkItem._get_connection().delete_item(
-            link_pk(digest), range_key=LINK_SK, condition=condition, return_values="ALL_OLD"
-        )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    attributes = response.get("Attributes")
-    if not attributes:
-        return None
-    item = LinkItem()
-    item.deserialize(attributes)
-    return item
+    return take(LinkItem, link_pk(digest), LINK_SK, condition)
 
 
 def user_links(

@@ -10,9 +10,8 @@ most once even when two exchanges race.
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, take
 
 PKCE_SK = "PKCE"
 
@@ -46,17 +45,4 @@ def consume(digest: str, *, tenant_id: str, now: int) -> PkceCodeItem | None:
         & (PkceCodeItem.tenantId == tenant_id)
         & (PkceCodeItem.expiresAt > now)
     )
-    try:
-        response = PkceCodeItem._get_connection().delete_item(
-            pkce_pk(digest), range_key=PKCE_SK, condition=condition, return_values="ALL_OLD"
-        )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    attributes = response.get("Attributes")
-    if not attributes:
-        return None
-    item = PkceCodeItem()
-    item.deserialize(attributes)
-    return item
+    return take(PkceCodeItem, pkce_pk(digest), PKCE_SK, condition)
