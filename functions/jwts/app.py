@@ -6,11 +6,9 @@ Origin: servers verifying production tokens read these (spec README rule 5).
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-
 from portcullis import jwks
 from portcullis.errors import NotFound
-from portcullis.http import create_app, handler, json_response
+from portcullis.http import Response, create_app, handler, json_response
 from portcullis.requests import query
 
 app = create_app()

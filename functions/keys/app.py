@@ -8,9 +8,9 @@ from portcullis import keys, ratelimits, settings
 from portcullis.errors import BadRequest
 from portcullis.http import api_caller, create_app, handler
 
-app = create_app()
+app = create_app(credentials=api_caller)
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 TenantId = Annotated[str, Field(pattern=r"^[a-z0-9]{8}$")]
 
 

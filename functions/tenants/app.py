@@ -9,9 +9,9 @@ from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
 
-app = create_app()
+app = create_app(credentials=api_caller)
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from portcullis import aws, config
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ def seal(plaintext: bytes, context: str) -> Sealed:
         KeyId=config.kms_key_id(), KeySpec="AES_256", EncryptionContext={"context": context}
     )
     nonce = os.urandom(12)
-    ciphertext = AESGCM(data_key["Plaintext"]).encrypt(nonce, plaintext, context.encode())
+    ciphertext = _aesgcm(data_key["Plaintext"]).encrypt(nonce, plaintext, context.encode())
     return Sealed(
         ciphertext=base64.b64encode(ciphertext).decode(),
         encrypted_data_key=base64.b64encode(data_key["CiphertextBlob"]).decode(),
@@ -43,6 +45,15 @@ def open_sealed(sealed: Sealed, context: str) -> bytes:
         CiphertextBlob=base64.b64decode(sealed.encrypted_data_key),
         EncryptionContext={"context": context},
     )["Plaintext"]
-    return AESGCM(data_key).decrypt(
+    return _aesgcm(data_key).decrypt(
         base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), context.encode()
     )
+
+
+def _aesgcm(key: bytes) -> AESGCM:
+    """cryptography is imported on first use (as in tokens.py): most functions import this
+    module through `tokens` but never seal or open a secret, and its import costs ~7 ms
+    of every cold start (docs/performance.md "Cold start")."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key)

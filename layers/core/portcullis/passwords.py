@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from typing import TYPE_CHECKING
 
 from portcullis.errors import BadRequest
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 POLICY_MESSAGE = (
     "Password must be at least 16 characters OR at least 8 characters including a number "
@@ -21,29 +22,42 @@ POLICY_MESSAGE = (
 TEST_MODE_PASSWORDS = frozenset({"test", "dev", "password"})
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, hash_len=32, salt_len=16)
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2 is imported on first use: most functions import this module (through
+    `users`, `selfservice`) for routes that never hash, and it costs every cold start a
+    few ms (docs/performance.md "Cold start")."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, hash_len=32, salt_len=16)
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 @cache
 def _dummy_hash() -> str:
-    return _hasher.hash("portcullis-dummy-password-for-timing")
+    return _hasher().hash("portcullis-dummy-password-for-timing")
 
 
 def verify(stored_hash: str | None, password: str) -> bool:
     """Constant-effort check; a missing hash still costs one argon2 verification."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    hasher = _hasher()
     try:
-        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+        return hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     try:
-        return _hasher.check_needs_rehash(stored_hash)
+        return _hasher().check_needs_rehash(stored_hash)
     except InvalidHashError:
         return True
 

@@ -1,0 +1,73 @@
+"""What the core defers to first use to keep cold starts short (docs/performance.md
+"Cold start"): argon2, cryptography's AES-GCM and the request-body validators of
+`userfields`. Importing must not load them; using them must work as before."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from portcullis import passwords, userfields
+
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "core"
+
+
+def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() -> None:
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from portcullis import envelope, passwords, tokens, userfields
+        models = [m for m in vars(userfields).values()
+                  if isinstance(m, type) and issubclass(m, userfields.BaseModel)
+                  and m is not userfields.BaseModel]
+        print(json.dumps({
+            "loaded": [m for m in ("argon2", "cryptography", "jwt") if m in sys.modules],
+            "built": [m.__name__ for m in models if m.__pydantic_complete__],
+            "models": len(models),
+        }))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(LAYER)!r})\n{code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["loaded"] == []
+    assert result["built"] == []
+    assert result["models"] >= 10
+
+
+def test_passwords_work_once_argon2_is_loaded() -> None:
+    hashed = passwords.hash_password("correct horse battery")
+    assert hashed.startswith("$argon2id$")
+    assert passwords.verify(hashed, "correct horse battery")
+    assert not passwords.verify(hashed, "wrong")
+    assert not passwords.verify(None, "anything")
+    assert not passwords.verify("not-a-hash", "anything")
+    assert not passwords.needs_rehash(hashed)
+    assert passwords.needs_rehash("not-a-hash")
+
+
+def test_deferred_body_models_validate_as_strictly_as_before() -> None:
+    assert userfields.RoleList.model_validate({"roles": ["admin"]}).roles == ["admin"]
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        userfields.RoleList.model_validate({"roles": ["admin"], "extra": 1})
+    with pytest.raises(ValidationError, match="Input should be a valid list"):
+        userfields.RoleList.model_validate({"roles": ("admin",)})  # strict: no coercion
+    with pytest.raises(ValidationError, match="valid email"):
+        userfields.UserWrite.model_validate({"email": "nope"})
+    with pytest.raises(ValidationError, match="valid email"):
+        userfields.UserInvite.model_validate({"email": "nope", "options": {"type": "welcome"}})
