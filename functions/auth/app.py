@@ -17,9 +17,18 @@ from portcullis.auth import pkce as pkce_exchange
 from portcullis.http import create_app, handler, header, source_ip
 from portcullis.requests import query
 
-app = create_app()
 
-_LENIENT = ConfigDict(strict=True, extra="ignore")
+def _token_route_credentials(resolver: Any) -> None:
+    """Only the password update is token-authenticated here; the rest are public."""
+    event = resolver.current_event
+    if event.http_method == "PUT" and event.path.rstrip("/").endswith("/auth/basic"):
+        sessions.authenticate(header(resolver, "authorization"), source_ip(resolver))
+
+
+app = create_app(credentials=_token_route_credentials)
+
+# Built on first use: a cold start builds only the model of the route it serves.
+_LENIENT = ConfigDict(strict=True, extra="ignore", defer_build=True)
 
 
 class Options(BaseModel):
@@ -170,7 +179,7 @@ def _log_in(tenant_path: str | None, body: LogIn | None) -> dict[str, Any]:
 
 def _update_password(tenant_path: str | None, body: PasswordUpdate | None) -> dict[str, Any]:
     body = body or PasswordUpdate()
-    caller = sessions.authenticate(header(app, "authorization"))
+    caller = sessions.authenticate(header(app, "authorization"), source_ip(app))
     caller.require_tenant(tenant_path)
     context.tenant_from(caller.tenant_id, body.tenantId)
     return selfservice.update_password(
@@ -329,7 +338,9 @@ def verify_phone(tenantId: str, body: VerifyPhone | None = None) -> dict[str, An
 def pkce(tenantId: str, body: PkceExchange | None = None) -> dict[str, Any]:
     body = body or PkceExchange()
     context.tenant_from(tenantId, body.tenantId)
-    return pkce_exchange.exchange(tenantId, code=body.authorizationCode, verifier=body.codeVerifier)
+    return pkce_exchange.exchange(
+        tenantId, code=body.authorizationCode, verifier=body.codeVerifier, ip=source_ip(app)
+    )
 
 
 # ------------------------------------------------------------------------ legacy paths

@@ -2,10 +2,8 @@
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-
 from portcullis import modes
-from portcullis.http import create_app, handler, header, json_response
+from portcullis.http import Response, create_app, handler, header, json_response, source_ip
 
 app = create_app()
 
@@ -13,7 +11,7 @@ app = create_app()
 @app.get("/v0/tenants/<tenantId>/mode")
 def read_mode(tenantId: str) -> Response[dict[str, Any]]:
     origin = header(app, "x-origin") or header(app, "origin")
-    body = modes.tenant_mode(tenantId, origin)
+    body = modes.tenant_mode(tenantId, origin, source_ip(app))
     return json_response(body, headers={"Cache-Control": "max-age=60"})
 
 

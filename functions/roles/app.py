@@ -11,7 +11,7 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.userfields import RoleInvite, RoleList, RoleName
 
-app = create_app()
+app = create_app(credentials=api_caller)
 
 
 def caller() -> callers.Caller:

@@ -16,46 +16,49 @@ def _authorization() -> str | None:
     return header(app, "authorization")
 
 
+def _caller(*, with_user: bool = True) -> sessions.TokenCaller:
+    return sessions.authenticate(_authorization(), source_ip(app), with_user=with_user)
+
+
 @app.get("/v0/self")
 def read_self() -> dict[str, Any]:
-    return selfservice.read(sessions.authenticate(_authorization()))
+    return selfservice.read(_caller())
 
 
 @app.put("/v0/self")
 def update_self() -> dict[str, Any]:
     """The body is read by hand: its unknown fields get `"<field>" cannot be updated here`."""
-    caller = sessions.authenticate(_authorization())
-    return selfservice.update(caller, json_body(app, default={}))
+    return selfservice.update(_caller(), json_body(app, default={}))
 
 
 @app.get("/v0/auth/session")
 def read_session() -> dict[str, Any]:
-    return selfservice.session(sessions.authenticate(_authorization(), with_user=False))
+    return selfservice.session(_caller(with_user=False))
 
 
 @app.get("/v0/auth/sessions")
 def list_sessions() -> dict[str, Any]:
-    return selfservice.session_list(sessions.authenticate(_authorization(), with_user=False))
+    return selfservice.session_list(_caller(with_user=False))
 
 
 @app.get("/v0/auth/logout")
 def log_out() -> dict[str, Any]:
-    return sessions.logout(_authorization())
+    return sessions.logout(_authorization(), source_ip(app))
 
 
 @app.post("/v0/auth/logout")
 def log_out_post() -> dict[str, Any]:
-    return sessions.logout(_authorization())
+    return sessions.logout(_authorization(), source_ip(app))
 
 
 @app.get("/v0/auth/logout/all")
 def log_out_all() -> dict[str, Any]:
-    return sessions.logout_all(_authorization())
+    return sessions.logout_all(_authorization(), source_ip(app))
 
 
 @app.post("/v0/auth/logout/all")
 def log_out_all_post() -> dict[str, Any]:
-    return sessions.logout_all(_authorization())
+    return sessions.logout_all(_authorization(), source_ip(app))
 
 
 @app.get("/v0/auth/refresh")

@@ -9,7 +9,7 @@ from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import query
 from portcullis.search import list_envelope
 
-app = create_app()
+app = create_app(credentials=api_caller)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -22,7 +22,7 @@ from portcullis.userfields import (
     UserWrite,
 )
 
-app = create_app()
+app = create_app(credentials=api_caller)
 
 # Static segments under /v0/users that a GET/PUT/DELETE on `{userId}` must not swallow.
 _RESERVED = {"find", "invite", "createOrUpdate"}

@@ -97,3 +97,38 @@ def test_repeated_bad_credentials_are_rate_limited(client, workspace) -> None:
     assert limited.status_code == 429
     assert limited.json()["error"]["type"] == "rate_limit_error"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+# A body that fails validation on each function that validates bodies with a model.
+INVALID_BODIES = [
+    ("POST", "/v0/tenants", {"name": 42}),
+    ("POST", "/v0/keys", {"type": "nonsense"}),
+    ("POST", "/v0/users", {"email": ["not", "a", "string"]}),
+    ("POST", "/v0/roles", {"name": 42}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), INVALID_BODIES)
+def test_credentials_are_checked_before_the_body(api, workspace, method, path, body) -> None:
+    """api-server §4: without valid credentials the answer is 401, whatever the body."""
+    missing = api(method, path, json=body)
+    assert missing.status_code == 401, missing.text
+    assert missing.json()["message"] == "Missing authentication"
+    wrong = api(method, path, key="uf_test_admin_aaaaaaaa_" + "0" * 32, json=body)
+    assert wrong.status_code == 401, wrong.text
+    valid = api(method, path, key=workspace.keys["test"]["admin"], json=body)
+    assert valid.status_code == 400, valid.text
+
+
+def test_password_update_checks_the_token_before_the_body(api) -> None:
+    response = api("PUT", "/v0/auth/basic", json={"password": 12345})
+    assert response.status_code == 401, response.text
+    token = api(
+        "PUT", "/v0/auth/basic", json={"password": 12345}, headers={"Authorization": "Bearer x.y.z"}
+    )
+    assert token.status_code == 401, token.text
+
+
+def test_public_routes_still_answer_400_for_bad_bodies(api, workspace) -> None:
+    response = api("POST", f"/v0/tenants/{workspace.tenant_id}/auth/basic", json={"password": 1})
+    assert response.status_code == 400, response.text

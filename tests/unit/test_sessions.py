@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import passwords, sessions, tokens
+from portcullis import passwords, sessions, tally, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
 from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
@@ -90,8 +90,11 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
         body = password.log_in(req, identifier="member@example.com", password=SEED_PASSWORD)
     assert login_calls == ["UpdateItem", "Query", "TransactWriteItems"]
     access = body["tokens"]["access"]["value"]
+    # A fresh tally: the batched `requestsPerIp` addition falls on every k-th request
+    # only (k = 15 by default), never on the first.
+    tally.forget()
     with dynamodb_calls() as self_calls:
-        caller = sessions.authenticate(_bearer(access))
+        caller = sessions.authenticate(_bearer(access), "192.0.2.1")
     assert caller.user is not None and self_calls == ["TransactGetItems"]
     with dynamodb_calls() as refresh_calls:
         sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
@@ -99,6 +102,20 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
     with dynamodb_calls() as admin_check:
         assert sessions.is_active_for_token(tokens.verify(access).claims)
     assert admin_check == ["TransactGetItems"]
+
+
+def test_requests_per_ip_cost_one_addition_per_k_requests(tenant_id: str) -> None:
+    """The amortised cost docs/auth.md states: with the default 300 per minute (k = 15),
+    30 reads of one address make 30 reads and 2 counter additions."""
+    access = _sign_in(tenant_id)["tokens"]["access"]["value"]
+    if 60 - time.time() % 60 < 5:  # keep the 30 requests inside one window
+        time.sleep(60 - time.time() % 60 + 0.1)
+    tally.forget()
+    with dynamodb_calls() as calls:
+        for _ in range(30):
+            sessions.authenticate(_bearer(access), "192.0.2.77")
+    assert calls.count("TransactGetItems") == 30
+    assert calls.count("UpdateItem") == 2 and len(calls) == 32
 
 
 def test_reuse_ends_the_session_with_its_reason(tenant_id: str) -> None:
@@ -145,8 +162,8 @@ def test_log_out_accepts_an_expired_token_but_log_out_all_does_not(tenant_id: st
         tenant_id, "test", {**live, "iat": live["iat"] - 7200, "exp": live["iat"] - 3600}
     )
     with pytest.raises(Unauthorized):
-        sessions.logout_all(_bearer(expired))
-    assert sessions.logout(_bearer(expired))["message"] == "OK"
+        sessions.logout_all(_bearer(expired), "192.0.2.1")
+    assert sessions.logout(_bearer(expired), "192.0.2.1")["message"] == "OK"
     assert store.get(body["sessionId"]).endedReason == "logout"  # type: ignore[union-attr]
     assert not sessions.is_active_for_token(live)
 
@@ -159,7 +176,7 @@ def test_a_locked_user_with_a_live_session_is_403(tenant_id: str) -> None:
     access = body["tokens"]["access"]["value"]
     try:
         with pytest.raises(Forbidden, match="User is locked"):
-            sessions.authenticate(_bearer(access))
+            sessions.authenticate(_bearer(access), "192.0.2.1")
         assert not sessions.is_active_for_token(tokens.verify(access).claims)
         with pytest.raises(Unauthorized):
             sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")

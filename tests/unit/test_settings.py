@@ -20,6 +20,8 @@ def test_defaults_are_complete(tenant) -> None:
         "attemptsPerAccount",
         "requestsPerIp",
         "authFailuresPerIp",
+        "requestsPerCredential",
+        "searchesPerCredential",
     ):
         assert set(current["rateLimits"][name]) == {"limit", "windowSeconds"}
 

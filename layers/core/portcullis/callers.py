@@ -11,8 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from portcullis import keys, ratelimits, settings
-from portcullis.errors import Forbidden, MissingAuthentication, NotFound, Unauthorized
+from portcullis import authfailures, keys, settings
+from portcullis.errors import (
+    Forbidden,
+    MissingAuthentication,
+    NotFound,
+    PortcullisError,
+    Unauthorized,
+)
 from portcullis.store import tenants as tenant_store
 
 Level = Literal["admin", "read"]
@@ -28,6 +34,9 @@ class Caller:
     kind: Literal["api_key", "jwt"]
     key_digest: str | None = None
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the per-credential request buckets count (api-server §6): the API key's
+    # digest, or the access token's session (every token of one sign-in shares it).
+    credential: str = ""
 
     def require(self, level: Level) -> None:
         if level == "admin" and self.level != "admin":
@@ -74,12 +83,15 @@ def _bearer(authorization: str | None) -> str:
     return value.strip()
 
 
-def _fail(source_ip: str, credential: str) -> Unauthorized:
+def _fail(source_ip: str, credential: str) -> PortcullisError:
     """Count a failed credential per source IP; past the limit, answer 429 instead of 401."""
-    match = keys.KEY_PATTERN.match(credential)
-    limits = settings.read(match.group(1), match.group(3)) if match else settings.TenantSettings()
-    ratelimits.hit("authFailuresPerIp", limits.rateLimits.authFailuresPerIp, source_ip)
-    return Unauthorized()
+
+    def limit() -> settings.RateLimit:
+        match = keys.KEY_PATTERN.match(credential)
+        found = settings.read(match.group(1), match.group(3)) if match else None
+        return (found or settings.TenantSettings()).rateLimits.authFailuresPerIp
+
+    return authfailures.failed(source_ip, limit, Unauthorized())
 
 
 def authenticate(authorization: str | None, source_ip: str, *, test_query: bool = False) -> Caller:
@@ -95,6 +107,7 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
             level=level,
             kind="api_key",
             key_digest=item.digest,
+            credential=f"key:{item.digest}",
         )
     from portcullis import tokens  # only token callers need PyJWT
 
@@ -122,4 +135,5 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
         level="admin" if admin else "readonly",
         kind="jwt",
         roles=roles,
+        credential=f"session:{claims['sessionId']}",
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The 429 message of the client API (api-client §4); the server API says "Too many requests".
+CLIENT_RATE_LIMITED = "Too many requests, please try again later"
+
 
 class PortcullisError(Exception):
     status_code = 400
@@ -74,8 +77,12 @@ class TooManyRequests(PortcullisError):
     error_type = "rate_limit_error"
     default_message = "Too many requests"
 
-    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
-        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+    def __init__(
+        self, message: str | None = None, *, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(
+            message, headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))}
+        )
         self.retry_after = retry_after
 
 

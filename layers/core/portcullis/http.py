@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -48,7 +49,17 @@ def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Respon
     return Response(status_code=200, content_type=JSON_TYPE, body=body, headers=headers or {})
 
 
-def create_app() -> APIGatewayRestResolver:
+def create_app(
+    *, credentials: Callable[[APIGatewayRestResolver], object] | None = None
+) -> APIGatewayRestResolver:
+    """The resolver of one function.
+
+    Powertools validates a route's input before the route runs, so on its own a bad
+    body would answer 400 before the route ever checked the caller. `credentials`
+    (raising 401/403/429 for a caller it refuses) is therefore run when input fails
+    validation: a request without valid credentials learns that, never how its input
+    would have been judged (api-server §4: the credential is checked first).
+    """
     app = APIGatewayRestResolver(enable_validation=True, serializer=jsonbody.dumps)
 
     @app.exception_handler(PortcullisError)
@@ -63,6 +74,11 @@ def create_app() -> APIGatewayRestResolver:
         if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
             logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
             return error_response(InternalError())
+        if credentials is not None:
+            try:
+                credentials(app)
+            except PortcullisError as refused:
+                return error_response(refused)
         return error_response(BadRequest(first_message(errors)))
 
     @app.not_found
@@ -140,8 +156,13 @@ def handler(
                 return _finish(error_response(_bad_encoding()), origin)
         if _body_size(event) > max_body_bytes:
             return _finish(error_response(PayloadTooLarge()), origin)
-        result = app.resolve(event, context)
-        headers = result.setdefault("headers", {}) or {}
+        extra = _response_headers.set({})
+        try:
+            result = app.resolve(event, context)
+            headers = result.setdefault("headers", {}) or {}
+            headers.update(_response_headers.get() or {})
+        finally:
+            _response_headers.reset(extra)
         headers.update(cors_headers(origin))
         result["headers"] = headers
         multi = result.get("multiValueHeaders") or {}
@@ -187,9 +208,27 @@ def source_ip(app: APIGatewayRestResolver) -> str:
     return str(identity.get("sourceIp") or "0.0.0.0")
 
 
+# Headers a route adds to whatever its request answers, errors included (the
+# per-credential `X-RateLimit-*`); one dict per request, set by `handler`.
+_response_headers: ContextVar[dict[str, str] | None] = ContextVar("response_headers", default=None)
+
+
 def api_caller(app: APIGatewayRestResolver) -> Any:
-    """The `Caller` of a server-to-server route (API key or admin access token)."""
-    from portcullis import callers
+    """The `Caller` of a server-to-server route (API key or admin access token), counted
+    once per request in its per-credential buckets (api-server §6; 429 past them)."""
+    from portcullis import buckets, callers
 
     test = (app.current_event.query_string_parameters or {}).get("test") == "true"
-    return callers.authenticate(header(app, "authorization"), source_ip(app), test_query=test)
+    caller = callers.authenticate(header(app, "authorization"), source_ip(app), test_query=test)
+    added = _response_headers.get()
+    if added is None:  # resolved without `handler` (a test): count, add nothing
+        added = {}
+    if "X-RateLimit-Limit" not in added:
+        route = app.current_event.resource or app.current_event.path
+        search = route.rstrip("/").endswith("/find")
+        try:
+            added.update(buckets.take(caller, search=search))
+        except PortcullisError as refused:
+            added.update(refused.headers)
+            raise
+    return caller

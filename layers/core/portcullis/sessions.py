@@ -33,22 +33,22 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis import tokens
+from portcullis import authfailures, clientlimits, tokens
 from portcullis.auth import claims as token_claims
-from portcullis.auth.context import (
-    INVALID_TOKEN,
-    MAX_USER_AGENT,
-    Request,
-    remember,
-    settings_from,
-    tenant_state,
+from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
+from portcullis.errors import (
+    CLIENT_RATE_LIMITED,
+    Forbidden,
+    MissingAuthentication,
+    TooManyRequests,
+    Unauthorized,
 )
-from portcullis.errors import Forbidden, MissingAuthentication, TooManyRequests, Unauthorized
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
+from portcullis.tenantstate import remember, settings_from, tenant_state
 from portcullis.timefmt import iso, now_iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -235,33 +235,41 @@ class TokenCaller:
             raise Forbidden()
 
 
-def authenticate(authorization: str | None, *, with_user: bool = True) -> TokenCaller:
+def authenticate(
+    authorization: str | None, ip: str, *, with_user: bool = True, counted: bool = True
+) -> TokenCaller:
     """Access-token endpoints (api-client §9): signature, `exp`, not a refresh token, a
     live session and (optionally) the user, tenant and settings, in one DynamoDB call.
 
     401 `Missing authentication` without a header, 401 `Unauthorized` for anything
-    else that is wrong, 403 `User is locked` for a locked user.
+    else that is wrong (counted per IP: 429 past `authFailuresPerIp`), 403 `User is
+    locked` for a locked user. The request counts in `requestsPerIp` unless `counted`
+    is False (a flow that counts its own per-IP limit, e.g. verify email).
     """
-    claims = _claims(_bearer(authorization), verify_exp=True)
-    # Only access tokens carry `authorization`: refresh and ID tokens are refused here.
-    if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
-        raise Unauthorized()
-    mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
-    snapshot = store.read_snapshot(
-        claims["sessionId"],
-        mode,
-        tenant_id,
-        int(claims["userId"]) if with_user else None,
-        with_tenant=with_user,
-    )
-    if not is_live(snapshot.session, claims):
-        raise Unauthorized()
-    if with_user and (snapshot.user is None or snapshot.tenant is None):
-        raise Unauthorized()
+    with authfailures.Watch(ip) as watch:
+        claims = _claims(_bearer(authorization), verify_exp=True)
+        # Only access tokens carry `authorization`: refresh and ID tokens are refused here.
+        if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
+            raise Unauthorized()
+        mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
+        snapshot = store.read_snapshot(
+            claims["sessionId"],
+            mode,
+            tenant_id,
+            int(claims["userId"]) if with_user else None,
+            with_tenant=with_user,
+        )
+        watch.settings(snapshot.settings)
+        if not is_live(snapshot.session, claims):
+            raise Unauthorized()
+        if with_user and (snapshot.user is None or snapshot.tenant is None):
+            raise Unauthorized()
     if snapshot.user is not None and snapshot.user.locked:
         raise Forbidden(USER_LOCKED)
     assert snapshot.session is not None
     settings = _settings(snapshot, mode, tenant_id)
+    if counted:
+        clientlimits.count_request(mode, tenant_id, ip, settings.rateLimits)
     return TokenCaller(claims, snapshot.session, snapshot.user, snapshot.tenant, settings)
 
 
@@ -332,7 +340,14 @@ def _password_changed_since(user: UserItem, session: SessionItem) -> bool:
 
 def refresh(authorization: str | None, ip: str) -> dict[str, Any]:
     """`GET /v0/auth/refresh` (api-client §13): two DynamoDB calls on the normal path —
-    one read of session + user + settings, one conditional update of the session."""
+    one read of session + user + settings, one conditional update of the session.
+    Every 401 counts against `authFailuresPerIp` (429 past it); `refreshPerSession`,
+    not `requestsPerIp`, limits the successful ones."""
+    with authfailures.Watch(ip) as watch:
+        return _refresh(authorization, ip, watch)
+
+
+def _refresh(authorization: str | None, ip: str, watch: authfailures.Watch) -> dict[str, Any]:
     token = _bearer(authorization)
     try:
         claims = _claims(token, verify_exp=True)
@@ -343,6 +358,7 @@ def refresh(authorization: str | None, ip: str) -> dict[str, Any]:
         raise _invalid()
     mode, tenant_id, session_id = str(claims["mode"]), str(claims["tenantId"]), claims["sessionId"]
     snapshot = store.read_snapshot(session_id, mode, tenant_id, int(claims["userId"]))
+    watch.settings(snapshot.settings)
     session, user = snapshot.session, snapshot.user
     now = int(time.time())
     if session is None or not is_live(session, claims, now):
@@ -403,7 +419,7 @@ def _count_refresh(session: SessionItem, settings: TenantSettings, now: int) -> 
     count = int(session.refreshCount or 0) + 1 if session.refreshWindow == window else 1
     if count > limit.limit:
         raise TooManyRequests(
-            "Too many requests, please try again later",
+            CLIENT_RATE_LIMITED,
             retry_after=window + limit.windowSeconds - now,
         )
     return window, count
@@ -477,28 +493,35 @@ def _token_for_logout(authorization: str | None, *, verify_exp: bool) -> dict[st
     return _claims(_bearer(authorization), verify_exp=verify_exp)
 
 
-def _logout_path(mode: str, tenant_id: str) -> str:
+def _counted_settings(mode: str, tenant_id: str, ip: str) -> TenantSettings:
+    """The tenant's (cached) settings, after counting the request in `requestsPerIp`."""
     state = tenant_state(mode, tenant_id)
-    return state.settings.logoutRedirectPath if state else TenantSettings().logoutRedirectPath
+    settings = state.settings if state else TenantSettings()
+    clientlimits.count_request(mode, tenant_id, ip, settings.rateLimits)
+    return settings
 
 
-def logout(authorization: str | None) -> dict[str, Any]:
+def logout(authorization: str | None, ip: str) -> dict[str, Any]:
     """End the token's session. Idempotent: an already ended session is still 200."""
-    claims = _token_for_logout(authorization, verify_exp=False)
+    with authfailures.Watch(ip):
+        claims = _token_for_logout(authorization, verify_exp=False)
     mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
+    settings = _counted_settings(mode, tenant_id, ip)
     end_by_id(claims["sessionId"], mode, tenant_id, claims["userId"], "logout")
-    return {"message": "OK", "redirectTo": _logout_path(mode, tenant_id)}
+    return {"message": "OK", "redirectTo": settings.logoutRedirectPath}
 
 
-def logout_all(authorization: str | None) -> dict[str, Any]:
+def logout_all(authorization: str | None, ip: str) -> dict[str, Any]:
     """End every session of the token's user. The token must be unexpired and its own
     session still live, so an old leaked token cannot log the user out everywhere."""
-    claims = _token_for_logout(authorization, verify_exp=True)
-    if not is_active_for_token(claims):
-        raise Unauthorized()
+    with authfailures.Watch(ip):
+        claims = _token_for_logout(authorization, verify_exp=True)
+        if not is_active_for_token(claims):
+            raise Unauthorized()
     mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
+    settings = _counted_settings(mode, tenant_id, ip)
     ended = end_all(mode, tenant_id, claims["userId"], "logout_all")
-    return {"message": "OK", "redirectTo": _logout_path(mode, tenant_id), "count": len(ended)}
+    return {"message": "OK", "redirectTo": settings.logoutRedirectPath, "count": len(ended)}
 
 
 # ------------------------------------------------------------------------------- reading

@@ -81,6 +81,9 @@ class RateLimits(BaseModel):
     authFailuresPerIp: RateLimit = RateLimit(limit=20, windowSeconds=300)
     refreshPerSession: RateLimit = RateLimit(limit=60, windowSeconds=60)
     verifyKeyPerCredential: RateLimit = RateLimit(limit=30, windowSeconds=60)
+    # api-server §6 token buckets (100/s burst 200; 20/s burst 40) as fixed 2 s windows.
+    requestsPerCredential: RateLimit = RateLimit(limit=200, windowSeconds=2)
+    searchesPerCredential: RateLimit = RateLimit(limit=40, windowSeconds=2)
 
 
 class Authentication(BaseModel):

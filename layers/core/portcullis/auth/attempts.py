@@ -11,11 +11,8 @@ link and code sign-in open.
 
 from __future__ import annotations
 
-import time
-
 from portcullis import ratelimits
 from portcullis.auth.context import RATE_LIMITED, Request
-from portcullis.store.ratelimits import RateCounter
 from portcullis.store.sessions import Update
 
 LIMIT_NAME = "attemptsPerAccount"
@@ -26,15 +23,4 @@ def count(req: Request, factor: str, identifier: str) -> Update:
     refunds it, for the transaction of a successful sign-in."""
     limit = req.limits.attemptsPerAccount
     parts = (req.mode, req.tenant_id, factor, identifier.strip().lower())
-    window_start = int(time.time()) // limit.windowSeconds * limit.windowSeconds
-    ratelimits.hit(LIMIT_NAME, limit, *parts, message=RATE_LIMITED)
-    # The counter `ratelimits.hit` just wrote (same key and window derivation).
-    counter = RateCounter(f"RATE#{LIMIT_NAME}#{ratelimits._key(parts)}", str(window_start))
-    return Update(
-        counter,
-        [
-            RateCounter.hits.add(-1),
-            RateCounter.type.set("rate"),
-            RateCounter.ttl.set(window_start + limit.windowSeconds + 60),
-        ],
-    )
+    return ratelimits.hit(LIMIT_NAME, limit, *parts, message=RATE_LIMITED).refund()

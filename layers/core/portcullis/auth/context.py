@@ -3,89 +3,41 @@
 The mode comes from the origin (api-client §0.6): `x-origin`, else `Origin`. Only an
 https origin can be live, so every other request is decided without reading anything.
 
-Tenant records and settings are cached per Lambda instance for a few seconds. A
-password log-in then costs its three essential DynamoDB calls (user lookup, attempt
-counter, session transaction) instead of five, at the price of a setting change
-reaching a warm instance up to `CACHE_SECONDS` later (docs/auth.md). Token-authenticated
-endpoints read settings fresh, in the same call as their session.
+Tenant records and settings come from `portcullis.tenantstate` (cached per Lambda
+instance for a few seconds): a password log-in then costs its three essential DynamoDB
+calls (user lookup, attempt counter, session transaction) instead of five.
+Token-authenticated endpoints read settings fresh, in the same call as their session.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import ValidationError
 
 from portcullis import settings as tenant_settings
 from portcullis.callers import TENANT_ID
 from portcullis.domains import mode_from_origin
-from portcullis.errors import BadRequest, NotFound, Unauthorized
+from portcullis.errors import (
+    CLIENT_RATE_LIMITED,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+)
 from portcullis.links import LOCAL_ORIGIN
 from portcullis.settings import TenantSettings
-from portcullis.store import sessions as session_store
 from portcullis.store.tenants import TenantItem
+from portcullis.tenantstate import tenant_state
 
-CACHE_SECONDS = 5.0
-RATE_LIMITED = "Too many requests, please try again later"
+RATE_LIMITED = CLIENT_RATE_LIMITED
 INVALID_TOKEN = "Invalid token"
+FACTOR_DISABLED = "This sign-in method is not enabled"
 # A first-factor token (api-client §11.6): `uf_{mode}_first_factor_{32 hex}`.
 FIRST_FACTOR_TOKEN = re.compile(r"^uf_(live|test)_first_factor_[0-9a-f]{32}$")
 # RFC 7636 S256: BASE64URL(SHA-256(verifier)) without padding is exactly 43 characters.
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 512
-
-
-@dataclass(frozen=True)
-class TenantState:
-    tenant: TenantItem
-    settings: TenantSettings
-
-
-_lock = threading.Lock()
-_cache: dict[tuple[str, str], tuple[float, TenantState]] = {}
-
-
-def settings_from(overrides: dict[str, Any] | None, mode: str, tenant_id: str) -> TenantSettings:
-    """Parse stored overrides as `settings.read` does; a record an older version wrote
-    that no longer validates as a whole takes `settings.read`'s field-by-field path."""
-    try:
-        return TenantSettings.model_validate(overrides or {})
-    except ValidationError:
-        return tenant_settings.read(mode, tenant_id)
-
-
-def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) -> TenantState:
-    """Parse and cache what a request just read anyway (refresh, /self)."""
-    state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
-    with _lock:
-        _cache[(mode, tenant.tenantId)] = (time.monotonic() + CACHE_SECONDS, state)
-    return state
-
-
-def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
-    """Tenant and settings of one mode: cached, else one TransactGetItems call.
-
-    Unknown tenants are not cached, so a tenant is usable as soon as it is created.
-    """
-    with _lock:
-        cached = _cache.get((mode, tenant_id))
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
-    snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
-    if snapshot.tenant is None:
-        return None
-    return remember(mode, snapshot.tenant, snapshot.settings)
-
-
-def forget() -> None:
-    """Drop every cached tenant (tests that change settings in-process)."""
-    with _lock:
-        _cache.clear()
 
 
 def _could_be_live(origin: str | None) -> bool:
@@ -150,6 +102,14 @@ class Request:
     @property
     def is_test(self) -> bool:
         return self.mode == "test"
+
+    def require_first_factor(self, channel: str, strategy: str) -> None:
+        """Refuse a sign-in method the tenant has not enabled in this mode (its
+        `authentication.firstFactors`, what `/mode` publishes), before any lookup, so
+        the refusal is the same for every identifier."""
+        enabled = self.settings.authentication.firstFactors
+        if not any(f.channel == channel and f.strategy == strategy for f in enabled):
+            raise Forbidden(FACTOR_DISABLED)
 
     def link_origin(self) -> str:
         """Where links in emails point (api-client §6.2): the page that asked.

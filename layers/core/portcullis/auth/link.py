@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import links
+from portcullis import clientlimits, links
 from portcullis.auth import completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
@@ -66,6 +66,7 @@ def send(
     redirect: str | None = None,
     no_signup_email: bool = False,
 ) -> dict[str, Any]:
+    req.require_first_factor("email", "link")
     address = identity.email(identity.required(email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)
@@ -99,6 +100,7 @@ def _sent(req: Request, address: str, url: str | None) -> dict[str, Any]:
 def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, Any]:
     """The client's `linkType` is ignored (older clients omit it): the stored type
     decides, and reset links are refused here whatever the client says."""
+    clientlimits.count_request(req.mode, req.tenant_id, req.ip, req.limits)
     if not token or not uuid:
         raise BadRequest(MISSING_CREDENTIALS)
     item = links.redeem(

@@ -10,27 +10,35 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis import pkce, sessions
+from portcullis import authfailures, clientlimits, pkce, sessions
 from portcullis.auth import completion
-from portcullis.auth.context import INVALID_TOKEN, remember
+from portcullis.auth.context import INVALID_TOKEN
 from portcullis.callers import TENANT_ID
 from portcullis.errors import Forbidden, NotFound, Unauthorized
 from portcullis.store import sessions as session_store
+from portcullis.tenantstate import remember
 
 
-def exchange(tenant_id: str, *, code: Any, verifier: Any) -> dict[str, Any]:
+def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, Any]:
+    """A wrong code or verifier counts against `authFailuresPerIp` (429 past it); a
+    good one counts in `requestsPerIp` of the code's mode."""
     if not TENANT_ID.match(tenant_id):
         raise NotFound("Tenant not found")
     at = int(time.time())
-    item = pkce.redeem(tenant_id, code, verifier, at)
-    snapshot = session_store.read_snapshot(item.sessionId, item.mode, tenant_id, int(item.userId))
-    session, user, tenant = snapshot.session, snapshot.user, snapshot.tenant
-    if session is None or user is None or tenant is None or session.is_ended:
-        raise Unauthorized(INVALID_TOKEN)
-    if int(session.userId) != int(user.userId) or int(session.expiresAt) <= at:
-        raise Unauthorized(INVALID_TOKEN)
+    with authfailures.Watch(ip) as watch:
+        item = pkce.redeem(tenant_id, code, verifier, at)
+        snapshot = session_store.read_snapshot(
+            item.sessionId, item.mode, tenant_id, int(item.userId)
+        )
+        watch.settings(snapshot.settings)
+        session, user, tenant = snapshot.session, snapshot.user, snapshot.tenant
+        if session is None or user is None or tenant is None or session.is_ended:
+            raise Unauthorized(INVALID_TOKEN)
+        if int(session.userId) != int(user.userId) or int(session.expiresAt) <= at:
+            raise Unauthorized(INVALID_TOKEN)
     if user.locked:
         raise Forbidden(sessions.USER_LOCKED)
     settings = remember(item.mode, tenant, snapshot.settings).settings
+    clientlimits.count_request(item.mode, tenant_id, ip, settings.rateLimits)
     issued = sessions.issue_first_refresh(session, user, settings, at)
     return completion.signed_in(tenant, settings, user, session, issued, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import links, passwords, sessions
+from portcullis import clientlimits, links, passwords, sessions
 from portcullis.auth import completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
@@ -24,6 +24,7 @@ MISSING = "token, uuid and password are required"
 
 
 def send_link(req: Request, *, email: str | None, redirect: str | None = None) -> dict[str, Any]:
+    req.require_first_factor("email", "password")
     address = identity.email(identity.required(email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)
@@ -56,6 +57,7 @@ def issue_link(req: Request, user: UserItem, address: str, redirect: str | None 
 def reset(
     req: Request, *, uuid: str | None, token: str | None, password: str | None
 ) -> dict[str, Any]:
+    clientlimits.count_request(req.mode, req.tenant_id, req.ip, req.limits)
     if not uuid or not token or not password:
         raise BadRequest(MISSING)
     # Checked before the link is consumed: a rejected password must not burn the link.

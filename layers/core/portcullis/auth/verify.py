@@ -32,7 +32,8 @@ def _caller(
     if not (authorization or "").strip():
         tenant = context.tenant_from(None, tenant_id)
         return context.load(tenant, origin=origin, ip=ip, user_agent=user_agent), None
-    caller = sessions.authenticate(authorization)
+    # The sends below count `sendPerIp`, so `requestsPerIp` does not count this too.
+    caller = sessions.authenticate(authorization, ip, counted=False)
     caller.require_tenant(tenant_id)
     return caller.request(origin=origin, ip=ip, user_agent=user_agent), caller.user
 

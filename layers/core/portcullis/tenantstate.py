@@ -1,0 +1,68 @@
+"""A tenant and its settings of one mode, cached per Lambda instance for a few seconds.
+
+Public endpoints (sign-in, `/mode`) and the per-credential buckets need them on every
+request; reading them each time would add one or two DynamoDB calls per request. The
+price is that a settings change reaches a warm instance up to `CACHE_SECONDS` later
+(docs/auth.md). Unknown tenants are never cached, so a new tenant works at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from portcullis import settings as tenant_settings
+from portcullis.settings import TenantSettings
+from portcullis.store import sessions as session_store
+from portcullis.store.tenants import TenantItem
+
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class TenantState:
+    tenant: TenantItem
+    settings: TenantSettings
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str], tuple[float, TenantState]] = {}
+
+
+def settings_from(overrides: dict[str, Any] | None, mode: str, tenant_id: str) -> TenantSettings:
+    """Parse stored overrides as `settings.read` does; a record an older version wrote
+    that no longer validates as a whole takes `settings.read`'s field-by-field path."""
+    try:
+        return TenantSettings.model_validate(overrides or {})
+    except ValidationError:
+        return tenant_settings.read(mode, tenant_id)
+
+
+def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) -> TenantState:
+    """Parse and cache what a request just read anyway (refresh, /self)."""
+    state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
+    with _lock:
+        _cache[(mode, tenant.tenantId)] = (time.monotonic() + CACHE_SECONDS, state)
+    return state
+
+
+def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
+    """Tenant and settings of one mode: cached, else one TransactGetItems call."""
+    with _lock:
+        cached = _cache.get((mode, tenant_id))
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
+    if snapshot.tenant is None:
+        return None
+    return remember(mode, snapshot.tenant, snapshot.settings)
+
+
+def forget() -> None:
+    """Drop every cached tenant (tests that change settings in-process)."""
+    with _lock:
+        _cache.clear()
