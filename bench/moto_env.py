@@ -2,16 +2,72 @@
 
 The environment must be complete before anything from `portcullis` is imported: the
 table name and endpoint are read when the store's models are defined.
+
+`own_process=True` runs moto in a child process, as DynamoDB is another machine in
+AWS: a request then waits on a socket (the GIL is free, so work the function overlaps
+with a call really runs meanwhile), and moto's own CPU time is not the function's.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[1]
+
+# The child: the local runtime's linear-time TransactWriteItems, then moto's server.
+_SERVER = """
+import logging, sys, time
+sys.path.insert(0, sys.argv[1])
+from infra.local import moto_dynamodb
+from moto.server import ThreadedMotoServer
+moto_dynamodb.install()
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[2]), verbose=False).start()
+while True:
+    time.sleep(3600)
+"""
+
+
+class ChildMotoServer:
+    """moto in a child process, with ThreadedMotoServer's `stop`/`get_host_and_port`."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(ROOT), str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        atexit.register(self.stop)  # also when the benchmark dies half-way
+
+    def start(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the moto server process exited")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the moto server did not start within 30 s")
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        return "127.0.0.1", self.port
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 def free_port() -> int:
@@ -20,12 +76,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_aws(table: str, extra_env: dict[str, str] | None = None) -> Any:
+def start_aws(
+    table: str, extra_env: dict[str, str] | None = None, *, own_process: bool = False
+) -> Any:
     """Start moto, point this process at it, create the table and a KMS key."""
-    from moto.server import ThreadedMotoServer
+    server: Any
+    if own_process:
+        server = ChildMotoServer(free_port())
+    else:
+        from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL_", "AWS_PROFILE"))]:

@@ -33,6 +33,16 @@ ROOMY_LIMITS = {
 }
 
 
+# Every first factor the client endpoints serve; the default (docs/settings.md) leaves
+# SMS codes off, and the tests of those endpoints need them on.
+ALL_FIRST_FACTORS = [
+    {"channel": "email", "strategy": "password"},
+    {"channel": "email", "strategy": "link"},
+    {"channel": "email", "strategy": "verificationCode"},
+    {"channel": "sms", "strategy": "verificationCode"},
+]
+
+
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
 
@@ -62,12 +72,16 @@ def jwt_header(token: str) -> dict[str, Any]:
 def new_tenant(
     base_url: str, admin_key: str, settings: dict[str, Any] | None = None, name: str = "Auth"
 ) -> str:
-    """A child tenant of the workspace in the key's mode, with roomy limits plus `settings`."""
+    """A child tenant of the workspace in the key's mode, with roomy limits and every
+    first factor enabled, plus `settings`."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         created = http.post("/v0/tenants", json={"name": name}, headers=bearer(admin_key))
         assert created.status_code == 200, created.text
         tenant_id = created.json()["tenantId"]
-        wanted = {"rateLimits": dict(ROOMY_LIMITS)}
+        wanted: dict[str, Any] = {
+            "rateLimits": dict(ROOMY_LIMITS),
+            "authentication": {"firstFactors": ALL_FIRST_FACTORS},
+        }
         for key, value in (settings or {}).items():
             if key == "rateLimits":
                 wanted["rateLimits"].update(value)

@@ -79,6 +79,7 @@ def send(
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     kind = _channel(channel)
+    req.require_first_factor(kind, "verificationCode")
     target = _target(kind, phone_number, email)
     extra_email = identity.email(email) if kind == "sms" and email else None
     messages.limit_send(req, kind, target)
@@ -122,6 +123,7 @@ def log_in(
     email: str | None = None,
 ) -> dict[str, Any]:
     kind = _channel(channel)
+    req.require_first_factor(kind, "verificationCode")
     code = identity.required(verification_code, "verificationCode is required")
     target = _target(kind, phone_number, email)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")

@@ -22,7 +22,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import pkce, sessions, users
+from portcullis import background, pkce, sessions, users
 from portcullis.auth import claims as token_claims
 from portcullis.auth import identity
 from portcullis.auth.context import Request
@@ -128,11 +128,16 @@ def finish(req: Request, verified: Verified) -> Outcome:
         pkce_code, code_item = pkce.new_code(session, req.code_challenge, at)
         saves.append(code_item)
     saves.extend(verified.extra)
+    signing = None
+    if jti is not None and not verified.created:
+        # The claims are final (a new user only gets its id in the write): sign while
+        # the transaction is in flight; the tokens are dropped if it fails.
+        signing = background.start(sessions.sign, session, user, req.settings, at, jti)
     _commit(req, verified, saves)
     if pkce_code is not None:
         return Outcome(session, pkce.required_response(pkce_code, req.settings.loginRedirectPath))
     assert jti is not None
-    issued = sessions.sign(session, user, req.settings, at, jti)
+    issued = signing.result() if signing else sessions.sign(session, user, req.settings, at, jti)
     redirect = _redirect(req.settings, verified.after_signup)
     return Outcome(session, signed_in(req.tenant, req.settings, user, session, issued, redirect))
 

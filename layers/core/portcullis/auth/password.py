@@ -31,6 +31,7 @@ def sign_up(
     data: dict[str, Any] | None = None,
     no_signup_email: bool = False,
 ) -> dict[str, Any]:
+    req.require_first_factor("email", "password")
     address = identity.email(identity.required(email, "email is required"))
     secret = identity.required(password, "password is required")
     fields = identity.profile(username=username, name=name, data=data)
@@ -60,6 +61,7 @@ def log_in(
 ) -> dict[str, Any]:
     """Three DynamoDB calls when it succeeds: the user lookup, the attempt counter and
     the session transaction (which also refunds the attempt and stamps lastActiveAt)."""
+    req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")
     refund = attempts.count(req, "password", typed)
