@@ -88,7 +88,9 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
     req = _request(tenant_id)  # tenant and settings: read here, cached for a few seconds
     with dynamodb_calls() as login_calls:
         body = password.log_in(req, identifier="member@example.com", password=SEED_PASSWORD)
-    assert login_calls == ["UpdateItem", "Query", "TransactWriteItems"]
+    # The attempt counter and the account lookup go out at once (either may land first).
+    assert sorted(login_calls[:2]) == ["Query", "UpdateItem"]
+    assert login_calls[2:] == ["TransactWriteItems"]
     access = body["tokens"]["access"]["value"]
     # A fresh tally: the batched `requestsPerIp` addition falls on every k-th request
     # only (k = 15 by default), never on the first.

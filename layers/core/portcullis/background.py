@@ -1,10 +1,17 @@
-"""Run CPU work while the request thread waits on DynamoDB.
+"""Overlap independent work with a DynamoDB round trip.
 
-A sign-in's last step is one TransactWriteItems round trip, and its tokens (three RS256
-signatures, about a millisecond of CPU) do not depend on the write's answer. Signing
-on a worker thread while the request thread sends the transaction and waits for it
-hides that millisecond behind the network wait: the request costs max(write, sign)
-instead of write + sign. If the write fails, the tokens are simply never returned.
+A request thread waiting on DynamoDB holds no CPU, so work that does not depend on the
+answer can run meanwhile on a worker thread:
+
+- a sign-in's tokens (three RS256 signatures, about a millisecond of CPU) are signed
+  while its session TransactWriteItems is on the wire: the request costs
+  max(write, sign) instead of write + sign; if the write fails, the tokens are simply
+  never returned;
+- a password log-in's attempt counter (UpdateItem) and account lookup (Query) do not
+  depend on each other, so they are sent at once: one round trip instead of two.
+
+Only I/O waits are overlapped, never two CPU-bound steps (a Lambda function below
+1,769 MB has less than one vCPU, so those would only take turns).
 
 The pool is created on first use (not at import, which would cost every function's
 cold start) and has one worker: the work handed over is short and a Lambda instance

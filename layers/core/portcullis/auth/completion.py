@@ -128,18 +128,27 @@ def finish(req: Request, verified: Verified) -> Outcome:
         pkce_code, code_item = pkce.new_code(session, req.code_challenge, at)
         saves.append(code_item)
     saves.extend(verified.extra)
-    signing = None
+    answering = None
     if jti is not None and not verified.created:
-        # The claims are final (a new user only gets its id in the write): sign while
-        # the transaction is in flight; the tokens are dropped if it fails.
-        signing = background.start(sessions.sign, session, user, req.settings, at, jti)
+        # The claims are final (a new user only gets its id in the write): sign and
+        # render the answer while the transaction is in flight; dropped if it fails.
+        answering = background.start(_answer, req, verified, session, at, jti)
     _commit(req, verified, saves)
     if pkce_code is not None:
         return Outcome(session, pkce.required_response(pkce_code, req.settings.loginRedirectPath))
     assert jti is not None
-    issued = signing.result() if signing else sessions.sign(session, user, req.settings, at, jti)
+    body = answering.result() if answering else _answer(req, verified, session, at, jti)
+    return Outcome(session, body)
+
+
+def _answer(
+    req: Request, verified: Verified, session: SessionItem, at: int, jti: str
+) -> dict[str, Any]:
+    """The §1.4 body: the session's signed tokens and where to go next."""
+    user = verified.user
+    issued = sessions.sign(session, user, req.settings, at, jti)
     redirect = _redirect(req.settings, verified.after_signup)
-    return Outcome(session, signed_in(req.tenant, req.settings, user, session, issued, redirect))
+    return signed_in(req.tenant, req.settings, user, session, issued, redirect)
 
 
 def _redirect(tenant_settings: TenantSettings, after_signup: bool) -> str:

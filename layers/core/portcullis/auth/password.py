@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import passwords, ratelimits
+from portcullis import background, passwords, ratelimits
 from portcullis.auth import attempts, completion, identity, link, messages, reset
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, TooManyRequests
@@ -59,13 +59,17 @@ def _find(req: Request, identifier: str) -> UserItem | None:
 def log_in(
     req: Request, *, identifier: str | None, password: str | None, no_reset_email: bool = False
 ) -> dict[str, Any]:
-    """Three DynamoDB calls when it succeeds: the user lookup, the attempt counter and
-    the session transaction (which also refunds the attempt and stamps lastActiveAt)."""
+    """Three DynamoDB calls when it succeeds, in two round trips: the user lookup and
+    the attempt counter at once, then the session transaction (which also refunds the
+    attempt and stamps lastActiveAt)."""
     req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")
-    refund = attempts.count(req, "password", typed)
+    # The attempt is counted while the account is looked up: two independent round
+    # trips at once, and the count is settled before the password is checked.
+    counting = background.start(attempts.count, req, "password", typed)
     user = _find(req, typed)
+    refund = counting.result()
     if not passwords.verify(user.passwordHash if user else None, secret):
         if user is not None and not user.passwordHash:
             _no_password(req, user, no_reset_email)
