@@ -14,8 +14,10 @@ Only I/O waits are overlapped, never two CPU-bound steps (a Lambda function belo
 1,769 MB has less than one vCPU, so those would only take turns).
 
 The pool is created on first use (not at import, which would cost every function's
-cold start) and has one worker: the work handed over is short and a Lambda instance
-serves one request at a time.
+cold start). A Lambda instance serves one request at a time, so it uses one worker
+thread; `MAX_WORKERS` lets the local runtime, which serves requests concurrently in
+one process, overlap several requests' work without queueing them behind each other.
+Work handed over must never wait on other background work (it could wait on itself).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
+MAX_WORKERS = 4
+
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
@@ -36,10 +40,10 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portcullis-bg")
+            _pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="portcullis-bg")
         return _pool
 
 
 def start(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-    """Begin `work` on the worker thread; `.result()` returns its value or re-raises."""
+    """Begin `work` on a worker thread; `.result()` returns its value or re-raises."""
     return _executor().submit(work, *args, **kwargs)
