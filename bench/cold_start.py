@@ -65,6 +65,7 @@ DUMMY_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",  # dummy: nothing is called
     "AWS_EC2_METADATA_DISABLED": "true",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # set by Lambda; nothing listens here
 }
 
 

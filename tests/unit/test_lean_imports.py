@@ -299,3 +299,37 @@ def test_re_exports_are_read_from_the_package_source() -> None:
         {"B": ("pkg.sub.a", "B"), "D": ("pkg.sub.a", "C"), "F": ("pkg.sub.e", "F")},
         ["B", "D", "F"],
     )
+
+
+ALL_FUNCTIONS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
+
+
+@pytest.mark.parametrize("group", ALL_FUNCTIONS)
+def test_collection_is_back_to_normal_once_a_function_is_imported(group: str) -> None:
+    """In Lambda the collector runs rarely while the code is imported; every function must
+    hand it back (thresholds restored, the imported objects frozen) when its import ends."""
+    code = """
+        import gc, json
+        default = gc.get_threshold()
+        import portcullis
+        during = gc.get_threshold()
+        import app
+        print(json.dumps({"default": default, "during": during,
+                          "after": gc.get_threshold(), "frozen": gc.get_freeze_count(),
+                          "enabled": gc.isenabled()}))
+    """
+    seen = _run(code, ROOT / "functions" / group, AWS_LAMBDA_RUNTIME_API="127.0.0.1:9001")
+    assert seen["during"] == list(lean_imports.INIT_THRESHOLDS)
+    assert seen["after"] == seen["default"]
+    assert seen["frozen"] > 0 and seen["enabled"]
+
+
+def test_collection_is_untouched_outside_lambda() -> None:
+    code = """
+        import gc, json
+        default = gc.get_threshold()
+        import portcullis
+        print(json.dumps({"default": default, "during": gc.get_threshold()}))
+    """
+    seen = _run(code)
+    assert seen["during"] == seen["default"]

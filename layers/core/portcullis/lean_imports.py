@@ -34,6 +34,7 @@ reaches Powertools' event handler or builds a pydantic model.
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import importlib.util
 import os
@@ -49,8 +50,37 @@ LEAN_PACKAGES = (
     "aws_lambda_powertools.utilities.data_classes",
 )
 
+# Collector thresholds while a Lambda instance initialises (see `pause_collector`).
+INIT_THRESHOLDS = (100_000, 50, 50)
+_saved_thresholds: tuple[int, int, int] | None = None
+
 # Exported name -> (defining module, its name there).
 Exports = dict[str, tuple[str, str]]
+
+
+def pause_collector() -> None:
+    """Collect rarely while a Lambda instance imports its code.
+
+    Imports create hundreds of thousands of long-lived objects and no garbage, yet the
+    default thresholds run a collection every 700 allocations, each scanning the young
+    objects and now and then all of them. Only inside Lambda (`AWS_LAMBDA_RUNTIME_API`
+    set) and only raised, never switched off: a process that never calls
+    `resume_collector` still collects, just less often.
+    """
+    global _saved_thresholds
+    if _saved_thresholds is None and os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        _saved_thresholds = gc.get_threshold()
+        gc.set_threshold(*INIT_THRESHOLDS)
+
+
+def resume_collector() -> None:
+    """End of initialisation: freeze what the imports built (later collections skip it
+    for good) and restore the normal thresholds."""
+    global _saved_thresholds
+    if _saved_thresholds is not None:
+        gc.freeze()
+        gc.set_threshold(*_saved_thresholds)
+        _saved_thresholds = None
 
 
 def install() -> list[str]:
