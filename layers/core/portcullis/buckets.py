@@ -16,7 +16,7 @@ limit holds across every Lambda instance.
 
 The credential is the API key's digest or, for an access token, its session, hashed
 before it becomes part of a key. The limits are those of the credential's home tenant
-and mode, read through the 5-second tenant cache of `portcullis.auth.context`.
+and mode, read through the 5-second tenant cache of `portcullis.tenantstate`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SEARCHES = "searchesPerCredential"
 
 
 def _limits(caller: Caller) -> RateLimits:
-    from portcullis.tenantstate import tenant_state  # cached with the sign-in settings
+    from portcullis.tenantstate import tenant_state  # imported on the first request
 
     state = tenant_state(caller.mode, caller.tenant_id)
     return state.settings.rateLimits if state else RateLimits()
