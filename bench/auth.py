@@ -32,7 +32,6 @@ import argparse
 import functools
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -46,12 +45,13 @@ from pathlib import Path
 from typing import Any
 
 import moto_env
+import perfdocs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
 TEMPLATE = ROOT / "template.yaml"
-DOCS = ROOT / "docs" / "performance.md"
+DOCS = perfdocs.DOCS
 REGION = "us-east-1"
 TABLE = "portcullis-bench"
 PAGE_ORIGIN = "http://localhost:3000"  # a test-mode origin (api-client §0.6)
@@ -487,17 +487,6 @@ def section(results: Results, stamp: str) -> str:
     )
 
 
-def update_docs(text: str) -> None:
-    """Replace (or append) the "## Authentication" section; other sections stay as they are."""
-    current = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Authentication\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=21, help="timed rounds (21)")
@@ -514,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{stamp}, N = {args.runs}\n")
     print(table(results))
     if args.update_docs:
-        update_docs(section(results, stamp))
+        perfdocs.replace_section("Authentication", section(results, stamp))
         print(f"\nwrote the Authentication section of {DOCS.relative_to(ROOT)}")
     missed = [row.flow.label for row in rows(results) if row.met is False]
     if missed:

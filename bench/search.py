@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import re
 import statistics
 import sys
 import time
@@ -36,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import moto_env
+import perfdocs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 
-DOCS = ROOT / "docs" / "performance.md"
+DOCS = perfdocs.DOCS
 REGION = "us-east-1"
 TABLE = "portcullis-bench-search"
 READ_UNIT_BYTES = 4096
@@ -361,17 +361,6 @@ def section(rows: list[Row], runs: int, scan_runs: int) -> str:
     )
 
 
-def update_docs(text: str) -> None:
-    """Replace (or append) the "## Search" section; other sections stay as they are."""
-    current = DOCS.read_text() if DOCS.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Search\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=7, help="timed exact lookups (7)")
@@ -392,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     print(table(rows))
     if args.update_docs:
-        update_docs(section(rows, args.runs, args.scan_runs))
+        perfdocs.replace_section("Search", section(rows, args.runs, args.scan_runs))
         print(f"\nwrote the Search section of {DOCS.relative_to(ROOT)}")
     grown = flat(rows)
     if grown:

@@ -74,7 +74,9 @@ class Caller:
         return self.tenant(self.tenant_id, level)
 
 
-def _bearer(authorization: str | None) -> str:
+def bearer(authorization: str | None) -> str:
+    """The credential of an `Authorization: Bearer ...` header: 401 `Missing
+    authentication` without one, 401 for any other scheme (server and client APIs)."""
     if not authorization or not authorization.strip():
         raise MissingAuthentication()
     scheme, _, value = authorization.strip().partition(" ")
@@ -95,7 +97,7 @@ def _fail(source_ip: str, credential: str) -> PortcullisError:
 
 
 def authenticate(authorization: str | None, source_ip: str, *, test_query: bool = False) -> Caller:
-    credential = _bearer(authorization)
+    credential = bearer(authorization)
     if credential.startswith("uf_"):
         item = keys.lookup(credential)
         if item is None or not item.isActive or item.keyType == "webhook":

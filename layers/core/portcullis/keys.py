@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
 from typing import Any, Literal
 
+from portcullis.digests import secret_digest
 from portcullis.errors import BadRequest, NotFound
 from portcullis.store import apikeys as store
 from portcullis.timefmt import now_iso
@@ -17,8 +17,7 @@ KEY_TYPES: tuple[KeyType, ...] = ("admin", "readonly", "webhook")
 KEY_PATTERN = re.compile(r"^uf_(test|live)_(admin|readonly|webhook)_([a-z0-9]{8})_([0-9a-f]{32})$")
 
 
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+digest = secret_digest
 
 
 def masked(mode: str, key_type: str, tenant_id: str, last4: str) -> str:

@@ -19,7 +19,6 @@ guessing at a rate where a 122-bit token can never be found.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from portcullis import ratelimits, settings
+from portcullis.digests import secret_digest
 from portcullis.durations import DAY, HOUR, MINUTE, parse_duration
 from portcullis.errors import BadRequest, TooManyRequests, Unauthorized
 from portcullis.settings import RateLimit
@@ -73,8 +73,7 @@ class IssuedLink:
         return int(self.item.expiresAt)
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+digest = secret_digest
 
 
 def _check_type(link_type: str) -> None:

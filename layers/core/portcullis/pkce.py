@@ -16,6 +16,7 @@ import hmac
 import secrets
 from typing import Any
 
+from portcullis.digests import secret_digest
 from portcullis.errors import BadRequest, Unauthorized
 from portcullis.store import pkce as store
 from portcullis.store.sessions import SessionItem
@@ -26,8 +27,7 @@ INVALID_TOKEN = "Invalid token"
 MISSING = "authorizationCode and codeVerifier are required"
 
 
-def digest(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+digest = secret_digest
 
 
 def s256(verifier: str) -> str:

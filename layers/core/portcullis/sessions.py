@@ -17,7 +17,6 @@ KMS call is needed on the hot path. Any other non-current token ends the session
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -36,10 +35,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from portcullis import authfailures, clientlimits, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
+from portcullis.callers import bearer
+from portcullis.digests import secret_digest
 from portcullis.errors import (
     CLIENT_RATE_LIMITED,
     Forbidden,
-    MissingAuthentication,
     TooManyRequests,
     Unauthorized,
 )
@@ -65,8 +65,7 @@ _GRACE_SALT = b"portcullis/refresh-grace/v1"
 _ISO_LENGTH = len("2000-01-01T00:00:00.000Z")
 
 
-def jti_digest(jti: str) -> str:
-    return hashlib.sha256(jti.encode("utf-8")).hexdigest()
+jti_digest = secret_digest
 
 
 def _from_epoch(seconds: int) -> str:
@@ -176,15 +175,6 @@ def is_active_for_token(claims: dict[str, Any]) -> bool:
     return is_live(snapshot.session, claims) and user is not None and not user.locked
 
 
-def _bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.strip():
-        raise MissingAuthentication()
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized()
-    return value.strip()
-
-
 def _claims(token: str, *, verify_exp: bool) -> dict[str, Any]:
     """Signature-checked claims of one of our user tokens, with the fields we rely on."""
     claims = tokens.verify(token, verify_exp=verify_exp).claims
@@ -247,7 +237,7 @@ def authenticate(
     is False (a flow that counts its own per-IP limit, e.g. verify email).
     """
     with authfailures.Watch(ip) as watch:
-        claims = _claims(_bearer(authorization), verify_exp=True)
+        claims = _claims(bearer(authorization), verify_exp=True)
         # Only access tokens carry `authorization`: refresh and ID tokens are refused here.
         if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
             raise Unauthorized()
@@ -348,7 +338,7 @@ def refresh(authorization: str | None, ip: str) -> dict[str, Any]:
 
 
 def _refresh(authorization: str | None, ip: str, watch: authfailures.Watch) -> dict[str, Any]:
-    token = _bearer(authorization)
+    token = bearer(authorization)
     try:
         claims = _claims(token, verify_exp=True)
     except Unauthorized:
@@ -490,7 +480,7 @@ def end_all(
 
 def _token_for_logout(authorization: str | None, *, verify_exp: bool) -> dict[str, Any]:
     """Access or refresh token; log out accepts an expired one (api-client §10.1)."""
-    return _claims(_bearer(authorization), verify_exp=verify_exp)
+    return _claims(bearer(authorization), verify_exp=verify_exp)
 
 
 def _counted_settings(mode: str, tenant_id: str, ip: str) -> TenantSettings:

@@ -19,6 +19,7 @@ from portcullis.errors import BadRequest, Forbidden, Unauthorized
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import sessions as session_store
 from portcullis.store import users as user_store
+from portcullis.store.links import LinkItem
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 
@@ -97,20 +98,25 @@ def _sent(req: Request, address: str, url: str | None) -> dict[str, Any]:
     return messages.answer(req, messages.Sent("email", address, link=url))
 
 
+def redeem(req: Request, uuid: str, token: str, types: frozenset[str]) -> tuple[LinkItem, UserItem]:
+    """Use up a link of one of `types` and load its user: 401 for a link that is not
+    (or no longer) valid or whose user is gone, 403 for a locked user."""
+    item = links.redeem(req.mode, req.tenant_id, uuid.strip().lower(), token, types)
+    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
+    if user is None or user.userUuid != item.userUuid:
+        raise Unauthorized(INVALID_TOKEN)
+    if user.locked:
+        raise Forbidden(USER_LOCKED)
+    return item, user
+
+
 def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, Any]:
     """The client's `linkType` is ignored (older clients omit it): the stored type
     decides, and reset links are refused here whatever the client says."""
     clientlimits.count_request(req.mode, req.tenant_id, req.ip, req.limits)
     if not token or not uuid:
         raise BadRequest(MISSING_CREDENTIALS)
-    item = links.redeem(
-        req.mode, req.tenant_id, uuid.strip().lower(), token, links.LOGIN_LINK_TYPES
-    )
-    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
-    if user is None or user.userUuid != item.userUuid:
-        raise Unauthorized(INVALID_TOKEN)
-    if user.locked:
-        raise Forbidden(USER_LOCKED)
+    item, user = redeem(req, uuid, token, links.LOGIN_LINK_TYPES)
     verified = completion.Verified(
         user,
         completion.LINK,

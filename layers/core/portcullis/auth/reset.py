@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import clientlimits, links, passwords, sessions
-from portcullis.auth import completion, identity, messages
+from portcullis.auth import completion, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
-from portcullis.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.errors import BadRequest, Unauthorized
 from portcullis.store import sessions as session_store
-from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 
@@ -62,14 +61,7 @@ def reset(
         raise BadRequest(MISSING)
     # Checked before the link is consumed: a rejected password must not burn the link.
     passwords.check_policy(password, req.mode)
-    item = links.redeem(
-        req.mode, req.tenant_id, uuid.strip().lower(), token, links.RESET_LINK_TYPES
-    )
-    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
-    if user is None or user.userUuid != item.userUuid:
-        raise Unauthorized(INVALID_TOKEN)
-    if user.locked:
-        raise Forbidden(sessions.USER_LOCKED)
+    _, user = link.redeem(req, uuid, token, links.RESET_LINK_TYPES)
     stamp = now_iso()
     verified = completion.Verified(
         user, completion.PASSWORD, authenticated_at=stamp, conflict=Unauthorized(INVALID_TOKEN)
