@@ -245,3 +245,23 @@ def test_sign_in_upgrades_an_outdated_hash_in_the_same_transaction(tenant_id: st
     assert upgraded is not None and upgraded.passwordHash != weak
     assert not passwords.needs_rehash(upgraded.passwordHash)
     assert passwords.verify(upgraded.passwordHash, SEED_PASSWORD)
+
+
+def test_a_session_older_than_the_password_is_refused(tenant_id: str) -> None:
+    """Changing the password ends the other sessions; even if ending one failed, its
+    access token stops working because the session predates the change."""
+    body = _sign_in(tenant_id, "admin@example.com")
+    access = body["tokens"]["access"]["value"]
+    caller = sessions.authenticate(_bearer(access), "192.0.2.1")
+    user = caller.user
+    assert user is not None
+    user_store.UserItem(user.pk, user.sk).update(
+        actions=[user_store.UserItem.passwordChangedAt.set("2999-01-01T00:00:00.000Z")]
+    )
+    try:
+        with pytest.raises(Unauthorized):
+            sessions.authenticate(_bearer(access), "192.0.2.1")
+    finally:
+        user_store.UserItem(user.pk, user.sk).update(
+            actions=[user_store.UserItem.passwordChangedAt.remove()]
+        )

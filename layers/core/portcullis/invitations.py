@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import durations, links, mail, outbox, ratelimits, settings, users
+from portcullis import customdata, durations, links, mail, outbox, ratelimits, settings, users
 from portcullis import roles as role_service
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.settings import RateLimit
@@ -168,7 +168,7 @@ def invite(
     if not email:
         raise BadRequest('"email" is required')
     if fields.get("data") is not None:
-        users.check_data_size(fields["data"])
+        customdata.check_data_size(fields["data"])
     target = role_tenant or owner
     request = Request(
         mode=mode,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import links, passwords, ratelimits, sessions, users
+from portcullis import customdata, links, passwords, ratelimits, sessions, users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
 from portcullis.errors import BadRequest, Forbidden
@@ -25,6 +25,7 @@ from portcullis.validation import bad_request_from
 
 EDITABLE = ("name", "image", "username", "data", "isMfaRequired")
 INCORRECT_PASSWORD = "Incorrect password"
+CHANGED_MEANWHILE = "The password changed meanwhile, please try again"
 MFA_OFF_FORBIDDEN = "isMfaRequired can only be turned off by an administrator"
 
 
@@ -58,7 +59,7 @@ def _check_token_size(user: UserItem, changes: dict[str, Any]) -> None:
     probe = UserItem(user.pk, user.sk)
     probe.deserialize(user.serialize())
     if "data" in changes:
-        probe.data = users.merge_data(user.data or {}, changes["data"])
+        probe.data = customdata.merge_data(user.data or {}, changes["data"])
     for name in ("name", "image", "username"):
         if name in changes:
             setattr(probe, name, changes[name])
@@ -72,7 +73,7 @@ def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
     assert user is not None
     changes = _changes(body, user)
     if changes.get("data") is not None:
-        users.check_data_size(changes["data"])
+        customdata.check_data_size(changes["data"])
     _check_token_size(user, changes)
     try:
         updated = users.update(user, changes)
@@ -93,41 +94,53 @@ def update_password(
     user = caller.user
     assert user is not None
     new = identity.required(password, "password is required")
-    if user.passwordHash:
-        limit = caller.settings.rateLimits.attemptsPerAccount
-        ratelimits.hit(
+    previous = user.passwordHash
+    refunds: list[session_store.Update] = []
+    if previous:
+        counted = ratelimits.hit(
             "attemptsPerAccount",
-            limit,
+            caller.settings.rateLimits.attemptsPerAccount,
             caller.mode,
             caller.tenant_id,
             "passwordChange",
             str(user.userId),
             message=RATE_LIMITED,
         )
-        if not existing_password or not passwords.verify(user.passwordHash, existing_password):
+        if not existing_password or not passwords.verify(previous, existing_password):
             raise BadRequest(INCORRECT_PASSWORD)
+        refunds.append(counted.refund())  # only failures add up to a lockout
     passwords.check_policy(new, caller.mode)
     stamp = now_iso()
-    session_store.mark_authenticated(caller.session_id, stamp)
     user.passwordHash = passwords.hash_password(new)
     user.passwordChangedAt = stamp
     user.updatedAt = stamp
     event = users.event_item("update", user, users.Renderer(caller.tenant, caller.settings))
-    session_store.commit(
-        [event],
-        [
-            session_store.Update(
-                UserItem(user.pk, user.sk),
-                [
-                    UserItem.passwordHash.set(user.passwordHash),
-                    UserItem.passwordChangedAt.set(stamp),
-                    UserItem.updatedAt.set(stamp),
-                    UserItem.version.add(1),
-                ],
-                UserItem.pk.exists(),
-            )
-        ],
+    # One transaction: the new password, its event, the refund, and this session marked
+    # as having proved it (so "password changed since sign-in" never ends it).
+    unchanged = (
+        UserItem.passwordHash == previous if previous else UserItem.passwordHash.does_not_exist()
     )
+    try:
+        session_store.commit(
+            [event],
+            [
+                session_store.Update(
+                    UserItem(user.pk, user.sk),
+                    [
+                        UserItem.passwordHash.set(user.passwordHash),
+                        UserItem.passwordChangedAt.set(stamp),
+                        UserItem.updatedAt.set(stamp),
+                        UserItem.version.add(1),
+                    ],
+                    UserItem.pk.exists() & unchanged,
+                ),
+                session_store.authenticated_update(caller.session_id, stamp),
+                *refunds,
+            ],
+        )
+    except session_store.WriteConflict as exc:
+        # The password changed (or the account or session went) since it was read.
+        raise BadRequest(CHANGED_MEANWHILE) from exc
     sessions.end_all(
         caller.mode,
         caller.tenant_id,

@@ -61,6 +61,8 @@ ENDED_VISIBLE_SECONDS = 30 * 86_400
 # Ended sessions stay readable (admin listing, audit) this long after they expire.
 RETENTION_SECONDS = 30 * 86_400
 USER_LOCKED = "User is locked"
+# Longer than any session id (a uuid): never looked up (DynamoDB keys are size-limited).
+MAX_SESSION_ID_LENGTH = 64
 _GRACE_SALT = b"portcullis/refresh-grace/v1"
 _ISO_LENGTH = len("2000-01-01T00:00:00.000Z")
 
@@ -253,6 +255,9 @@ def authenticate(
         if not is_live(snapshot.session, claims):
             raise Unauthorized()
         if with_user and (snapshot.user is None or snapshot.tenant is None):
+            raise Unauthorized()
+        if snapshot.user is not None and _password_changed_since(snapshot.user, snapshot.session):
+            # Normally ended by the change already; this holds even if ending it failed.
             raise Unauthorized()
     if snapshot.user is not None and snapshot.user.locked:
         raise Forbidden(USER_LOCKED)
@@ -547,7 +552,7 @@ def session_json(item: SessionItem, current: str | None = None) -> dict[str, Any
 
 def owned(session_id: str, mode: str, tenant_id: str, user_id: int) -> SessionItem | None:
     """One session of this user, ended or not; None for anyone else's."""
-    item = store.get(session_id) if session_id else None
+    item = store.get(session_id) if 0 < len(session_id) <= MAX_SESSION_ID_LENGTH else None
     if item is None or (item.mode, item.tenantId, int(item.userId)) != (mode, tenant_id, user_id):
         return None
     return item

@@ -9,6 +9,7 @@ from typing import Any
 
 from portcullis import outbox, tokens
 from portcullis import settings as tenant_settings
+from portcullis.customdata import check_data_size, merge_data
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.roles import DEFAULT_ROLES
 from portcullis.store import apikeys as key_store
@@ -22,17 +23,6 @@ CHILDREN_PAGE = 50
 
 def new_tenant_id() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(8))
-
-
-def merge_data(stored: dict[str, Any], change: dict[str, Any] | None) -> dict[str, Any]:
-    """Shallow merge: sent keys replace, `null` removes, unsent keys stay (api-server §1.4)."""
-    merged = dict(stored or {})
-    for key, value in (change or {}).items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def create(
@@ -59,7 +49,7 @@ def create(
             uuid=str(uuid.uuid4()),
             name=name,
             image=image,
-            data=merge_data({}, data),
+            data=_sized(merge_data({}, data)),
             parentTenantId=parent.tenantId if parent else None,
             ancestors=[parent.tenantId, *parent.ancestors] if parent else [],
             childCount=0,
@@ -191,6 +181,11 @@ def tenant_json(item: store.TenantItem, *, roles: list[str] | None = None) -> di
     }
 
 
+def _sized(data: dict[str, Any]) -> dict[str, Any]:
+    check_data_size(data)
+    return data
+
+
 def _copy(item: store.TenantItem) -> store.TenantItem:
     copy = store.TenantItem()
     copy.deserialize(item.serialize())
@@ -206,11 +201,13 @@ def update(item: store.TenantItem, changes: dict[str, Any]) -> store.TenantItem:
     for _attempt in range(5):
         fields: dict[str, Any] = {}
         if "name" in changes:
+            if not isinstance(changes["name"], str):
+                raise BadRequest('"name" must be a string')  # a tenant always has a name
             fields["name"] = changes["name"]
         if "image" in changes:
             fields["image"] = changes["image"]
         if "data" in changes:
-            fields["data"] = merge_data(current.data or {}, changes["data"])
+            fields["data"] = _sized(merge_data(current.data or {}, changes["data"]))
         fields["updatedAt"] = now_iso()
         after = _copy(current)
         for key, value in fields.items():

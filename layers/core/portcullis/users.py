@@ -11,7 +11,6 @@ on a concurrent change the write is re-applied to a fresh copy (`retrying`).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -23,11 +22,11 @@ from typing import Any, TypeVar
 
 from portcullis import links, outbox, passwords, search, settings
 from portcullis import roles as role_service
+from portcullis.customdata import check_data_size, merge_data
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.store import roles as role_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
-from portcullis.tenants import merge_data
 from portcullis.timefmt import now_iso
 
 CONFLICT_MESSAGES = {
@@ -37,7 +36,10 @@ CONFLICT_MESSAGES = {
     "userId": "User already exists",
 }
 USER_NOT_FOUND = "User not found"
-MAX_DATA_BYTES = 64 * 1024
+# Bounds of what an exact search may put into a key: ids are at most 15 digits, emails
+# 254 characters, usernames 100, uuids 36.
+MAX_USER_ID = 10**15
+MAX_INDEXED_VALUE_LENGTH = 254
 WRITE_ATTEMPTS = 6
 
 _PATH_INT = re.compile(r"^[1-9][0-9]{0,15}$")
@@ -364,12 +366,6 @@ def check_identifiers(values: Mapping[str, Any]) -> None:
     """A user needs an email, a username or a phone number (api-server §7.1)."""
     if not any(values.get(k) for k in ("email", "username", "phoneNumber")):
         raise BadRequest('"email" is required')
-
-
-def check_data_size(data: Any, name: str = "data") -> None:
-    size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    if size > MAX_DATA_BYTES:
-        raise BadRequest(f'"{name}" must be at most {MAX_DATA_BYTES} bytes')
 
 
 def register(
@@ -734,7 +730,12 @@ def exact_lookup(body: Mapping[str, Any] | None) -> tuple[str, Any] | None:
     if flt.get("comparison") != "is" or attr not in INDEXED_ATTRIBUTES:
         return None
     if attr == "userId":
-        ok = flt.get("type") == "number" and isinstance(value, int) and not isinstance(value, bool)
+        ok = (
+            flt.get("type") == "number"
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and value <= MAX_USER_ID
+        )
     else:
         ok = flt.get("type") == "string" and isinstance(value, str) and bool(value.strip())
     return (str(attr), value) if ok else None
@@ -745,6 +746,8 @@ def _indexed_candidate(mode: str, tenant_id: str, attr: str, value: Any) -> stor
     a user is searchable as soon as it is created); a uuid through gsi1."""
     if attr == "userId":
         return store.get_user(mode, tenant_id, value, consistent=True) if value > 0 else None
+    if len(value) > MAX_INDEXED_VALUE_LENGTH:
+        return None  # longer than any stored value; and DynamoDB keys are size-limited
     if attr == "userUuid":
         return store.get_by_uuid(mode, tenant_id, value)
     return store.get_by_unique(mode, tenant_id, attr, value)

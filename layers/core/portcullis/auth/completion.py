@@ -191,16 +191,16 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
 
 def _save_whole(verified: Verified, saves: list[user_store.Item]) -> None:
     """A unique field changes (a verified new email or phone number): save the record
-    with its guards moved. A concurrent edit of the record means trying again later."""
+    with its guards moved, in one transaction with the session and the strategy's
+    updates. A concurrent edit of the record means trying again later."""
     assert verified.previous is not None
     try:
-        user_store.save_user(verified.user, verified.previous, user_store.Extra(saves, []))
+        extra = user_store.Extra(saves, [], list(verified.updates))
+        user_store.save_user(verified.user, verified.previous, extra)
     except user_store.Conflict as exc:
         raise identity.client_conflict(users.conflict_error(exc)) from exc
     except (user_store.Changed, user_store.Contention) as exc:
         raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
-    if verified.updates:
-        session_store.commit([], verified.updates)
 
 
 def signed_in(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import passwords, users
+from portcullis import customdata, passwords, users
 from portcullis.auth import claims
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest
@@ -28,6 +28,8 @@ DATA_TOO_LARGE = "data is too large"
 EMAIL_EXISTS = "Email exists"
 PHONE_EXISTS = "Phone number exists"
 PHONE_PATTERN = re.compile(r"^\+[0-9]{8,15}$")
+# The longest email address (RFC 5321) and longer than any username: no account has more.
+MAX_IDENTIFIER_LENGTH = 254
 # The client contract's wording for taken identifiers (api-client §6.1, §9.10).
 CONFLICTS = {
     users.CONFLICT_MESSAGES["email"]: EMAIL_EXISTS,
@@ -45,7 +47,7 @@ def required(value: Any, message: str) -> Any:
 def email(value: str) -> str:
     """A valid address, lowercased (the form every index and guard uses)."""
     address = value.strip()
-    if len(address) > 254 or not EMAIL_PATTERN.match(address):
+    if len(address) > MAX_IDENTIFIER_LENGTH or not EMAIL_PATTERN.match(address):
         raise BadRequest(EMAIL_INVALID)
     return address.lower()
 
@@ -65,7 +67,7 @@ def profile(**fields: Any) -> dict[str, Any]:
     except ValidationError as exc:
         raise bad_request_from(exc) from exc
     if "data" in given:
-        users.check_data_size(given["data"])
+        customdata.check_data_size(given["data"])
     return given
 
 

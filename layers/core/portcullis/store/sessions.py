@@ -280,10 +280,11 @@ def end(
     )
 
 
-def mark_authenticated(session_id: str, at: str) -> None:
-    """The session just proved a credential (its own password change)."""
+def authenticated_update(session_id: str, at: str) -> Update:
+    """The session just proved a credential (its own password change), for that
+    change's transaction."""
     item = SessionItem(session_pk(session_id), SESSION_SK)
-    _conditional_update(item, [SessionItem.authenticatedAt.set(at)], SessionItem.pk.exists())
+    return Update(item, [SessionItem.authenticatedAt.set(at)], SessionItem.pk.exists())
 
 
 def user_sessions(

@@ -10,7 +10,7 @@ transaction as the record, so two concurrent writers of one email cannot both wi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.attributes import (
@@ -183,6 +183,7 @@ class _Writes:
         self.tx = tx
         self._deletes: list[str | None] = []
         self._puts: list[str | None] = []
+        self._updates: list[str | None] = []
 
     def save(self, item: Item, condition: Any = None, label: str | None = None) -> None:
         self.tx.save(item, condition=condition)
@@ -192,17 +193,24 @@ class _Writes:
         self.tx.delete(item, condition=condition)
         self._deletes.append(label)
 
+    def update(self, item: Item, actions: list[Any], condition: Any = None) -> None:
+        self.tx.update(item, actions=actions, condition=condition)
+        self._updates.append(None)
+
     @property
     def labels(self) -> list[str | None]:
-        return self._deletes + self._puts
+        return self._deletes + self._puts + self._updates
 
 
 @dataclass
 class Extra:
-    """Additional writes that must commit with a user change (role assignments, outbox)."""
+    """Additional writes that must commit with a user change (role assignments, outbox,
+    and `updates`: objects with `item`, `actions`, `condition`, such as a sign-in's
+    session-store `Update`s)."""
 
     saves: list[Item]
     deletes: list[Item]
+    updates: list[Any] = field(default_factory=list)
 
     @classmethod
     def none(cls) -> Extra:
@@ -214,6 +222,8 @@ def _add_extra(writes: _Writes, extra: Extra) -> None:
         writes.save(other)
     for other in extra.deletes:
         writes.delete(other)
+    for update in extra.updates:
+        writes.update(update.item, update.actions, update.condition)
 
 
 def create_user(item: UserItem, extra: Extra | None = None) -> None:
