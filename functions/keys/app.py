@@ -59,7 +59,7 @@ def verify_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     home = who.home("admin")
     limits = settings.read(who.mode, home.tenantId).rateLimits
-    ratelimits.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.key_digest or "")
+    ratelimits.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)
     return keys.verify(body.key, who.key_digest, who.mode, lambda t: who.can_reach(t, "admin"))
 
 

@@ -154,3 +154,11 @@ def test_sends_per_target_are_limited(client, base_url, workspace) -> None:
     assert int(response.headers["Retry-After"]) > 0
     # Another address is its own target.
     _send(client, limited, email=unique_email())
+
+
+def test_overlong_link_uuid_is_an_invalid_token(client, tenant) -> None:
+    response = client.put(
+        f"/v0/tenants/{tenant}/auth/link", json={"uuid": "a" * 5000, "token": "t" * 30}
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["message"] == "Invalid token"

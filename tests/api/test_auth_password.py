@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -227,3 +228,45 @@ def test_update_password_checks_policy_auth_and_tenant(client, tenant, workspace
         400,
         "tenantId does not match",
     )
+
+
+def test_successful_password_changes_never_add_up_to_a_lockout(client, base_url, workspace) -> None:
+    """A change takes its attempt back in its own transaction; only failures count."""
+    tenant = new_tenant(
+        base_url,
+        workspace.key("test", "admin"),
+        {"rateLimits": {"attemptsPerAccount": {"limit": 2, "windowSeconds": 900}}},
+        name="Change limits",
+    )
+    email = unique_email("rechange")
+    access = tokens(sign_up(client, tenant, email))[0]
+    current = PASSWORD
+    for round_ in range(4):
+        new = f"changed-password-{round_}"
+        done = _update(client, "/v0/auth/basic", access, password=new, existingPassword=current)
+        assert done.status_code == 200, done.text
+        current = new
+    assert log_in(client, tenant, email, current).status_code == 200
+
+
+def test_overlong_identifiers_are_just_unknown(client, tenant) -> None:
+    error(log_in(client, tenant, "x" * 3000), 400, INCORRECT)
+    error(log_in(client, tenant, "x" * 3000 + "@example.com"), 400, INCORRECT)
+
+
+def test_unpaired_surrogates_are_a_400(client, tenant) -> None:
+    """ "\ud800" is valid JSON but not text: it must not reach hashing or keys as a 500."""
+    cases = [
+        ("POST", "auth/basic", {"emailOrUsername": "a@example.com", "password": "\ud800"}),
+        ("POST", "auth/basic", {"emailOrUsername": "\ud800@example.com", "password": PASSWORD}),
+        ("PUT", "auth/link", {"uuid": "u", "token": "\ud800"}),
+        ("PUT", "auth/code", {"channel": "email", "email": "a@b.co", "verificationCode": "\ud800"}),
+    ]
+    for method, path, body in cases:
+        response = client.request(
+            method,
+            f"/v0/tenants/{tenant}/{path}",
+            content=json.dumps(body),  # ASCII escapes: "\ud800" as the JSON text carries it
+            headers={"Content-Type": "application/json"},
+        )
+        assert 400 <= response.status_code < 500, (path, response.text)

@@ -132,3 +132,17 @@ def test_password_update_checks_the_token_before_the_body(api) -> None:
 def test_public_routes_still_answer_400_for_bad_bodies(api, workspace) -> None:
     response = api("POST", f"/v0/tenants/{workspace.tenant_id}/auth/basic", json={"password": 1})
     assert response.status_code == 400, response.text
+
+
+def test_deeply_nested_json_is_a_400_never_a_500(client, workspace) -> None:
+    deep = "[" * 100_000
+    json_type = {"Content-Type": "application/json"}
+    anonymous = client.post("/v0/tenants", content=deep, headers=json_type)
+    assert anonymous.status_code == 401, anonymous.text
+    admin = {
+        "Authorization": f"Bearer {workspace.keys['test']['admin']}",
+        "Content-Type": "application/json",
+    }
+    for path in ("/v0/tenants", "/v0/users/find"):
+        response = client.post(path, content=deep, headers=admin)
+        assert response.status_code == 400, (path, response.text)

@@ -222,3 +222,16 @@ def test_response_is_json_utf8(client: httpx.Client, workspace) -> None:
         headers={"Authorization": f"Bearer {admin(workspace)}"},
     )
     assert response.headers["content-type"].startswith("application/json")
+
+
+def test_name_cannot_be_removed_and_data_is_size_limited(api, workspace) -> None:
+    key = workspace.keys["test"]["admin"]
+    tid = api("POST", "/v0/tenants", key=key, json={"name": "Limits"}).json()["tenantId"]
+    nulled = api("PUT", f"/v0/tenants/{tid}", key=key, json={"name": None})
+    assert nulled.status_code == 400, nulled.text
+    assert "name" in nulled.json()["message"]
+    big = {"blob": "x" * (70 * 1024)}
+    assert api("PUT", f"/v0/tenants/{tid}", key=key, json={"data": big}).status_code == 400
+    assert api("POST", "/v0/tenants", key=key, json={"name": "Big", "data": big}).status_code == 400
+    renamed = api("PUT", f"/v0/tenants/{tid}", key=key, json={"name": "Still works"})
+    assert renamed.status_code == 200, renamed.text

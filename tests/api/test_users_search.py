@@ -344,3 +344,14 @@ def test_malformed_searches_are_400_naming_the_problem(
 
 def test_search_needs_a_credential(api: Any) -> None:
     assert_error(api("POST", "/v0/users/find", json={}), 401, "Missing authentication")
+
+
+def test_exact_lookups_of_impossible_values_find_nobody(api: Any, world: World) -> None:
+    """Values no record can hold never become (over-long) DynamoDB keys: no match, no 500."""
+    for attr, ftype, value in [
+        ("userId", "number", 10**1100),
+        ("email", "string", "x" * 5000 + "@example.com"),
+        ("username", "string", "u" * 5000),
+        ("userUuid", "string", "0" * 5000),
+    ]:
+        assert search(api, world, attr, ftype, "is", value) == set()

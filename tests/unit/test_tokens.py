@@ -82,3 +82,10 @@ def test_private_key_is_stored_encrypted(tenant) -> None:
     assert "BEGIN PUBLIC KEY" in key.publicKeyPem
     ciphertext = base64.b64decode(key.encryptedPrivateKey)
     assert b"PRIVATE KEY" not in ciphertext
+
+
+@pytest.mark.parametrize("claimed", ["x" * 5000, "UPPERCASE", "../../etc", ""])
+def test_malformed_tenant_claim_is_refused_before_any_lookup(tenant, claimed: str) -> None:
+    token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": claimed})
+    with pytest.raises(Unauthorized):
+        tokens.verify(token)

@@ -30,6 +30,7 @@ from portcullis.validation import first_message
 logger = Logger(service="portcullis")
 
 JSON_TYPE = "application/json; charset=utf-8"
+UNENCODABLE = "Strings must be valid Unicode text (no unpaired surrogates)"
 MAX_BODY_BYTES = 1024 * 1024
 ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-userfront-source, x-application-id, x-origin"
@@ -66,20 +67,35 @@ def create_app(
     def _portcullis_error(error: PortcullisError) -> Response:
         return error_response(error)
 
-    @app.exception_handler(RequestValidationError)
-    def _validation_error(error: RequestValidationError) -> Response:
+    def bad_input(message: str) -> Response:
+        """400 for input that failed before the route ran, after the credential check."""
         from portcullis.errors import BadRequest
 
-        errors = list(error.errors())
-        if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
-            logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
-            return error_response(InternalError())
         if credentials is not None:
             try:
                 credentials(app)
             except PortcullisError as refused:
                 return error_response(refused)
-        return error_response(BadRequest(first_message(errors)))
+        return error_response(BadRequest(message))
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response:
+        errors = list(error.errors())
+        if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
+            logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
+            return error_response(InternalError())
+        return bad_input(first_message(errors))
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        # Powertools parses bodies with json.loads, which recurses per nesting level.
+        return bad_input('"body" must be valid JSON')
+
+    @app.exception_handler(UnicodeEncodeError)
+    def _unencodable(_: UnicodeEncodeError) -> Response:
+        # JSON may carry "\ud800" (an unpaired surrogate): a valid JSON string that is
+        # not text, which fails wherever it is encoded (hashing, DynamoDB keys).
+        return bad_input(UNENCODABLE)
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any, Literal
 
 from portcullis.digests import secret_digest
-from portcullis.errors import BadRequest, NotFound
+from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.store import apikeys as store
 from portcullis.timefmt import now_iso
 
@@ -96,28 +97,30 @@ def verify(key: str, caller_digest: str | None, mode: str, in_scope: Any) -> dic
 
 
 def invalidate(key: str, mode: str, in_scope: Any) -> dict[str, Any]:
-    item = _in_scope_key(key, mode, in_scope)
-    if item is None:
-        raise NotFound("API key not found")
-    try:
-        store.invalidate_key(item, now_iso())
-    except store.LastActiveKey as exc:
-        raise BadRequest(
-            f"Cannot invalidate the only active {item.keyType} API key. "
-            f"Please create another {item.keyType} API key, then try again."
-        ) from exc
+    item = _change(key, mode, in_scope, lambda k: store.invalidate_key(k, now_iso()), "invalidate")
     return {"message": "OK", "result": key_json(item)}
 
 
 def delete(key: str, mode: str, in_scope: Any) -> dict[str, Any]:
-    item = _in_scope_key(key, mode, in_scope)
-    if item is None:
-        raise NotFound("API key not found")
-    try:
-        store.delete_key(item)
-    except store.LastActiveKey as exc:
-        raise BadRequest(
-            f"Cannot delete the only active {item.keyType} API key. "
-            f"Please create another {item.keyType} API key, then try again."
-        ) from exc
+    item = _change(key, mode, in_scope, store.delete_key, "delete")
     return {"message": "OK", "result": key_json(item)}
+
+
+def _change(key: str, mode: str, in_scope: Any, write: Callable[[Any], None], verb: str) -> Any:
+    """Apply `write` to the key as it is now; a key another request changed meanwhile
+    is read again (an invalidation that raced another one is then simply done)."""
+    for _attempt in range(3):
+        item = _in_scope_key(key, mode, in_scope)
+        if item is None:
+            raise NotFound("API key not found")
+        try:
+            write(item)
+        except store.KeyChanged:
+            continue
+        except store.LastActiveKey as exc:
+            raise BadRequest(
+                f"Cannot {verb} the only active {item.keyType} API key. "
+                f"Please create another {item.keyType} API key, then try again."
+            ) from exc
+        return item
+    raise TooManyRequests("Too many concurrent changes to this key, please retry", retry_after=1)

@@ -56,6 +56,8 @@ FAILURE_LIMIT = RateLimit(limit=10, windowSeconds=3600)
 LOCK_SECONDS = 15 * MINUTE
 LOCAL_ORIGIN = "http://localhost:3000"
 INVALID_TOKEN = "Invalid token"
+# Longer than any uuid (36): refused before it becomes part of a DynamoDB key.
+MAX_UUID_LENGTH = 64
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ def redeem(
     """
     at = int(time.time())
     user_key = str(user_uuid)
+    if not 0 < len(user_key) <= MAX_UUID_LENGTH:
+        raise Unauthorized(INVALID_TOKEN)  # no user has it; and keys have a size limit
     until = store.locked_until(mode, tenant_id, user_key)
     if until > at:
         raise TooManyRequests(retry_after=until - at)

@@ -17,7 +17,7 @@ def json_body(app: APIGatewayRestResolver, *, default: Any = None) -> Any:
         return default
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise BadRequest('"body" must be valid JSON') from exc
 
 

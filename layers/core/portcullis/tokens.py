@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portcullis import envelope
+from portcullis.callers import TENANT_ID
 from portcullis.errors import NotFound, Unauthorized
 from portcullis.store import jwtkeys as store
 from portcullis.timefmt import iso, now, now_iso, parse_iso
@@ -142,6 +143,8 @@ def verify(
     claimed_mode = unverified.get("mode")
     if not isinstance(claimed_tenant, str) or claimed_mode not in ("test", "live"):
         raise Unauthorized()
+    if not TENANT_ID.match(claimed_tenant):
+        raise Unauthorized()  # unsigned yet: never let it shape a key or a cache entry
     if (tenant_id and claimed_tenant != tenant_id) or (mode and claimed_mode != mode):
         raise Unauthorized()
     kid = header.get("kid")

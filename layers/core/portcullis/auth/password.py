@@ -51,6 +51,8 @@ def sign_up(
 
 
 def _find(req: Request, identifier: str) -> UserItem | None:
+    if len(identifier) > identity.MAX_IDENTIFIER_LENGTH:
+        return None  # no account has it (the dummy verify still runs); keys are size-limited
     if "@" in identifier:
         return identity.find_by_email(req, identifier.lower())
     return identity.find_by_username(req, identifier)

@@ -38,6 +38,10 @@ class LastActiveKey(Exception):
     """The change would leave the tenant+mode without an active key of this type."""
 
 
+class KeyChanged(Exception):
+    """The key was invalidated or deleted by another request since it was read."""
+
+
 def key_pk(digest: str) -> str:
     return f"APIKEY#{digest}"
 
@@ -127,6 +131,8 @@ def delete_key(item: ApiKeyItem) -> None:
 
 def _translate(exc: TransactWriteError) -> Exception:
     reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+    if reasons[:1] == ["ConditionalCheckFailed"]:
+        return KeyChanged()
     if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
         return LastActiveKey()
     return exc

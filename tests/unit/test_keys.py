@@ -1,0 +1,46 @@
+"""API key changes that race another request end in a clear answer, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from portcullis import keys
+from portcullis.store import apikeys as store
+from portcullis.timefmt import now_iso
+from portcullis.workspace import create_workspace
+
+
+@pytest.fixture(scope="module")
+def tenant_id(aws: str) -> str:
+    return create_workspace("Key unit tests").tenant_id
+
+
+def _second_key(tenant_id: str) -> str:
+    return keys.create(tenant_id, "test", "readonly")["key"]
+
+
+def test_a_stale_copy_reports_the_change(tenant_id: str) -> None:
+    key = _second_key(tenant_id)
+    first, stale = keys.lookup(key), keys.lookup(key)
+    assert first is not None and stale is not None
+    store.invalidate_key(first, now_iso())
+    with pytest.raises(store.KeyChanged):
+        store.invalidate_key(stale, now_iso())
+    with pytest.raises(store.KeyChanged):
+        store.delete_key(stale)
+
+
+@pytest.mark.parametrize("operation", [keys.invalidate, keys.delete])
+def test_a_raced_change_is_read_again(tenant_id: str, monkeypatch: Any, operation: Any) -> None:
+    key = _second_key(tenant_id)
+    stale = keys.lookup(key)
+    assert stale is not None
+    store.invalidate_key(keys.lookup(key), now_iso())  # the other request wins
+    reads = iter([stale])
+    original = keys._in_scope_key
+    monkeypatch.setattr(keys, "_in_scope_key", lambda *args: next(reads, None) or original(*args))
+    answer = operation(key, "test", lambda _tenant: True)
+    assert answer["message"] == "OK"
+    assert answer["result"]["isActive"] is False
