@@ -162,3 +162,29 @@ def test_overlong_link_uuid_is_an_invalid_token(client, tenant) -> None:
     )
     assert response.status_code == 401, response.text
     assert response.json()["message"] == "Invalid token"
+
+
+def test_a_tenant_requiring_mfa_never_burns_links_it_cannot_complete(
+    client, base_url, workspace
+) -> None:
+    """MFA is not implemented: such a tenant's sign-ins fail closed (403), and the link
+    stays usable for when the policy changes."""
+    tenant = new_tenant(
+        base_url,
+        workspace.key("test", "admin"),
+        {
+            "authentication": {
+                "firstFactors": [{"channel": "email", "strategy": "link"}],
+                "secondFactors": [{"channel": "authenticator", "strategy": "totp"}],
+            },
+            "mfa": {"policy": "all"},
+        },
+        name="MFA for all",
+    )
+    sent = client.post(f"/v0/tenants/{tenant}/auth/link", json={"email": unique_email("mfa")})
+    assert sent.status_code == 200, sent.text
+    params = link_params(sent.json()["result"]["link"])
+    body = {"uuid": params["uuid"], "token": params["token"]}
+    for _ in range(2):  # the same answer again: the first attempt did not use the link up
+        refused = client.put(f"/v0/tenants/{tenant}/auth/link", json=body)
+        assert refused.status_code == 403, refused.text

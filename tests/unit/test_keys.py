@@ -44,3 +44,18 @@ def test_a_raced_change_is_read_again(tenant_id: str, monkeypatch: Any, operatio
     answer = operation(key, "test", lambda _tenant: True)
     assert answer["message"] == "OK"
     assert answer["result"]["isActive"] is False
+
+
+def test_the_queued_clean_up_removes_what_a_dead_deletion_left(aws: str) -> None:
+    """If the deleting request dies right after its commit, the `tenant.cleanup` task
+    still removes the tenant's API keys and own items."""
+    from portcullis import tenants
+    from portcullis.store import tenants as tenant_store
+
+    tenant = tenants.create("test", "Short-lived")
+    key = keys.create(tenant.tenantId, "test", "admin")["key"]
+    tenant_store.delete_tenant(tenant, [])  # the commit, and nothing after it
+    assert keys.lookup(key) is not None
+    tenants.cleanup_deleted("test", tenant.tenantId)
+    assert keys.lookup(key) is None
+    assert store.list_keys("test", tenant.tenantId, "admin") == []

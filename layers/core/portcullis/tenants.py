@@ -249,10 +249,25 @@ def delete(item: store.TenantItem, caller_home: str) -> dict[str, Any]:
         if int(fresh.childCount or 0) > 0:
             raise BadRequest("Delete child tenants first") from exc
         raise
-    store.purge_partition(item.mode, item.tenantId)
-    key_store.delete_tenant_keys(item.mode, item.tenantId)
-    tokens.forget(item.tenantId, item.mode)
+    _purge(item.mode, item.tenantId)  # at once; the queued clean-up repeats it
     return before
+
+
+def _purge(mode: str, tenant_id: str) -> None:
+    """The deleted tenant's own items (settings, roles, JWT keys) and its API keys."""
+    store.purge_partition(mode, tenant_id)
+    key_store.delete_tenant_keys(mode, tenant_id)
+    tokens.forget(tenant_id, mode)
+
+
+def cleanup_deleted(mode: str, tenant_id: str) -> None:
+    """The queued `tenant.cleanup` task: users and role assignments, then the tenant's
+    own items again, so nothing stays behind if the deleting request died after its
+    commit. Retried until it completes; every step is idempotent."""
+    from portcullis import users  # imported here: only the task needs it
+
+    users.cleanup_deleted_tenant(mode, tenant_id)
+    _purge(mode, tenant_id)
 
 
 def children(mode: str, parent_id: str) -> list[dict[str, Any]]:

@@ -126,6 +126,7 @@ def log_in(
     req.require_first_factor(kind, "verificationCode")
     code = identity.required(verification_code, "verificationCode is required")
     target = _target(kind, phone_number, email)
+    completion.refuse_if_all_need_a_second_factor(req)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")
     item = codes.redeem(req.mode, req.tenant_id, kind, target, str(code).strip())
     user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))

@@ -86,6 +86,16 @@ class Step(Enum):
     SECOND_FACTOR = "second_factor"
 
 
+def refuse_if_all_need_a_second_factor(req: Request) -> None:
+    """Called before a strategy uses up a single-use credential (link, code): when the
+    tenant requires a second factor of everyone, `finish` would refuse anyway, and the
+    credential must not be burnt for nothing. (A user-level requirement is only known
+    once the user is loaded; `finish` refuses that case.)"""
+    tenant_settings = req.settings
+    if tenant_settings.authentication.secondFactors and tenant_settings.mfa.policy == "all":
+        raise Forbidden(MFA_UNAVAILABLE)
+
+
 def next_step(req: Request, verified: Verified) -> Step:
     """api-client §11.4 rules 2-3 (rule 1, a second factor presented with a
     firstFactorToken, belongs to the MFA module): a second factor is needed when the

@@ -101,6 +101,7 @@ def _sent(req: Request, address: str, url: str | None) -> dict[str, Any]:
 def redeem(req: Request, uuid: str, token: str, types: frozenset[str]) -> tuple[LinkItem, UserItem]:
     """Use up a link of one of `types` and load its user: 401 for a link that is not
     (or no longer) valid or whose user is gone, 403 for a locked user."""
+    completion.refuse_if_all_need_a_second_factor(req)
     item = links.redeem(req.mode, req.tenant_id, uuid.strip().lower(), token, types)
     user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
     if user is None or user.userUuid != item.userUuid:

@@ -89,13 +89,6 @@ def role_sk(name: str) -> str:
     return f"{ROLE_PREFIX}{name}"
 
 
-def get_role(mode: str, tenant_id: str, name: str) -> RoleItem | None:
-    try:
-        return RoleItem.get(tenant_pk(mode, tenant_id), role_sk(name))
-    except RoleItem.DoesNotExist:
-        return None
-
-
 def create_role(item: RoleItem) -> None:
     try:
         item.save(condition=RoleItem.pk.does_not_exist())
