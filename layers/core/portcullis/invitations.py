@@ -225,8 +225,12 @@ def _invite_existing(
 ) -> Invitation:
     """Add roles and send a fresh invitation; one transaction when anything changes."""
     renderer = users.Renderer.for_tenant(user.mode, user.tenantId, request.owner)
+    # A fresh reset-type invitation voids the user's earlier ones, in the same write.
+    stale: list[link_store.LinkItem] = []
     if request.reset and request.send:
-        links.revoke(user, links.RESET_LINK_TYPES)
+        stale = link_store.user_links(
+            user.mode, user.tenantId, user.userUuid, links.RESET_LINK_TYPES
+        )
     tenant_id = request.role_tenant.tenantId
     current = user
     outcome: list[Invitation] = []
@@ -243,6 +247,8 @@ def _invite_existing(
         saves.extend(plan.saves)
         if wanted != held:
             saves.append(users.event_item("update", current, renderer))
+        if plan.link_item is not None:
+            deletes.extend(link_store.LinkItem(old.pk, old.sk) for old in stale)
         if wanted != held or plan.email_item is not None:
             try:
                 user_store.save_user(
@@ -252,7 +258,7 @@ def _invite_existing(
                 current = users.reload(current)
                 raise
         elif plan.link_item is not None:
-            link_store.put_link(plan.link_item)
+            link_store.put_link(plan.link_item, replaces=stale)
         outcome.append(Invitation(current, plan.url, plan.email_item is not None))
         return current
 

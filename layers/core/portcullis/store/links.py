@@ -17,8 +17,9 @@ from collections.abc import Iterable
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, take
+from portcullis.store.base import Gsi1, Item, connection, take
 
 LINK_SK = "LINK"
 LOCK_SK = "LOCK"
@@ -88,8 +89,16 @@ def new_link_item(
     )
 
 
-def put_link(item: LinkItem) -> None:
-    item.save(condition=LinkItem.pk.does_not_exist())
+def put_link(item: LinkItem, replaces: Iterable[LinkItem] = ()) -> None:
+    """Write a new link; the links it `replaces` are deleted in the same transaction."""
+    stale = list(replaces)
+    if not stale:
+        item.save(condition=LinkItem.pk.does_not_exist())
+        return
+    with TransactWrite(connection=connection()) as tx:
+        tx.save(item, condition=LinkItem.pk.does_not_exist())
+        for old in stale:
+            tx.delete(LinkItem(old.pk, old.sk))
 
 
 def consume(
