@@ -6,6 +6,8 @@ from typing import Any
 
 # The 429 message of the client API (api-client §4); the server API says "Too many requests".
 CLIENT_RATE_LIMITED = "Too many requests, please try again later"
+# A link, code or token that is unknown, used, expired or revoked: one answer for all.
+INVALID_TOKEN = "Invalid token"
 
 
 class PortcullisError(Exception):

@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 from portcullis import ratelimits, settings
 from portcullis.digests import secret_digest
 from portcullis.durations import DAY, HOUR, MINUTE, parse_duration
-from portcullis.errors import BadRequest, TooManyRequests, Unauthorized
+from portcullis.errors import INVALID_TOKEN, BadRequest, TooManyRequests, Unauthorized
 from portcullis.settings import RateLimit
 from portcullis.store import links as store
 from portcullis.store import tenants as tenant_store
@@ -55,7 +55,6 @@ DEFAULT_SECONDS: dict[str, int] = {
 FAILURE_LIMIT = RateLimit(limit=10, windowSeconds=3600)
 LOCK_SECONDS = 15 * MINUTE
 LOCAL_ORIGIN = "http://localhost:3000"
-INVALID_TOKEN = "Invalid token"
 # Longer than any uuid (36): refused before it becomes part of a DynamoDB key.
 MAX_UUID_LENGTH = 64
 

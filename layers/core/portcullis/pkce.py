@@ -17,13 +17,12 @@ import secrets
 from typing import Any
 
 from portcullis.digests import secret_digest
-from portcullis.errors import BadRequest, Unauthorized
+from portcullis.errors import INVALID_TOKEN, BadRequest, Unauthorized
 from portcullis.store import pkce as store
 from portcullis.store.sessions import SessionItem
 from portcullis.timefmt import iso, now
 
 CODE_SECONDS = 60
-INVALID_TOKEN = "Invalid token"
 MISSING = "authorizationCode and codeVerifier are required"
 
 

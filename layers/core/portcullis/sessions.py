@@ -437,14 +437,7 @@ def _end_for_reuse(session: SessionItem) -> None:
 
 
 def end(session: SessionItem, reason: str) -> bool:
-    return store.end(
-        session.sessionId,
-        mode=session.mode,
-        tenant_id=session.tenantId,
-        user_id=int(session.userId),
-        ended_at=now_iso(),
-        reason=reason,
-    )
+    return end_by_id(session.sessionId, session.mode, session.tenantId, int(session.userId), reason)
 
 
 def end_by_id(session_id: str, mode: str, tenant_id: str, user_id: int, reason: str) -> bool:

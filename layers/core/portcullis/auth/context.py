@@ -20,6 +20,7 @@ from portcullis.callers import TENANT_ID
 from portcullis.domains import mode_from_origin
 from portcullis.errors import (
     CLIENT_RATE_LIMITED,
+    INVALID_TOKEN,
     BadRequest,
     Forbidden,
     NotFound,
@@ -31,7 +32,6 @@ from portcullis.store.tenants import TenantItem
 from portcullis.tenantstate import tenant_state
 
 RATE_LIMITED = CLIENT_RATE_LIMITED
-INVALID_TOKEN = "Invalid token"
 FACTOR_DISABLED = "This sign-in method is not enabled"
 # A first-factor token (api-client §11.6): `uf_{mode}_first_factor_{32 hex}`.
 FIRST_FACTOR_TOKEN = re.compile(r"^uf_(live|test)_first_factor_[0-9a-f]{32}$")
