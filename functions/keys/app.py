@@ -34,7 +34,7 @@ def _key_type(value: str) -> str:
 @app.post("/v0/keys")
 def create_key(body: KeyCreate) -> dict[str, Any]:
     who = api_caller(app)
-    tenant = who.tenant(body.tenantId or who.tenant_id, "admin")
+    tenant = who.tenant(body.tenantId or who.home_id("admin"), "admin")
     return keys.create(tenant.tenantId, who.mode, body.type)
 
 

@@ -4,7 +4,7 @@
 from typing import Any
 from urllib.parse import unquote
 
-from portcullis import callers, invitations, roles, users
+from portcullis import callers, invitations, roles, users, userscope
 from portcullis.errors import NotFound
 from portcullis.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store
@@ -39,28 +39,36 @@ def _user_for_roles(
 def _set_roles(
     who: callers.Caller, tenant: tenant_store.TenantItem, user_id: str, body: RoleList
 ) -> dict[str, Any]:
-    user = _user_for_roles(who, tenant, user_id)
+    """A caller scoped to a child tenant reaches only users of its subtree (404 for any
+    other) and sees only their roles inside it (`userscope`)."""
+    scope = userscope.scope(who, tenant, "admin")
+    user = scope.require(_user_for_roles(who, tenant, user_id))
     updated = users.set_roles(tenant, user, body.roles)
-    return users.user_json(updated)
+    return scope.shown(users.user_json(updated))
 
 
 def _invite(
     who: callers.Caller, tenant: tenant_store.TenantItem, body: RoleInvite
 ) -> dict[str, Any]:
     """§9.9: the user is created in (or found among) the home tenant's users and gets
-    roles in the addressed tenant."""
+    roles in the addressed tenant. An existing user outside the caller's subtree is
+    invited by email only: the answer never carries its link (`userscope`)."""
     owner = tenant
     if tenant.tenantId != who.tenant_id:
         # The credential already proved admin rights on `tenant`; its home tenant is
         # where the user record lives (for a token: the user's own tenant).
         owner = tenant_store.get_tenant(who.mode, who.tenant_id) or tenant
+    scope = userscope.scope(who, tenant, "admin")
     fields = body.model_dump(exclude_unset=True)
     role_names = fields.pop("roles")
     options = fields.pop("options", None)
     invitation = invitations.invite(
         who.mode, owner, fields, options, role_tenant=tenant, role_names=role_names
     )
-    return invitations.invitation_json(invitation)
+    reveal = invitation.prior_roles is None or scope.holds_in_scope(
+        invitation.user.tenantId, invitation.prior_roles
+    )
+    return scope.shown(invitations.invitation_json(invitation, with_link=reveal))
 
 
 # ----------------------------------------------------------------- account level

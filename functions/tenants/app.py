@@ -64,7 +64,9 @@ def update_tenant(tenantId: str, body: TenantUpdate) -> dict[str, Any]:
 @app.delete("/v0/tenants/<tenantId>")
 def delete_tenant(tenantId: str) -> dict[str, Any]:
     who = caller()
-    return tenants.delete(who.tenant(tenantId, "admin"), who.tenant_id)
+    tenant = who.tenant(tenantId, "admin")
+    # Never the root of the caller's own scope (a key's tenant, a token's admin tenant).
+    return tenants.delete(tenant, who.root(tenant, "admin"))
 
 
 @app.post("/v0/tenants/<tenantId>/tenants/find")

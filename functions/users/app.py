@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel
 
-from portcullis import callers, invitations, users
+from portcullis import callers, invitations, users, userscope
 from portcullis.errors import BadRequest, MethodNotAllowed
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
@@ -75,10 +75,17 @@ def _create(tenant: tenant_store.TenantItem, body: UserCreate) -> dict[str, Any]
     return users.user_json(item, tenant=tenant)
 
 
+def _shown(who: callers.Caller, tenant: tenant_store.TenantItem, body: dict[str, Any]) -> Any:
+    """A User object as a caller scoped below the workspace may see it: only the roles
+    inside its subtree (`userscope`); the users themselves are the addressed tenant's."""
+    return userscope.scope(who, tenant, "read").shown(body)
+
+
 def _find(who: callers.Caller, tenant: tenant_store.TenantItem, body: Any) -> dict[str, Any]:
-    return users.find(
+    found = users.find(
         who.mode, tenant, body, role_scope=lambda tenant_id: who.can_reach(tenant_id, "read")
     )
+    return userscope.scope(who, tenant, "read").shown_list(found)
 
 
 def _invite(tenant: tenant_store.TenantItem, body: UserInvite) -> dict[str, Any]:
@@ -144,13 +151,16 @@ def create_or_update_user(body: UserCreateOrUpdate) -> dict[str, Any]:
 
 @app.get("/v0/users/<userId>")
 def read_user(userId: str) -> dict[str, Any]:
-    tenant = caller().home("read")
-    return users.user_json(_user(tenant, userId), tenant=tenant)
+    who = caller()
+    tenant = who.home("read")
+    return _shown(who, tenant, users.user_json(_user(tenant, userId), tenant=tenant))
 
 
 @app.put("/v0/users/<userId>")
 def update_user(userId: str, body: UserWrite) -> dict[str, Any]:
-    return _update(caller().home("admin"), userId, body)
+    who = caller()
+    tenant = who.home("admin")
+    return _shown(who, tenant, _update(tenant, userId, body))
 
 
 @app.delete("/v0/users/<userId>")
@@ -209,13 +219,16 @@ def create_or_update_tenant_user(tenantId: str, body: UserCreateOrUpdate) -> dic
 
 @app.get("/v0/tenants/<tenantId>/users/<userId>")
 def read_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
-    tenant = caller().tenant(tenantId, "read")
-    return users.user_json(_user(tenant, userId), tenant=tenant)
+    who = caller()
+    tenant = who.tenant(tenantId, "read")
+    return _shown(who, tenant, users.user_json(_user(tenant, userId), tenant=tenant))
 
 
 @app.put("/v0/tenants/<tenantId>/users/<userId>")
 def update_tenant_user(tenantId: str, userId: str, body: UserWrite) -> dict[str, Any]:
-    return _update(caller().tenant(tenantId, "admin"), userId, body)
+    who = caller()
+    tenant = who.tenant(tenantId, "admin")
+    return _shown(who, tenant, _update(tenant, userId, body))
 
 
 @app.delete("/v0/tenants/<tenantId>/users/<userId>")

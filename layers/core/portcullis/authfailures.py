@@ -7,10 +7,10 @@ keys. One counter per IP (hashed), shared by both APIs; the threshold is that of
 tenant a failure can be tied to (an API key's prefix, a token whose signature checked
 out and whose settings were read), else the default.
 
-Only failures are counted, so a valid credential costs nothing here and is never
-refused by this limit. Past the limit a failure answers 429 instead of 401 until the
-window ends; an instance that has seen an address over the limit answers its further
-failures from memory, without writing the counter again.
+Only failures are counted, so a valid credential costs nothing here. Past the limit a
+failure answers 429 instead of 401 until the window ends; an instance that has seen an
+address over the limit answers that address's further requests with a credential
+from memory (`check`), before looking the credential up or writing the counter again.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ def _remember(ip: str, until: int, now: float) -> None:
             for address in [a for a, end in _over.items() if end <= now] or list(_over)[:1]:
                 del _over[address]
         _over[ip] = until
+
+
+def check(ip: str, message: str | None = None) -> None:
+    """Refuse (429) an address this instance already knows is over the limit, BEFORE
+    its credential is looked up: a flood of made-up credentials (e.g. tokens naming
+    random tenants) then costs no DynamoDB read. While over, its valid credentials
+    wait too (until the window ends)."""
+    now = time.time()
+    until = _known_over(ip, now)
+    if until is not None:
+        raise TooManyRequests(message, retry_after=max(1, until - int(now)))
 
 
 def failed(
@@ -96,6 +107,7 @@ class Watch:
             return RateLimits().authFailuresPerIp
 
     def __enter__(self) -> Watch:
+        check(self.ip, self.message)
         return self
 
     def __exit__(

@@ -33,6 +33,8 @@ class Caller:
     level: Literal["admin", "readonly"]
     kind: Literal["api_key", "jwt"]
     key_digest: str | None = None
+    # A token caller's roles per tenant, read from the stored user at request time
+    # (never from the token's claims: a demoted user loses its rights at once).
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # What the per-credential request buckets count (api-server §6): the API key's
     # digest, or the access token's session (every token of one sign-in shares it).
@@ -42,11 +44,15 @@ class Caller:
         if level == "admin" and self.level != "admin":
             raise Forbidden()
 
+    def _qualifies(self, tenant_id: str, level: Level) -> bool:
+        """A token's user holds a role in `tenant_id` that grants `level` there."""
+        wanted = {"admin"} if level == "admin" else _READ_ROLES
+        return bool(wanted & set(self.roles.get(tenant_id, ())))
+
     def _level_in(self, chain: list[str], level: Level) -> bool:
         if self.kind == "api_key":
             return self.tenant_id in chain and (level == "read" or self.level == "admin")
-        wanted = {"admin"} if level == "admin" else _READ_ROLES
-        return any(wanted & set(self.roles.get(t, ())) for t in chain)
+        return any(self._qualifies(t, level) for t in chain)
 
     def can_reach(self, tenant_id: str, level: Level = "read") -> bool:
         """Whether `tenant_id` is the home tenant or a descendant, at `level`."""
@@ -70,8 +76,30 @@ class Caller:
             raise Forbidden()
         return tenant
 
+    def home_id(self, level: Level) -> str:
+        """The home tenant of account-level paths (api-server §4.5). An API key's is its
+        tenant. A token's is derived from the tenants where its user holds a role that
+        grants `level`: the user's own tenant if such a role reaches it, else the one
+        tenant where the user holds such a role (several: no single home, 403)."""
+        if self.kind == "api_key" or self._qualifies(self.tenant_id, level):
+            return self.tenant_id
+        held = [t for t in self.roles if t != self.tenant_id and self._qualifies(t, level)]
+        if len(held) != 1:
+            raise Forbidden()
+        return held[0]
+
     def home(self, level: Level) -> tenant_store.TenantItem:
-        return self.tenant(self.tenant_id, level)
+        return self.tenant(self.home_id(level), level)
+
+    def root(self, tenant: tenant_store.TenantItem, level: Level) -> str:
+        """The tenant whose subtree bounds what this caller may reach through `tenant`
+        (already checked to be in scope): an API key's tenant, or the outermost tenant
+        of `tenant`'s chain where a token's user holds a role granting `level`."""
+        if self.kind == "api_key":
+            return self.tenant_id
+        chain = [tenant.tenantId, *tenant.ancestors]
+        held = [t for t in chain if self._qualifies(t, level)]
+        return held[-1] if held else tenant.tenantId
 
 
 def bearer(authorization: str | None) -> str:
@@ -98,6 +126,8 @@ def _fail(source_ip: str, credential: str) -> PortcullisError:
 
 def authenticate(authorization: str | None, source_ip: str, *, test_query: bool = False) -> Caller:
     credential = bearer(authorization)
+    # An address known to be over the failure limit is refused before any lookup.
+    authfailures.check(source_ip)
     if credential.startswith("uf_"):
         item = keys.lookup(credential)
         if item is None or not item.isActive or item.keyType == "webhook":
@@ -122,12 +152,13 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
         raise _fail(source_ip, credential)
     from portcullis import sessions  # imported here: only token callers need sessions
 
-    if not sessions.is_active_for_token(claims):
+    user = sessions.token_user(claims)
+    if user is None:
         raise _fail(source_ip, credential)
     roles = {
-        str(t): tuple(str(r) for r in (entry or {}).get("roles", []))
-        for t, entry in claims["authorization"].items()
-        if isinstance(entry, dict)
+        str(t): tuple(str(r) for r in (names or []))
+        for t, names in (user.roles or {}).items()
+        if names
     }
     home = str(claims["tenantId"])
     admin = "admin" in roles.get(home, ())

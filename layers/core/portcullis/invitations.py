@@ -39,6 +39,9 @@ class Invitation:
     user: user_store.UserItem
     link: str | None
     emailed: bool
+    # The roles an existing user held before this call (None: the call created it),
+    # for callers that must not hand out links to users outside their scope.
+    prior_roles: dict[str, list[str]] | None = None
 
 
 def _workspace(tenant: tenant_store.TenantItem) -> tenant_store.TenantItem:
@@ -232,6 +235,7 @@ def _invite_existing(
             user.mode, user.tenantId, user.userUuid, links.RESET_LINK_TYPES
         )
     tenant_id = request.role_tenant.tenantId
+    prior = {t: list(names) for t, names in (user.roles or {}).items()}
     current = user
     outcome: list[Invitation] = []
 
@@ -259,17 +263,18 @@ def _invite_existing(
                 raise
         elif plan.link_item is not None:
             link_store.put_link(plan.link_item, replaces=stale)
-        outcome.append(Invitation(current, plan.url, plan.email_item is not None))
+        outcome.append(Invitation(current, plan.url, plan.email_item is not None, prior))
         return current
 
     users.retrying(attempt)
     return outcome[-1]
 
 
-def invitation_json(invitation: Invitation) -> dict[str, Any]:
-    """The User object, plus `link` in test mode (where nothing is emailed)."""
+def invitation_json(invitation: Invitation, *, with_link: bool = True) -> dict[str, Any]:
+    """The User object, plus `link` in test mode (where nothing is emailed) unless
+    `with_link` is False."""
     body = users.user_json(invitation.user)
-    if invitation.user.mode == "test" and invitation.link:
+    if with_link and invitation.user.mode == "test" and invitation.link:
         body["link"] = invitation.link
     return body
 

@@ -55,8 +55,10 @@ log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 30
 LIST_LIMIT = 100
-# How many of a user's newest sessions a listing or "log out of all" reads at most.
+# How many of a user's newest sessions a listing reads at most ("log out of all" reads all).
 SCAN_LIMIT = 1000
+# Sessions read per Query page and ended per transaction by `end_all`.
+END_PAGE = 50
 ENDED_VISIBLE_SECONDS = 30 * 86_400
 # Ended sessions stay readable (admin listing, audit) this long after they expire.
 RETENTION_SECONDS = 30 * 86_400
@@ -159,12 +161,16 @@ def is_live(session: SessionItem | None, claims: dict[str, Any], now: int | None
     )
 
 
-def is_active_for_token(claims: dict[str, Any]) -> bool:
-    """For `callers.authenticate`: an admin's access token counts only while its session
-    lives and its user still exists unlocked (one TransactGetItems call)."""
+def token_user(claims: dict[str, Any]) -> UserItem | None:
+    """The stored user behind a signature-checked access token, or None when the token
+    no longer counts: its session ended or expired, the user is gone or locked, or the
+    password changed after the session last proved it. Every token-authenticated route
+    goes through this rule (the server API via `callers.authenticate`, the client API
+    via `authenticate`), so rights always come from the stored user. One
+    TransactGetItems call."""
     session_id, user_id = claims.get("sessionId"), claims.get("userId")
     if not isinstance(session_id, str) or not session_id or not isinstance(user_id, int):
-        return False
+        return None
     snapshot = store.read_snapshot(
         session_id,
         str(claims.get("mode")),
@@ -173,8 +179,16 @@ def is_active_for_token(claims: dict[str, Any]) -> bool:
         with_tenant=False,
         with_settings=False,
     )
-    user = snapshot.user
-    return is_live(snapshot.session, claims) and user is not None and not user.locked
+    user, session = snapshot.user, snapshot.session
+    if session is None or not is_live(session, claims) or user is None or user.locked:
+        return None
+    if _password_changed_since(user, session):
+        return None
+    return user
+
+
+def is_active_for_token(claims: dict[str, Any]) -> bool:
+    return token_user(claims) is not None
 
 
 def _claims(token: str, *, verify_exp: bool) -> dict[str, Any]:
@@ -248,15 +262,15 @@ def authenticate(
             claims["sessionId"],
             mode,
             tenant_id,
-            int(claims["userId"]) if with_user else None,
+            int(claims["userId"]),  # always: the password-changed rule needs the user
             with_tenant=with_user,
         )
         watch.settings(snapshot.settings)
-        if not is_live(snapshot.session, claims):
+        if snapshot.session is None or not is_live(snapshot.session, claims):
             raise Unauthorized()
-        if with_user and (snapshot.user is None or snapshot.tenant is None):
+        if snapshot.user is None or (with_user and snapshot.tenant is None):
             raise Unauthorized()
-        if snapshot.user is not None and _password_changed_since(snapshot.user, snapshot.session):
+        if _password_changed_since(snapshot.user, snapshot.session):
             # Normally ended by the change already; this holds even if ending it failed.
             raise Unauthorized()
     if snapshot.user is not None and snapshot.user.locked:
@@ -464,15 +478,23 @@ def end_all(
     *,
     except_session: str | None = None,
 ) -> list[str]:
-    """End every active session of a user (optionally but one); returns the ended ids."""
+    """End every active session of a user (optionally but one); returns the ended ids.
+
+    Reads the user's sessions page by page (`END_PAGE` per Query page) and ends each
+    page's active ones in one transaction, so no session escapes however many there are.
+    """
     now = int(time.time())
-    found = store.user_sessions(mode, tenant_id, user_id, limit=SCAN_LIMIT)
-    ended = []
-    for item in _active(found, now):
-        if item.sessionId == except_session:
-            continue
-        if end(item, reason):
-            ended.append(item.sessionId)
+    stamp = now_iso()
+    ended: list[str] = []
+    page: list[SessionItem] = []
+    for item in store.user_sessions(mode, tenant_id, user_id, page_size=END_PAGE):
+        if item.sessionId != except_session and _active([item], now):
+            page.append(item)
+        if len(page) == END_PAGE:
+            ended.extend(store.end_many(page, ended_at=stamp, reason=reason))
+            page = []
+    if page:
+        ended.extend(store.end_many(page, ended_at=stamp, reason=reason))
     return ended
 
 
