@@ -177,6 +177,7 @@ class LocalRuntime:
         # Bind first: a port already in use should fail before anything else starts.
         self._http = LocalHttpServer((self.host, self.requested_port), access_log=self.access_log)
 
+        self._tap: WireTap | None = None
         self._moto = MotoServer(wrap=self._wrap_moto)
         self._moto.start()
         point_at_moto(self._env, self._moto.endpoint, self.region)
@@ -222,6 +223,7 @@ class LocalRuntime:
             events=self.events,
             drain=self._drain,
             stage_variables=self._stage_variables(template, self._resources),
+            dynamodb_calls=self._dynamodb_calls,
         )
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
@@ -243,7 +245,11 @@ class LocalRuntime:
             sys.stdout.flush()
 
     def _wrap_moto(self, app: WsgiApp) -> WsgiApp:
-        return WireTap(app, self)
+        self._tap = WireTap(app, self)
+        return self._tap
+
+    def _dynamodb_calls(self) -> int:
+        return self._tap.dynamodb_calls if self._tap is not None else 0
 
     def _function_environment(
         self, template: SamTemplate, resources: LocalResources

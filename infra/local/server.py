@@ -51,7 +51,9 @@ class LocalGateway:
         events: EventLog,
         drain: Callable[[], None],
         stage_variables: Mapping[str, str] | None = None,
+        dynamodb_calls: Callable[[], int] | None = None,
     ) -> None:
+        self.dynamodb_calls = dynamodb_calls or (lambda: 0)
         self.router = router
         self.stage_variables = dict(stage_variables or {})
         self.functions = functions
@@ -119,6 +121,9 @@ class LocalGateway:
             names = ("AWS_ENDPOINT_URL", "TABLE_NAME", "KMS_KEY_ID", "EVENT_BUS_NAME")
             names += ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
             return json_response(200, {n: os.environ.get(n, "") for n in names}, origin)
+        if resource == f"{LOCAL_PREFIX}/dynamodb" and method == "GET":
+            # How many DynamoDB requests the runtime has served (tests of call budgets).
+            return json_response(200, {"calls": self.dynamodb_calls()}, origin)
         if resource == f"{LOCAL_PREFIX}/outbox":
             if method == "GET":
                 self.drain()

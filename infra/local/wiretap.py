@@ -9,6 +9,7 @@
   so the runtime can list and print them (see `messages` and `eventbus` for why).
 - SES accepts any sender: locally there is no identity to verify, and tenants may send
   from their own address.
+- DynamoDB requests are counted (`dynamodb_calls`), for tests of call budgets.
 - Lambda `Invoke` for a function of the template runs it in-process (moto would need
   Docker); other names fall through to moto.
 """
@@ -121,6 +122,9 @@ class WireTap:
         self._app = app
         self._listener = listener
         self._dynamodb_lock = threading.Lock()
+        # DynamoDB requests served so far (`GET /_local/dynamodb`): lets tests assert
+        # that a request is answered without touching the table.
+        self.dynamodb_calls = 0
 
     def __call__(
         self, environ: dict[str, Any], start_response: WsgiStartResponse
@@ -148,6 +152,7 @@ class WireTap:
             self._verify_sender(call)
         if call.target.startswith("DynamoDB_"):
             with self._dynamodb_lock:
+                self.dynamodb_calls += 1
                 status, headers, payload = _run(self._app, environ)
         else:
             status, headers, payload = _run(self._app, environ)

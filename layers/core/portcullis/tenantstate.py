@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
 from pydantic import ValidationError
 
 from portcullis import settings as tenant_settings
@@ -21,6 +22,8 @@ from portcullis.store import sessions as session_store
 from portcullis.store.tenants import TenantItem
 
 CACHE_SECONDS = 5.0
+# Bounded (least recently used first): one instance serves many tenants.
+MAX_CACHED_TENANTS = 1024
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,9 @@ class TenantState:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str], tuple[float, TenantState]] = {}
+_cache: TTLCache[tuple[str, str], TenantState] = TTLCache(
+    maxsize=MAX_CACHED_TENANTS, ttl=CACHE_SECONDS, timer=time.monotonic
+)
 
 
 def settings_from(overrides: dict[str, Any] | None, mode: str, tenant_id: str) -> TenantSettings:
@@ -46,7 +51,7 @@ def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) ->
     """Parse and cache what a request just read anyway (refresh, /self)."""
     state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
     with _lock:
-        _cache[(mode, tenant.tenantId)] = (time.monotonic() + CACHE_SECONDS, state)
+        _cache[(mode, tenant.tenantId)] = state
     return state
 
 
@@ -54,8 +59,8 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
     """Tenant and settings of one mode: cached, else one TransactGetItems call."""
     with _lock:
         cached = _cache.get((mode, tenant_id))
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
     if snapshot.tenant is None:
         return None

@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
+
 from portcullis import envelope
 from portcullis.callers import TENANT_ID
 from portcullis.errors import NotFound, Unauthorized
@@ -23,10 +25,18 @@ from portcullis.timefmt import iso, now, now_iso, parse_iso
 
 ALGORITHM = "RS256"
 _CACHE_SECONDS = 300
+# Bounded: verification reads the key set of whichever tenant a token names before its
+# signature is checked, so made-up tenant ids must not grow memory without end.
+# Least recently used entries go first (expired ones before them).
+MAX_CACHED_TENANTS = 1024
 
 _lock = threading.Lock()
-_public_cache: dict[tuple[str, str], tuple[float, list[store.JwtKeyItem]]] = {}
-_signer_cache: dict[tuple[str, str], tuple[float, str, Any]] = {}
+_public_cache: TTLCache[tuple[str, str], list[store.JwtKeyItem]] = TTLCache(
+    maxsize=MAX_CACHED_TENANTS, ttl=_CACHE_SECONDS, timer=time.monotonic
+)
+_signer_cache: TTLCache[tuple[str, str], tuple[str, Any]] = TTLCache(
+    maxsize=MAX_CACHED_TENANTS, ttl=_CACHE_SECONDS, timer=time.monotonic
+)
 
 
 def _context(tenant_id: str, mode: str, kid: str) -> str:
@@ -67,11 +77,11 @@ def _keys(tenant_id: str, mode: str) -> list[store.JwtKeyItem]:
     cache_key = (tenant_id, mode)
     with _lock:
         cached = _public_cache.get(cache_key)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None:
+        return cached
     keys = store.list_keys(mode, tenant_id)
     with _lock:
-        _public_cache[cache_key] = (time.monotonic() + _CACHE_SECONDS, keys)
+        _public_cache[cache_key] = keys
     return keys
 
 
@@ -85,8 +95,8 @@ def _signer(tenant_id: str, mode: str) -> tuple[str, Any]:
     cache_key = (tenant_id, mode)
     with _lock:
         cached = _signer_cache.get(cache_key)
-    if cached and cached[0] > time.monotonic():
-        return cached[1], cached[2]
+    if cached is not None:
+        return cached
     active = [k for k in _keys(tenant_id, mode) if k.isActive]
     if not active:
         raise NotFound("Tenant not found")
@@ -99,7 +109,7 @@ def _signer(tenant_id: str, mode: str) -> tuple[str, Any]:
     )
     private = serialization.load_pem_private_key(pem, password=None)
     with _lock:
-        _signer_cache[cache_key] = (time.monotonic() + _CACHE_SECONDS, key.kid, private)
+        _signer_cache[cache_key] = (key.kid, private)
     return key.kid, private
 
 
