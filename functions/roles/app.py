@@ -51,7 +51,7 @@ def _invite(
     who: callers.Caller, tenant: tenant_store.TenantItem, body: RoleInvite
 ) -> dict[str, Any]:
     """§9.9: the user is created in (or found among) the home tenant's users and gets
-    roles in the addressed tenant. An existing user outside the caller's subtree is
+    roles in the addressed tenant. An existing user the caller's subtree does not own is
     invited by email only: the answer never carries its link (`userscope`)."""
     owner = tenant
     if tenant.tenantId != who.tenant_id:
@@ -65,9 +65,10 @@ def _invite(
     invitation = invitations.invite(
         who.mode, owner, fields, options, role_tenant=tenant, role_names=role_names
     )
-    reveal = invitation.prior_roles is None or scope.holds_in_scope(
-        invitation.user.tenantId, invitation.prior_roles
-    )
+    # A link is a sign-in as that user: only for a user this call created or one owned
+    # inside the caller's subtree, never for one that merely holds a role there (it may
+    # be a workspace admin).
+    reveal = invitation.prior_roles is None or scope.owns(invitation.user)
     return scope.shown(invitations.invitation_json(invitation, with_link=reveal))
 
 

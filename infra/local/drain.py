@@ -42,6 +42,11 @@ class OutboxDrainer:
         self._drain: Callable[[], object] | None = None
         self._looked_up = False
 
+    @property
+    def active(self) -> bool:
+        """A drain is running (its DynamoDB calls are the runtime's, not a request's)."""
+        return self._lock.locked()
+
     def __call__(self) -> None:
         """Drain now; a failing publisher is reported and never fails the caller."""
         if not self._enabled:

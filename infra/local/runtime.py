@@ -245,7 +245,7 @@ class LocalRuntime:
             sys.stdout.flush()
 
     def _wrap_moto(self, app: WsgiApp) -> WsgiApp:
-        self._tap = WireTap(app, self)
+        self._tap = WireTap(app, self, quiet=lambda: self._drain.active)
         return self._tap
 
     def _dynamodb_calls(self) -> int:

@@ -10,8 +10,9 @@ that reaches a user through `/v0/tenants/{C}/...` or a scoped home tenant:
   role in one (or is created by the very call); any other user is `404 User not found`,
   the same answer as for a user that does not exist (no enumeration);
 - answers show only the roles held inside the subtree (`authorization`);
-- an invitation to an existing user outside the subtree is sent by email as usual but
-  its link never appears in the answer, in any mode.
+- an invitation to an existing user the subtree does not *own* (even one holding a
+  role in it: it may be a workspace admin too) is sent by email as usual but its link
+  never appears in the answer, in any mode. A link is a sign-in as that user.
 
 A caller rooted at a workspace (no ancestors) reaches everything of that workspace, so
 none of this costs it a read.
@@ -51,6 +52,10 @@ class Scope:
             self._known[tenant_id] = tenant_store.get_tenant(self.mode, tenant_id)
         tenant = self._known[tenant_id]
         return tenant is not None and self.root.tenantId in tenant.ancestors
+
+    def owns(self, user: user_store.UserItem) -> bool:
+        """The user record itself lives in the subtree (not just some of its roles)."""
+        return self.whole_workspace or self.contains(user.tenantId)
 
     def addressable(self, user: user_store.UserItem) -> bool:
         return self.holds_in_scope(user.tenantId, user.roles or {})
