@@ -302,38 +302,3 @@ def user_sessions(
         limit=limit,
         page_size=page_size,
     )
-
-
-def end_many(items: list[SessionItem], *, ended_at: str, reason: str) -> list[str]:
-    """End up to 100 sessions (of one owner, read just before) in one transaction; the
-    ids this call ended. If one ended meanwhile the transaction fails as a whole, and
-    each is then ended on its own (the index read may also lag a just-ended session)."""
-    if not items:
-        return []
-    actions = [
-        SessionItem.endedAt.set(ended_at),
-        SessionItem.endedReason.set(reason),
-        SessionItem.grace.remove(),
-    ]
-    try:
-        with TransactWrite(connection=connection()) as tx:
-            for item in items:
-                tx.update(
-                    SessionItem(session_pk(item.sessionId), SESSION_SK),
-                    actions,
-                    condition=SessionItem.pk.exists() & SessionItem.endedAt.does_not_exist(),
-                )
-    except TransactWriteError:
-        return [
-            item.sessionId
-            for item in items
-            if end(
-                item.sessionId,
-                mode=item.mode,
-                tenant_id=item.tenantId,
-                user_id=int(item.userId),
-                ended_at=ended_at,
-                reason=reason,
-            )
-        ]
-    return [item.sessionId for item in items]
