@@ -52,8 +52,10 @@ class LocalGateway:
         drain: Callable[[], None],
         stage_variables: Mapping[str, str] | None = None,
         dynamodb_calls: Callable[[], int] | None = None,
+        after_request: Callable[[], None] | None = None,
     ) -> None:
         self.dynamodb_calls = dynamodb_calls or (lambda: 0)
+        self.after_request = after_request or drain
         self.router = router
         self.stage_variables = dict(stage_variables or {})
         self.functions = functions
@@ -94,7 +96,7 @@ class LocalGateway:
             return gateway_error(500, origin)
         finally:
             # Before the response: whoever reads /_local/outbox next sees what this sent.
-            self.drain()
+            self.after_request()
         try:
             response = proxy_result_to_response(result)
         except InvalidProxyResult as error:

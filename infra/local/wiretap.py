@@ -37,6 +37,7 @@ WsgiApp = Callable[[dict[str, Any], WsgiStartResponse], Iterable[bytes]]
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
+_ITEM_WRITES = {"PutItem", "BatchWriteItem", "TransactWriteItems"}
 _MESSAGE_ID_XML = re.compile(r"<MessageId>([^<]+)</MessageId>")
 
 
@@ -128,6 +129,9 @@ class WireTap:
         # while `quiet()` (the runtime's own outbox drains): lets tests assert that a
         # request is answered without touching the table.
         self.dynamodb_calls = 0
+        # Item-creating writes (Put, BatchWrite, TransactWrite) so far: an outbox item is
+        # only ever created by one of them, so no new one means nothing new to drain.
+        self.item_writes = 0
         self._quiet = quiet or (lambda: False)
 
     def __call__(
@@ -158,6 +162,8 @@ class WireTap:
             with self._dynamodb_lock:
                 if not self._quiet():
                     self.dynamodb_calls += 1
+                    if call.target.rpartition(".")[2] in _ITEM_WRITES:
+                        self.item_writes += 1
                 status, headers, payload = _run(self._app, environ)
         else:
             status, headers, payload = _run(self._app, environ)

@@ -135,11 +135,15 @@ def world(base_url: str, workspace: Any) -> World:
             # Keys only ever named in bodies, as someone else's key.
             "w_spare": api_key(http, wkey, workspace.tenant_id, "readonly"),
             "o_spare": api_key(http, o_keys["test"]["admin"], other, "readonly"),
+            "live_spare": api_key(http, workspace.key("live", "admin"), world.W, "readonly"),
         }
         users = world.users
         users["victim"] = new_user(http, wkey, roles=["admin"])  # a workspace admin of W
+        users["invitee"] = new_user(http, wkey, roles=["admin"])  # only ever invited
         users["o_user"] = new_user(http, o_keys["test"]["admin"])
+        users["o_invitee"] = new_user(http, o_keys["test"]["admin"])
         users["live_user"] = new_user(http, world.keys["live"])
+        users["live_invitee"] = new_user(http, world.keys["live"])
         users["c_user"] = new_user(http, wkey, tenant_id=C)
         # Token callers: a child's admin, a demoted admin, an admin whose password an
         # administrator reset after the token was issued.
