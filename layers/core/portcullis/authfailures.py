@@ -106,8 +106,13 @@ class Watch:
         except ValueError:  # overrides an older version wrote: the default applies
             return RateLimits().authFailuresPerIp
 
-    def __enter__(self) -> Watch:
+    def presented(self) -> None:
+        """A credential is about to be looked up: refuse an address known to be over
+        the limit first (`check`). Not in `__enter__`: a request without any credential
+        still learns `Missing authentication`."""
         check(self.ip, self.message)
+
+    def __enter__(self) -> Watch:
         return self
 
     def __exit__(

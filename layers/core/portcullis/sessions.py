@@ -191,6 +191,14 @@ def is_active_for_token(claims: dict[str, Any]) -> bool:
     return token_user(claims) is not None
 
 
+def _presented(authorization: str | None, watch: authfailures.Watch) -> str:
+    """The bearer credential (401 `Missing authentication` without one); an address
+    over the failure limit is refused before it is looked up (issue 8 item 9)."""
+    token = bearer(authorization)
+    watch.presented()
+    return token
+
+
 def _claims(token: str, *, verify_exp: bool) -> dict[str, Any]:
     """Signature-checked claims of one of our user tokens, with the fields we rely on."""
     claims = tokens.verify(token, verify_exp=verify_exp).claims
@@ -253,7 +261,7 @@ def authenticate(
     is False (a flow that counts its own per-IP limit, e.g. verify email).
     """
     with authfailures.Watch(ip) as watch:
-        claims = _claims(bearer(authorization), verify_exp=True)
+        claims = _claims(_presented(authorization, watch), verify_exp=True)
         # Only access tokens carry `authorization`: refresh and ID tokens are refused here.
         if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
             raise Unauthorized()
@@ -357,7 +365,7 @@ def refresh(authorization: str | None, ip: str) -> dict[str, Any]:
 
 
 def _refresh(authorization: str | None, ip: str, watch: authfailures.Watch) -> dict[str, Any]:
-    token = bearer(authorization)
+    token = _presented(authorization, watch)
     try:
         claims = _claims(token, verify_exp=True)
     except Unauthorized:
@@ -496,9 +504,11 @@ def end_all(
     return ended
 
 
-def _token_for_logout(authorization: str | None, *, verify_exp: bool) -> dict[str, Any]:
+def _token_for_logout(
+    authorization: str | None, watch: authfailures.Watch, *, verify_exp: bool
+) -> dict[str, Any]:
     """Access or refresh token; log out accepts an expired one (api-client §10.1)."""
-    return _claims(bearer(authorization), verify_exp=verify_exp)
+    return _claims(_presented(authorization, watch), verify_exp=verify_exp)
 
 
 def _counted_settings(mode: str, tenant_id: str, ip: str) -> TenantSettings:
@@ -511,8 +521,8 @@ def _counted_settings(mode: str, tenant_id: str, ip: str) -> TenantSettings:
 
 def logout(authorization: str | None, ip: str) -> dict[str, Any]:
     """End the token's session. Idempotent: an already ended session is still 200."""
-    with authfailures.Watch(ip):
-        claims = _token_for_logout(authorization, verify_exp=False)
+    with authfailures.Watch(ip) as watch:
+        claims = _token_for_logout(authorization, watch, verify_exp=False)
     mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
     settings = _counted_settings(mode, tenant_id, ip)
     end_by_id(claims["sessionId"], mode, tenant_id, claims["userId"], "logout")
@@ -522,8 +532,8 @@ def logout(authorization: str | None, ip: str) -> dict[str, Any]:
 def logout_all(authorization: str | None, ip: str) -> dict[str, Any]:
     """End every session of the token's user. The token must be unexpired and its own
     session still live, so an old leaked token cannot log the user out everywhere."""
-    with authfailures.Watch(ip):
-        claims = _token_for_logout(authorization, verify_exp=True)
+    with authfailures.Watch(ip) as watch:
+        claims = _token_for_logout(authorization, watch, verify_exp=True)
         if not is_active_for_token(claims):
             raise Unauthorized()
     mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])

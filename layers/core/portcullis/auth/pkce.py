@@ -26,6 +26,7 @@ def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, 
         raise NotFound("Tenant not found")
     at = int(time.time())
     with authfailures.Watch(ip) as watch:
+        watch.presented()  # over the limit: refused before the code is looked up
         item = pkce.redeem(tenant_id, code, verifier, at)
         snapshot = session_store.read_snapshot(
             item.sessionId, item.mode, tenant_id, int(item.userId)
