@@ -25,6 +25,7 @@ from portcullis.errors import (
     PayloadTooLarge,
     PortcullisError,
 )
+from portcullis.origins import cors_origin
 from portcullis.validation import first_message
 
 logger = Logger(service="portcullis")
@@ -122,10 +123,14 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
-    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access."""
+    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access.
+
+    What is echoed is our serialisation of an origin the strict reader accepts
+    (`origins.cors_origin`), never the header as sent."""
     allowed = config.allowed_origins()
-    if origin and ("*" in allowed or origin in allowed):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    echoed = cors_origin(origin)
+    if echoed and ("*" in allowed or echoed in allowed):
+        return {"Access-Control-Allow-Origin": echoed, "Vary": "Origin"}
     if not origin and "*" in allowed:
         return {"Access-Control-Allow-Origin": "*"}
     return {"Vary": "Origin"}
