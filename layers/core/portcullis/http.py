@@ -127,7 +127,7 @@ def cors_headers(origin: str | None) -> dict[str, str]:
 
     What is echoed is our serialisation of an origin the strict reader accepts
     (`origins.cors_origin`), never the header as sent."""
-    allowed = config.allowed_origins()
+    allowed = {cors_origin(o) or o for o in config.allowed_origins()}
     echoed = cors_origin(origin)
     if echoed and ("*" in allowed or echoed in allowed):
         return {"Access-Control-Allow-Origin": echoed, "Vary": "Origin"}
