@@ -245,3 +245,27 @@ def test_cors_echoes_only_what_it_parsed(client, workspace, origins, whatwg) -> 
     read = whatwg([o for o, _ in echoed])
     for (origin, allowed), parsed in zip(echoed, read, strict=True):
         assert parsed is not None and allowed == parsed["origin"], (origin, allowed, parsed)
+
+
+def test_every_sign_in_refuses_an_unreadable_origin(client, test_tenant, domain) -> None:
+    """Not only the sending endpoints: password log-in and sign-up name `origin` too."""
+    bad = {"x-origin": f"https://evil.test\\@{domain}"}
+    for path, body in [
+        ("auth/basic", {"emailOrUsername": unique_email(), "password": PASSWORD}),
+        ("auth/create", {"email": unique_email(), "password": PASSWORD}),
+    ]:
+        response = client.post(f"/v0/tenants/{test_tenant}/{path}", json=body, headers=bad)
+        assert response.status_code == 400, response.text
+        assert response.json()["message"].startswith('"origin"'), response.text
+
+
+@pytest.mark.parametrize("origin", ["null", "capacitor://localhost"])
+def test_pages_without_a_web_origin_use_test_mode(client, test_tenant, origin) -> None:
+    response = client.post(
+        f"/v0/tenants/{test_tenant}/auth/link",
+        json={"email": unique_email("no-web-origin")},
+        headers={"Origin": origin},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["link"].startswith("http://localhost:3000/")
+    assert response.headers.get("access-control-allow-origin") in ("*", origin)

@@ -133,6 +133,10 @@ def cors_headers(origin: str | None) -> dict[str, str]:
         return {"Access-Control-Allow-Origin": echoed, "Vary": "Origin"}
     if not origin and "*" in allowed:
         return {"Access-Control-Allow-Origin": "*"}
+    if echoed is None and "*" in allowed:
+        # `null` (file and sandboxed pages) or an origin we do not read: `*` serves it
+        # (no credentials are used) without repeating what it sent.
+        return {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
     return {"Vary": "Origin"}
 
 
