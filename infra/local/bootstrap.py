@@ -118,6 +118,8 @@ def banner(base_url: str, data_dir: Path, workspace: Workspace | None, route_cou
                 lines.append(f"  {mode + ' ' + kind + ' key':<20}{workspace.keys[mode][kind]}")
         if workspace.seed_password:
             lines.append(f"  {'seed password':<20}{workspace.seed_password}")
-            lines.append(f"  {'':<20}(test mode: admin@, member@, viewer@, unconfirmed@example.com)")
+            lines.append(
+                f"  {'':<20}(test mode: admin@, member@, viewer@, unconfirmed@example.com)"
+            )
     lines.append("Press Ctrl-C to stop (state is saved).")
     return "\n".join(lines) + "\n"

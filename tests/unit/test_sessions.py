@@ -36,7 +36,9 @@ def _request(tenant_id: str) -> context.Request:
 
 
 def _sign_in(tenant_id: str, email: str = "member@example.com") -> dict[str, Any]:
-    return password.log_in(_request(tenant_id), identifier=email, password=SEED_PASSWORDS[tenant_id])
+    return password.log_in(
+        _request(tenant_id), identifier=email, password=SEED_PASSWORDS[tenant_id]
+    )
 
 
 def _bearer(token: str) -> str:
@@ -92,7 +94,9 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
     _sign_in(tenant_id)  # warms the signing key
     req = _request(tenant_id)  # tenant and settings: read here, cached for a few seconds
     with dynamodb_calls() as login_calls:
-        body = password.log_in(req, identifier="member@example.com", password=SEED_PASSWORDS[tenant_id])
+        body = password.log_in(
+            req, identifier="member@example.com", password=SEED_PASSWORDS[tenant_id]
+        )
     # The attempt counter and the account lookup go out at once (either may land first).
     assert sorted(login_calls[:2]) == ["Query", "UpdateItem"]
     assert login_calls[2:] == ["TransactWriteItems"]
@@ -239,12 +243,16 @@ def test_sign_in_upgrades_an_outdated_hash_in_the_same_transaction(tenant_id: st
     body = _sign_in(tenant_id, "unconfirmed@example.com")
     user = user_store.get_user("test", tenant_id, body["userId"])
     assert user is not None
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(SEED_PASSWORDS[tenant_id])
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(
+        SEED_PASSWORDS[tenant_id]
+    )
     user.update(actions=[user_store.UserItem.passwordHash.set(weak)])
     assert passwords.needs_rehash(weak)
     req = _request(tenant_id)
     with dynamodb_calls() as calls:
-        password.log_in(req, identifier="unconfirmed@example.com", password=SEED_PASSWORDS[tenant_id])
+        password.log_in(
+            req, identifier="unconfirmed@example.com", password=SEED_PASSWORDS[tenant_id]
+        )
     assert len(calls) == 3
     upgraded = user_store.get_user("test", tenant_id, body["userId"])
     assert upgraded is not None and upgraded.passwordHash != weak

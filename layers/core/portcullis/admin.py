@@ -44,7 +44,9 @@ def _create_workspace(name: str, as_json: bool) -> int:
     for mode, by_type in created.keys.items():
         for key_type, key in by_type.items():
             lines.append(f"  {mode:4} {key_type:8} {key}")
-    lines.append(f"  test-mode seed users (admin@example.com, ...) password: {created.seed_password}")
+    lines.append(
+        f"  test-mode seed users (admin@example.com, ...) password: {created.seed_password}"
+    )
     return _print(result, as_json, lines)
 
 

@@ -62,10 +62,10 @@ def check_settings_change(caller: Any, tenant: tenant_store.TenantItem, change: 
     workspace_id = workspace_of(tenant)
     if not caller.can_reach(workspace_id, "admin"):
         raise Forbidden(NOT_WORKSPACE_ADMIN)
-    if isinstance(wanted, str) and settings.EMAIL_PATTERN.match(wanted):
-        if not is_allowed(wanted, workspace_id):
-            raise BadRequest(DOMAIN_NOT_ALLOWED)
     # None clears it; anything malformed is refused by the settings validation.
+    well_formed = isinstance(wanted, str) and settings.EMAIL_PATTERN.match(wanted)
+    if well_formed and not is_allowed(wanted, workspace_id):
+        raise BadRequest(DOMAIN_NOT_ALLOWED)
 
 
 def sender_if_allowed(address: str | None, workspace_id: str) -> str | None:
