@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from authkit import bearer, error, new_tenant, outbox, unique_email
+from authkit import bearer, error, log_in, new_tenant, outbox, sign_up, tokens, unique_email
 
 NOT_WORKSPACE_ADMIN = '"senderEmail" can only be changed by an admin of the workspace'
 DOMAIN_NOT_ALLOWED = '"senderEmail" must be an address on a sender domain allowed for the workspace'
@@ -91,6 +91,18 @@ def test_a_child_admin_cannot_set_its_sender(api, child, domain) -> None:
         error(response, 403, NOT_WORKSPACE_ADMIN)
     shown = api("GET", f"/v0/tenants/{child['tenantId']}/settings", key=child["key"])
     assert shown.json()["senderEmail"] is None
+
+
+def test_a_child_admin_token_cannot_set_its_sender(api, client, child, domain) -> None:
+    email = unique_email("child-admin")
+    user_id = sign_up(client, child["tenantId"], email)["userId"]
+    roles = api("PUT", f"/v0/users/{user_id}/roles", key=child["key"], json={"roles": ["admin"]})
+    assert roles.status_code == 200, roles.text
+    signed_in = log_in(client, child["tenantId"], email)
+    assert signed_in.status_code == 200, signed_in.text
+    access = tokens(signed_in.json())[0]
+    response = put_settings(api, child["tenantId"], access, {"senderEmail": f"ceo@{domain}"})
+    error(response, 403, NOT_WORKSPACE_ADMIN)
 
 
 def test_a_workspace_admin_only_sets_addresses_on_allowed_domains(
