@@ -67,3 +67,21 @@ def test_replace_seed_password(aws: str, capsys) -> None:
         assert passwords.verify(user.passwordHash, second)
         assert not passwords.verify(user.passwordHash, first)
     assert admin.main(["replace-seed-password", "--tenant-id", "zzzz0000"]) == 1
+
+
+def test_sender_domain_commands(aws: str, capsys) -> None:
+    admin.main(["create-workspace", "--name", "Senders", "--json"])
+    tenant_id = json.loads(capsys.readouterr().out)["tenantId"]
+    base = ["--tenant-id", tenant_id, "--json"]
+    assert admin.main(["allow-sender-domain", "--domain", "Mail.Acme.example", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["domains"] == ["mail.acme.example"]
+    assert admin.main(["allow-sender-domain", "--domain", "b.example", *base]) == 0
+    capsys.readouterr()
+    assert admin.main(["remove-sender-domain", "--domain", "mail.acme.example", *base]) == 0
+    assert json.loads(capsys.readouterr().out)["domains"] == ["b.example"]
+    assert admin.main(["sender-domains", "--tenant-id", tenant_id]) == 0
+    assert "b.example" in capsys.readouterr().out
+    assert admin.main(["allow-sender-domain", "--domain", "co.uk", *base]) == 1
+    assert "public suffix" in capsys.readouterr().err
+    assert admin.main(["sender-domains", "--tenant-id", "zzzz0000"]) == 1
+    assert "not a workspace" in capsys.readouterr().err
