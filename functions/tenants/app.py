@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, tenants
+from portcullis import callers, search, senders, tenants
 from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
@@ -88,7 +88,9 @@ def read_settings(tenantId: str) -> dict[str, Any]:
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    updated = tenant_settings.update(who.mode, item.tenantId, json_body(app))
+    change = json_body(app)
+    senders.check_settings_change(who, item, change)
+    updated = tenant_settings.update(who.mode, item.tenantId, change)
     return tenant_settings.as_json(updated)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 PASSWORD = "correct-horse-battery-9"
-SEED_PASSWORD = "testmodepassword"
+# The seed users' password is random per workspace: `workspace.seed_password`.
 # Every limit roomy except the ones a test sets on purpose: all tests of one worker run
 # from 127.0.0.1, so the per-IP defaults (20 sign-ups an hour) would trip.
 ROOMY = {"limit": 100_000, "windowSeconds": 60}

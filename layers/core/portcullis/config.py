@@ -25,6 +25,13 @@ def sender_email() -> str:
     return os.environ.get("SENDER_EMAIL", "no-reply@example.com")
 
 
+def sender_domains() -> list[str]:
+    """Email domains every workspace of the deployment may send from (`SenderDomains`
+    parameter, comma-separated); empty = only the domains allowed per workspace."""
+    raw = os.environ.get("SENDER_DOMAINS", "")
+    return [d.strip() for d in raw.split(",") if d.strip()]
+
+
 def stage() -> str:
     return os.environ.get("STAGE", "local")
 
