@@ -269,3 +269,35 @@ def test_pages_without_a_web_origin_use_test_mode(client, test_tenant, origin) -
     assert response.status_code == 200, response.text
     assert response.json()["result"]["link"].startswith("http://localhost:3000/")
     assert response.headers.get("access-control-allow-origin") in ("*", origin)
+
+
+def test_token_verify_links_in_live_mode_go_to_a_live_domain(
+    client, live_tenant, domain, whatwg
+) -> None:
+    """The token decides the mode; the origin may only pick which live host, if it is one."""
+    email = unique_email("corpus-verify")
+    created = client.post(
+        f"/v0/tenants/{live_tenant}/auth/create",
+        json={"email": email, "password": PASSWORD, "options": {"noSignupEmail": True}},
+        headers={"Origin": f"https://{domain}"},
+    )
+    assert created.status_code == 200, created.text
+    access = created.json()["tokens"]["access"]["value"]
+    auth = {"Authorization": f"Bearer {access}"}
+    confusable = client.post(
+        f"/v0/tenants/{live_tenant}/auth/verify/email",
+        json={},
+        headers={**auth, "x-origin": f"https://evil.test\\@{domain}"},
+    )
+    assert confusable.status_code == 400 and "origin" in confusable.json()["message"]
+    for origin in ["https://evil.test", "http://localhost:3000", f"https://app.{domain}"]:
+        response = client.post(
+            f"/v0/tenants/{live_tenant}/auth/verify/email",
+            json={},
+            headers={**auth, "x-origin": origin},
+        )
+        assert response.status_code == 200, (origin, response.text)
+    messages = outbox(client, email)
+    assert len(messages) == 3
+    read = whatwg([_link_in(m["text"]) for m in messages])
+    assert [r["host"] for r in read] == [domain, domain, f"app.{domain}"]

@@ -80,7 +80,7 @@ def live_origin(origin: Origin | None, live_domains: list[dict[str, Any]]) -> Or
 
 
 def mode_from_origin(origin: str | None, live_domains: list[dict[str, Any]]) -> str:
-    """`live` only for a strict https origin (live or under) a live domain; else `test`,
+    """`live` only for a strict https origin on (or under) a live domain; else `test`,
     also for an origin `origins.parse_origin` refuses."""
     try:
         parsed = request_origin(origin)
