@@ -25,6 +25,7 @@ from portcullis.errors import (
     PayloadTooLarge,
     PortcullisError,
 )
+from portcullis.origins import cors_origin
 from portcullis.validation import first_message
 
 logger = Logger(service="portcullis")
@@ -122,12 +123,20 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
-    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access."""
-    allowed = config.allowed_origins()
-    if origin and ("*" in allowed or origin in allowed):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access.
+
+    What is echoed is our serialisation of an origin the strict reader accepts
+    (`origins.cors_origin`), never the header as sent."""
+    allowed = {cors_origin(o) or o for o in config.allowed_origins()}
+    echoed = cors_origin(origin)
+    if echoed and ("*" in allowed or echoed in allowed):
+        return {"Access-Control-Allow-Origin": echoed, "Vary": "Origin"}
     if not origin and "*" in allowed:
         return {"Access-Control-Allow-Origin": "*"}
+    if echoed is None and "*" in allowed:
+        # `null` (file and sandboxed pages) or an origin we do not read: `*` serves it
+        # (no credentials are used) without repeating what it sent.
+        return {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
     return {"Vary": "Origin"}
 
 

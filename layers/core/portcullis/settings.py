@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from portcullis.domains import domain_problem, normalise_host
 from portcullis.errors import BadRequest
+from portcullis.origins import site_path_problem
 from portcullis.store import tenants as store
 from portcullis.timefmt import now_iso
 from portcullis.validation import bad_request_from
@@ -104,8 +105,9 @@ class Mfa(BaseModel):
 def _path(value: str | None) -> str | None:
     if value is None:
         return None
-    if not value.startswith("/") or value.startswith("//"):
-        raise ValueError("must be a path starting with a single /")
+    problem = site_path_problem(value)  # also `\`, whitespace, control characters
+    if problem:
+        raise ValueError(problem)
     return value
 
 

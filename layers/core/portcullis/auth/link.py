@@ -68,6 +68,7 @@ def send(
     no_signup_email: bool = False,
 ) -> dict[str, Any]:
     req.require_first_factor("email", "link")
+    redirect = req.redirect(redirect)
     address = identity.email(identity.required(email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)

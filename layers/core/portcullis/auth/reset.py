@@ -24,6 +24,7 @@ MISSING = "token, uuid and password are required"
 
 def send_link(req: Request, *, email: str | None, redirect: str | None = None) -> dict[str, Any]:
     req.require_first_factor("email", "password")
+    redirect = req.redirect(redirect)
     address = identity.email(identity.required(email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)
