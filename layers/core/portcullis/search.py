@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from portcullis import integers
 from portcullis.errors import BadRequest
 from portcullis.timefmt import now, parse_iso
 
@@ -184,17 +185,9 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _int_param(value: Any) -> int | None:
-    """Accept JSON integers and decimal strings, because the GET variant of search
-    passes query-string values straight through."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 12:
-            return int(text)
-    return None
+    """Accept JSON integers and ASCII decimal strings (`integers.read`), because the GET
+    variant of search passes query-string values straight through."""
+    return integers.read(value)
 
 
 def parse_search_request(
