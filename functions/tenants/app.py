@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, tenants
+from portcullis import callers, parentlimits, search, tenants, tenantstate
 from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
@@ -81,15 +81,19 @@ def search_tenants(tenantId: str) -> dict[str, Any]:
 def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    return tenant_settings.as_json(tenant_settings.read(who.mode, item.tenantId))
+    own = tenant_settings.read(who.mode, item.tenantId)
+    return tenant_settings.as_json(parentlimits.effective(who.mode, item, own))
 
 
 @app.put("/v0/tenants/<tenantId>/settings")
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    updated = tenant_settings.update(who.mode, item.tenantId, json_body(app))
-    return tenant_settings.as_json(updated)
+    change = json_body(app)
+    parentlimits.check(who.mode, item, change)
+    updated = tenant_settings.as_json(tenant_settings.update(who.mode, item.tenantId, change))
+    # This instance's tenant cache sees the change at once (children clamp against it).
+    return tenant_settings.as_json(tenantstate.remember(who.mode, item, updated).settings)
 
 
 lambda_handler = handler(app)

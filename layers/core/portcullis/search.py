@@ -17,6 +17,7 @@ Callers filter with `SearchRequest.matches`, then hand the survivors to
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 ROLE_ATTR = "role"
 ROLE_COMPARISONS: tuple[str, ...] = ("is", "has any value")
 BODY_KEYS: tuple[str, ...] = ("filters", "order", "page", "limit", "search")
+CONTINUATION = "continuation"
 _DATA_PREFIX = "data."
 
 
@@ -78,6 +80,8 @@ class Catalog:
     tiebreak: str
     default_order: str = "createdAt_DESC"
     text_fields: tuple[str, ...] = ()
+    # Whether a search reads a bounded window and may answer a continuation (users).
+    continues: bool = False
 
 
 USER_CATALOG = Catalog(
@@ -103,6 +107,7 @@ USER_CATALOG = Catalog(
     case_insensitive_is=frozenset({"email", "username"}),
     tiebreak="userId",
     text_fields=("email", "username", "name", "userId"),
+    continues=True,
 )
 
 TENANT_CATALOG = Catalog(
@@ -142,6 +147,8 @@ class SearchRequest:
     catalog: Catalog = field(default=USER_CATALOG, repr=False)
     # Lets the caller skip loading role assignments when no filter looks at them.
     needs_roles: bool = False
+    # Where the window of a bounded search starts (decoded `continuation`), if anywhere.
+    after: int | None = None
 
     @property
     def offset(self) -> int:
@@ -205,8 +212,10 @@ def parse_search_request(
         body = {}
     if not isinstance(body, Mapping):
         raise BadRequest('"body" must be an object')
+    if role_scope is not None:
+        role_scope = _once_per_tenant(role_scope)
     for key in body:
-        if key not in BODY_KEYS:
+        if key not in BODY_KEYS and not (key == CONTINUATION and catalog.continues):
             raise BadRequest(f"{_q(str(key))} is not allowed")
 
     page = DEFAULT_PAGE
@@ -244,7 +253,13 @@ def parse_search_request(
     if raw_filters is not None:
         predicate, needs_roles = _compile_filters(raw_filters, catalog, role_scope)
 
+    after = None
+    raw_continuation = body.get(CONTINUATION)
+    if raw_continuation is not None:
+        after = read_continuation(raw_continuation)
+
     return SearchRequest(
+        after=after,
         page=page,
         limit=limit,
         order_attr=order_attr,
@@ -254,6 +269,45 @@ def parse_search_request(
         catalog=catalog,
         needs_roles=needs_roles,
     )
+
+
+def _once_per_tenant(role_scope: RoleScope) -> RoleScope:
+    """`role_scope` asked at most once per tenant for this request.
+
+    A `role` filter asks it for the tenants in every candidate's role map, and asking
+    may read the tenant (its ancestors decide the scope): without this, one search could
+    read a tenant per user. The memo lives as long as the parsed request, i.e. one search.
+    """
+    answers: dict[str, bool] = {}
+
+    def in_scope(tenant_id: str) -> bool:
+        if tenant_id not in answers:
+            answers[tenant_id] = bool(role_scope(tenant_id))
+        return answers[tenant_id]
+
+    return in_scope
+
+
+def continuation_token(after: int) -> str:
+    """The opaque `meta.continuation` of a window that ended at userId `after`. It names
+    only a position in the caller's own tenant, so it needs no signature."""
+    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
+
+
+def read_continuation(raw: Any) -> int:
+    """The userId a `continuation` token continues after; 400 naming it if malformed."""
+    invalid = BadRequest(f"{_q(CONTINUATION)} is invalid")
+    if not isinstance(raw, str) or not 0 < len(raw) <= 64:
+        raise invalid
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        raise invalid from None
+    prefix, _, digits = text.partition(":")
+    after = integers.read(digits) if prefix == "after" else None
+    if after is None or after < 0:
+        raise invalid
+    return after
 
 
 def _valid_data_path(attr: str) -> bool:
@@ -690,9 +744,16 @@ def order_and_page(records: list[dict[str, Any]], request: SearchRequest) -> tup
 
 
 def list_envelope(
-    results: list[Any], total: int, page: int, limit: int, *, meta: bool = True
+    results: list[Any],
+    total: int,
+    page: int,
+    limit: int,
+    *,
+    meta: bool = True,
+    continuation: str | None = None,
 ) -> dict[str, Any]:
-    """The §1.9 list envelope; `meta` is only for search endpoints."""
+    """The §1.9 list envelope; `meta` is only for search endpoints, and carries the
+    `continuation` of a bounded search that stopped before the end (docs/search.md)."""
     total_pages = math.ceil(total / limit) if total > 0 and limit > 0 else 0
     envelope: dict[str, Any] = {
         "totalCount": total,
@@ -707,4 +768,6 @@ def list_envelope(
             "totalCount": total,
             "totalPages": total_pages,
         }
+        if continuation is not None:
+            envelope["meta"]["continuation"] = continuation
     return envelope
