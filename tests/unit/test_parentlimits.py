@@ -20,7 +20,8 @@ def limit(n: int, window: int) -> RateLimit:
         (limit(201, 2), limit(200, 2), True),  # a larger burst
         (limit(150, 1), limit(200, 2), True),  # a higher rate, smaller burst
         (limit(100, 1), limit(200, 2), False),  # the same rate
-        (limit(20, 3600), limit(1, 60), False),  # 20/h is below 60/h
+        (limit(1, 120), limit(1, 60), False),  # 30/h is below 60/h
+        (limit(20, 3600), limit(1, 60), True),  # a lower rate, but a burst of 20
         (limit(2, 60), limit(20, 3600), True),  # 120/h is above 20/h
     ],
 )
