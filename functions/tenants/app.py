@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, parentlimits, search, tenants, tenantstate
+from portcullis import callers, config, parentlimits, search, tenants, tenantstate
 from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
@@ -72,9 +72,13 @@ def search_tenants(tenantId: str) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "read")
     request = search.parse_search_request(json_body(app), search.TENANT_CATALOG)
-    matches = [t for t in tenants.children(who.mode, parent.tenantId) if request.matches(t, {})]
+    window, position = tenants.children_window(
+        who.mode, parent.tenantId, request.after, config.search_scan_limit()
+    )
+    matches = [t for t in window if request.matches(t, {})]
     page, total = search.order_and_page(matches, request)
-    return search.list_envelope(page, total, request.page, request.limit)
+    token = None if position is None else search.continuation_token(position)
+    return search.list_envelope(page, total, request.page, request.limit, continuation=token)
 
 
 @app.get("/v0/tenants/<tenantId>/settings")

@@ -170,3 +170,33 @@ def test_a_search_reads_a_window_and_answers_a_continuation(small_window: Runtim
         ).json()
         assert [u["userId"] for u in exact["results"]] == [ids[-1]]
         assert "continuation" not in exact["meta"]
+
+
+def test_a_tenant_search_reads_a_window_of_children_too(small_window: RuntimeProcess) -> None:
+    assert small_window.workspace is not None
+    key = small_window.workspace.key("test", "admin")
+    with httpx.Client(base_url=small_window.base_url, timeout=30, headers=bearer(key)) as http:
+        parent = http.post("/v0/tenants", json={"name": "Parent"}).json()["tenantId"]
+        made = [
+            http.post(f"/v0/tenants/{parent}/tenants", json={"name": f"Child {n}"})
+            for n in range(5)
+        ]
+        assert all(r.status_code == 200 for r in made), [r.text for r in made]
+        seen: list[str] = []
+        body: dict[str, Any] = {}
+        while True:
+            found = http.post(f"/v0/tenants/{parent}/tenants/find", json=body)
+            assert found.status_code == 200, found.text
+            page = found.json()
+            assert len(page["results"]) <= 3
+            seen += [tenant["tenantId"] for tenant in page["results"]]
+            token = page["meta"].get("continuation")
+            if token is None:
+                break
+            body = {"continuation": token}
+        assert sorted(seen) == sorted(r.json()["tenantId"] for r in made)
+        # A user-search token is no tenant position.
+        users = http.post("/v0/users/find", json={}).json()["meta"].get("continuation")
+        forged = users or "YWZ0ZXI6MTI"
+        refused = http.post(f"/v0/tenants/{parent}/tenants/find", json={"continuation": forged})
+        error(refused, 400, '"continuation" is invalid')

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -80,8 +81,9 @@ class Catalog:
     tiebreak: str
     default_order: str = "createdAt_DESC"
     text_fields: tuple[str, ...] = ()
-    # Whether a search reads a bounded window and may answer a continuation (users).
-    continues: bool = False
+    # The shape of a window position when a search reads bounded windows and may answer
+    # a continuation (docs/search.md); None: the search takes no continuation.
+    position: re.Pattern[str] | None = None
 
 
 USER_CATALOG = Catalog(
@@ -107,7 +109,7 @@ USER_CATALOG = Catalog(
     case_insensitive_is=frozenset({"email", "username"}),
     tiebreak="userId",
     text_fields=("email", "username", "name", "userId"),
-    continues=True,
+    position=re.compile(r"^[0-9]{1,15}$"),  # the last userId read
 )
 
 TENANT_CATALOG = Catalog(
@@ -123,6 +125,7 @@ TENANT_CATALOG = Catalog(
     case_insensitive_is=frozenset(),
     tiebreak="tenantId",
     text_fields=("name", "tenantId"),
+    position=re.compile(r"^[0-9T:.+Z-]{1,40}#[a-z0-9]{8}$"),  # createdAt#tenantId read last
 )
 
 
@@ -148,7 +151,7 @@ class SearchRequest:
     # Lets the caller skip loading role assignments when no filter looks at them.
     needs_roles: bool = False
     # Where the window of a bounded search starts (decoded `continuation`), if anywhere.
-    after: int | None = None
+    after: str | None = None
 
     @property
     def offset(self) -> int:
@@ -215,7 +218,7 @@ def parse_search_request(
     if role_scope is not None:
         role_scope = _once_per_tenant(role_scope)
     for key in body:
-        if key not in BODY_KEYS and not (key == CONTINUATION and catalog.continues):
+        if key not in BODY_KEYS and not (key == CONTINUATION and catalog.position):
             raise BadRequest(f"{_q(str(key))} is not allowed")
 
     page = DEFAULT_PAGE
@@ -256,7 +259,7 @@ def parse_search_request(
     after = None
     raw_continuation = body.get(CONTINUATION)
     if raw_continuation is not None:
-        after = read_continuation(raw_continuation)
+        after = read_continuation(raw_continuation, catalog)
 
     return SearchRequest(
         after=after,
@@ -288,26 +291,27 @@ def _once_per_tenant(role_scope: RoleScope) -> RoleScope:
     return in_scope
 
 
-def continuation_token(after: int) -> str:
-    """The opaque `meta.continuation` of a window that ended at userId `after`. It names
-    only a position in the caller's own tenant, so it needs no signature."""
-    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode().rstrip("=")
+def continuation_token(position: str) -> str:
+    """The opaque `meta.continuation` of a window that ended at `position` (the catalog's
+    shape). It names only a position among the caller's own records: the partition it is
+    read in comes from the addressed tenant, never from the token, so it needs no
+    signature."""
+    return base64.urlsafe_b64encode(f"after:{position}".encode()).decode().rstrip("=")
 
 
-def read_continuation(raw: Any) -> int:
-    """The userId a `continuation` token continues after; 400 naming it if malformed."""
+def read_continuation(raw: Any, catalog: Catalog) -> str:
+    """The position a `continuation` token continues after; 400 naming it if malformed."""
     invalid = BadRequest(f"{_q(CONTINUATION)} is invalid")
-    if not isinstance(raw, str) or not 0 < len(raw) <= 64:
+    if not isinstance(raw, str) or not 0 < len(raw) <= 100 or catalog.position is None:
         raise invalid
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
     except (ValueError, UnicodeDecodeError):
         raise invalid from None
-    prefix, _, digits = text.partition(":")
-    after = integers.read(digits) if prefix == "after" else None
-    if after is None or after < 0:
+    prefix, _, position = text.partition(":")
+    if prefix != "after" or not catalog.position.match(position):
         raise invalid
-    return after
+    return position
 
 
 def _valid_data_path(attr: str) -> bool:

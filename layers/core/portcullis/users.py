@@ -775,10 +775,11 @@ def find(
     else:
         # A bounded window of the partition per request (issue 8): the cost of one
         # search no longer grows with the tenant; the rest is a continuation away.
+        start = None if request.after is None else int(request.after)
         candidates, after = store.read_users(
-            mode, tenant.tenantId, after=request.after, limit=config.search_scan_limit()
+            mode, tenant.tenantId, after=start, limit=config.search_scan_limit()
         )
-        continuation = None if after is None else search.continuation_token(after)
+        continuation = None if after is None else search.continuation_token(str(after))
     by_id: dict[int, store.UserItem] = {}
     records: list[dict[str, Any]] = []
     for user in candidates:
