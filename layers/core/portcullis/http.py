@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from portcullis import config, jsonbody, lean_imports
+from portcullis import config, jsonbody, jsoninput, lean_imports
 from portcullis.errors import (
     InternalError,
     MethodNotAllowed,
@@ -62,7 +62,11 @@ def create_app(
     validation: a request without valid credentials learns that, never how its input
     would have been judged (api-server §4: the credential is checked first).
     """
-    app = APIGatewayRestResolver(enable_validation=True, serializer=jsonbody.dumps)
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        serializer=jsonbody.dumps,
+        json_body_deserializer=jsoninput.loads,
+    )
 
     @app.exception_handler(PortcullisError)
     def _portcullis_error(error: PortcullisError) -> Response:
@@ -86,6 +90,11 @@ def create_app(
             logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
             return error_response(InternalError())
         return bad_input(first_message(errors))
+
+    @app.exception_handler(jsoninput.InvalidValue)
+    def _invalid_value(error: jsoninput.InvalidValue) -> Response:
+        # Raised while the body is parsed (e.g. a 5,000-digit integer, "\ud800").
+        return bad_input(error.message)
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:

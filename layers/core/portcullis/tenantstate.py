@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from portcullis import parentlimits
 from portcullis import settings as tenant_settings
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
@@ -47,7 +48,7 @@ def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) ->
     state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
     with _lock:
         _cache[(mode, tenant.tenantId)] = (time.monotonic() + CACHE_SECONDS, state)
-    return state
+    return _within_parent(mode, state)
 
 
 def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
@@ -55,11 +56,19 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
     with _lock:
         cached = _cache.get((mode, tenant_id))
     if cached and cached[0] > time.monotonic():
-        return cached[1]
+        return _within_parent(mode, cached[1])
     snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
     if snapshot.tenant is None:
         return None
     return remember(mode, snapshot.tenant, snapshot.settings)
+
+
+def _within_parent(mode: str, state: TenantState) -> TenantState:
+    """A child's rate limits clamped to its parent's (`parentlimits`). The cache holds
+    each tenant's own settings and the clamp is applied on every read, so a parent's
+    change counts for its children as soon as it counts for the parent."""
+    clamped = parentlimits.effective(mode, state.tenant, state.settings)
+    return state if clamped is state.settings else TenantState(state.tenant, clamped)
 
 
 def forget() -> None:

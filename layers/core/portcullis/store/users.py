@@ -355,6 +355,28 @@ def touch_active(item: UserItem, at: str) -> bool:
     return True
 
 
+def read_users(
+    mode: str, tenant_id: str, *, after: int | None, limit: int
+) -> tuple[list[UserItem], int | None]:
+    """At most `limit` users of the tenant+mode in userId order, starting after userId
+    `after`, and the userId to continue after (None when none are left). Reads one item
+    more than it returns, to know whether any are left."""
+    pk = users_pk(mode, tenant_id)
+    start = None if after is None else {"pk": {"S": pk}, "sk": {"S": user_sk(after)}}
+    found = list(
+        UserItem.query(
+            pk,
+            UserItem.sk.startswith(USER_PREFIX),
+            limit=limit + 1,
+            last_evaluated_key=start,
+            page_size=min(limit + 1, 2000),
+        )
+    )
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], int(found[limit - 1].userId)
+
+
 def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:
     """Every user of the tenant+mode, one partition read page by page. By default each
     page is as large as DynamoDB allows (1 MB, ~2,000 users): the fewest round trips
