@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import codes
-from portcullis.auth import attempts, completion, identity, messages
+from portcullis.auth import attempts, claim, completion, identity, messages
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import USER_LOCKED
@@ -143,6 +143,7 @@ def log_in(
         user, completion.code_factor(kind), updates=[refund], conflict=invalid
     )
     stamp = now_iso()
+    claimed = False
     if pending is not None and pending != user.phoneNumber:
         verified.previous = {k: getattr(user, k) for k in user_store.GUARDED}
         verified.set(
@@ -152,7 +153,12 @@ def log_in(
             updatedAt=stamp,
         )
     elif kind == "sms" and not user.isPhoneNumberConfirmed:
+        claimed = claim.apply(verified, "sms", stamp)
         verified.set(isPhoneNumberConfirmed=True, confirmedPhoneNumberAt=stamp, updatedAt=stamp)
     elif kind == "email" and not user.isEmailConfirmed:
+        claimed = claim.apply(verified, "email", stamp)
         verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    return completion.finish(req, verified).body
+    outcome = completion.finish(req, verified)
+    if claimed:
+        claim.end_other_sessions(verified, outcome)
+    return outcome.body

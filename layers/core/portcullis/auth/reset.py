@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import clientlimits, links, passwords, sessions
-from portcullis.auth import completion, identity, link, messages
+from portcullis.auth import claim, completion, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.errors import BadRequest, Unauthorized
 from portcullis.store import sessions as session_store
@@ -66,6 +66,9 @@ def reset(
     verified = completion.Verified(
         user, completion.PASSWORD, authenticated_at=stamp, conflict=Unauthorized(INVALID_TOKEN)
     )
+    # A first proof of the address also drops a still unconfirmed phone number (claim.py);
+    # the password, sessions and other links go below in any case.
+    claim.apply(verified, "email", stamp)
     verified.set(
         passwordHash=passwords.hash_password(password),
         passwordChangedAt=stamp,
