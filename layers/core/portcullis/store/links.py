@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Gsi1, Item, connection, take
@@ -136,4 +135,3 @@ def delete_links(items: Iterable[LinkItem]) -> None:
     with LinkItem.batch_write() as batch:
         for item in items:
             batch.delete(LinkItem(item.pk, item.sk))
-
