@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import codes
-from portcullis.auth import attempts, claim, completion, identity, messages
+from portcullis.auth import attempts, claim, completion, identity, messages, spraying
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import USER_LOCKED
@@ -128,19 +128,27 @@ def log_in(
     target = _target(kind, phone_number, email)
     completion.refuse_if_all_need_a_second_factor(req)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")
-    item = codes.redeem(req.mode, req.tenant_id, kind, target, str(code).strip())
-    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
     invalid = BadRequest(codes.INVALID_CODE)
-    if user is None:
-        raise invalid
-    pending = item.pendingPhoneNumber if kind == "sms" else None
-    current = user.phoneNumber if kind == "sms" else user.email
-    if pending is None and (current or "").lower() != target.lower():
-        raise invalid  # the account moved to another address since the code was sent
+    try:
+        item = codes.redeem(req.mode, req.tenant_id, kind, target, str(code).strip())
+        user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
+        if user is None:
+            raise invalid
+        pending = item.pendingPhoneNumber if kind == "sms" else None
+        current = user.phoneNumber if kind == "sms" else user.email
+        if pending is None and (current or "").lower() != target.lower():
+            raise invalid  # the account moved to another address since the code was sent
+    except BadRequest as exc:
+        # A wrong code is a failed first factor of this IP (password spraying's twin).
+        raise spraying.failed(req, exc) from None
     if user.locked:
         raise Forbidden(USER_LOCKED)
     verified = completion.Verified(
-        user, completion.code_factor(kind), updates=[refund], conflict=invalid
+        user,
+        completion.code_factor(kind),
+        updates=[refund, spraying.guard(req)],
+        conflict=invalid,
+        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
     )
     stamp = now_iso()
     claimed = False
