@@ -67,14 +67,16 @@ def reset(
         raise BadRequest(MISSING)
     # Checked before the link is consumed: a rejected password must not burn the link.
     passwords.check_policy(password, req.mode)
-    _, user = link.redeem(req, uuid, token, links.RESET_LINK_TYPES)
+    item, user = link.redeem(req, uuid, token, links.RESET_LINK_TYPES)
     stamp = now_iso()
     verified = completion.Verified(
         user, completion.PASSWORD, authenticated_at=stamp, conflict=Unauthorized(INVALID_TOKEN)
     )
-    # A first proof of the address also drops a still unconfirmed phone number (claim.py);
-    # the password, sessions and other links go below in any case.
-    claim.apply(verified, "email", stamp)
+    # A first proof of the address also drops a still unconfirmed phone number (claim.py),
+    # except for an invitation: the admin who invited the user vouched for the record.
+    # The password, sessions and other links go below in any case.
+    if item.linkType != "invite":
+        claim.apply(verified, "email", stamp)
     verified.set(
         passwordHash=passwords.hash_password(password),
         passwordChangedAt=stamp,
