@@ -37,7 +37,9 @@ def _calls(client, response) -> list[str]:
     request_id = response.headers["x-amzn-RequestId"]
     traced = client.get("/_local/calls", params={"requestId": request_id})
     assert traced.status_code == 200, traced.text
-    return traced.json()["calls"]
+    # Less the tenant + settings read, which an instance repeats every few seconds
+    # whatever the request (portcullis.tenantstate); it may fall on either request.
+    return [c for c in traced.json()["calls"] if c != "dynamodb:TransactGetItems"]
 
 
 def _emails(client, to: str) -> list[dict]:
@@ -67,6 +69,7 @@ def test_known_and_unknown_addresses_cost_the_same(
     unknown_response = client.post(url, json={"email": unknown}, headers=live)
     known_calls = _calls(client, known_response)
     assert known_calls == _calls(client, unknown_response)
+    assert known_calls.count("dynamodb:TransactWriteItems") == 1  # the task, no link write
     assert "dynamodb:Query" not in known_calls  # no user lookup on the request path
     # Same answer shape (the receipt), and the account still gets its email.
     assert set(known_response.json()["result"]) == set(unknown_response.json()["result"])
