@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import passwords, ratelimits
+from portcullis import background, passwords, ratelimits
 from portcullis.auth import attempts, completion, identity, link, messages, reset, spraying
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, TooManyRequests
@@ -62,17 +62,22 @@ def log_in(
     req: Request, *, identifier: str | None, password: str | None, no_reset_email: bool = False
 ) -> dict[str, Any]:
     """Three DynamoDB calls when it succeeds: the user lookup, the account's attempt
-    counter, then the session transaction (which also refunds the attempt, stamps
-    lastActiveAt and checks the IP's failures are under `firstFactorFailuresPerIp`).
-    A failure costs one more call: it is counted against the IP (auth/spraying.py)."""
+    counter (sent while the password is checked), then the session transaction (which
+    also refunds the attempt, stamps lastActiveAt and checks that the IP's failures are
+    under `firstFactorFailuresPerIp`). A failure costs one more call: it is counted
+    against the IP (auth/spraying.py)."""
     req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")
     user = _find(req, typed)
     # Counted per ACCOUNT once it is known, so typing the email or the username (or
     # another case of either) draws on one budget; an unknown one by what was typed.
-    refund = attempts.count(req, "password", attempts.account_key(user, typed))
-    if not passwords.verify(user.passwordHash if user else None, secret):
+    # The count is on the wire while argon2id verifies, and settled (429 past the
+    # limit, whatever the password) before the result is used.
+    counting = background.start(attempts.count, req, "password", attempts.account_key(user, typed))
+    matched = passwords.verify(user.passwordHash if user else None, secret)
+    refund = counting.result()
+    if not matched:
         if user is not None and not user.passwordHash:
             _no_password(req, user, no_reset_email)
         raise spraying.failed(req, BadRequest(INCORRECT))
