@@ -80,6 +80,8 @@ class RateLimits(BaseModel):
     attemptsPerAccount: RateLimit = RateLimit(limit=10, windowSeconds=900)
     requestsPerIp: RateLimit = RateLimit(limit=300, windowSeconds=60)
     authFailuresPerIp: RateLimit = RateLimit(limit=20, windowSeconds=300)
+    # Failed password / code log-ins per IP (password spraying: auth/spraying.py).
+    firstFactorFailuresPerIp: RateLimit = RateLimit(limit=50, windowSeconds=900)
     refreshPerSession: RateLimit = RateLimit(limit=60, windowSeconds=60)
     verifyKeyPerCredential: RateLimit = RateLimit(limit=30, windowSeconds=60)
     # api-server §6 token buckets (100/s burst 200; 20/s burst 40) as fixed 2 s windows.

@@ -62,6 +62,7 @@ class UserItem(Item):
     updatedAt = UnicodeAttribute()
     passwordHash = UnicodeAttribute(null=True)
     passwordChangedAt = UnicodeAttribute(null=True)
+    claimedAt = UnicodeAttribute(null=True)  # first proof of an unconfirmed address
     roles = JSONAttribute(default=dict)  # tenantId -> [role names], direct grants only
     version = NumberAttribute(default=1)
     gsi1pk = UnicodeAttribute()
