@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import keys, ratelimits, settings
+from portcullis import keys, parentlimits, ratelimits, settings
 from portcullis.errors import BadRequest
 from portcullis.http import api_caller, create_app, handler
 
@@ -58,7 +58,9 @@ def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
 def verify_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     home = who.home("admin")
-    limits = settings.read(who.mode, home.tenantId).rateLimits
+    limits = parentlimits.effective(
+        who.mode, home, settings.read(who.mode, home.tenantId)
+    ).rateLimits
     ratelimits.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)
     return keys.verify(body.key, who.key_digest, who.mode, lambda t: who.can_reach(t, "admin"))
 

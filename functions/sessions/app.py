@@ -3,7 +3,7 @@ or an admin's access token; the account-level aliases act on the caller's home t
 
 from typing import Any
 
-from portcullis import callers, sessions, users
+from portcullis import callers, integers, sessions, users
 from portcullis.errors import BadRequest, NotFound
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import query
@@ -16,13 +16,8 @@ MAX_LIMIT = 100
 
 
 def _positive(name: str, default: int, maximum: int | None = None) -> int:
-    raw = query(app, name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        bound = f" between 1 and {maximum}" if maximum else " a positive integer"
-        raise BadRequest(f'"{name}" must be{bound}')
-    return int(raw)
+    params = app.current_event.query_string_parameters
+    return integers.query_int(params, name, default, maximum=maximum)
 
 
 def _active() -> bool:

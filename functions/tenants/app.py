@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, tenants
+from portcullis import callers, config, parentlimits, search, senders, tenants, tenantstate
 from portcullis import settings as tenant_settings
 from portcullis.http import api_caller, create_app, handler
 from portcullis.requests import json_body
@@ -74,24 +74,33 @@ def search_tenants(tenantId: str) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "read")
     request = search.parse_search_request(json_body(app), search.TENANT_CATALOG)
-    matches = [t for t in tenants.children(who.mode, parent.tenantId) if request.matches(t, {})]
+    window, position = tenants.children_window(
+        who.mode, parent.tenantId, request.after, config.search_scan_limit()
+    )
+    matches = [t for t in window if request.matches(t, {})]
     page, total = search.order_and_page(matches, request)
-    return search.list_envelope(page, total, request.page, request.limit)
+    token = None if position is None else search.continuation_token(position)
+    return search.list_envelope(page, total, request.page, request.limit, continuation=token)
 
 
 @app.get("/v0/tenants/<tenantId>/settings")
 def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    return tenant_settings.as_json(tenant_settings.read(who.mode, item.tenantId))
+    own = tenant_settings.read(who.mode, item.tenantId)
+    return tenant_settings.as_json(parentlimits.effective(who.mode, item, own))
 
 
 @app.put("/v0/tenants/<tenantId>/settings")
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    updated = tenant_settings.update(who.mode, item.tenantId, json_body(app))
-    return tenant_settings.as_json(updated)
+    change = json_body(app)
+    senders.check_settings_change(who, item, change)
+    parentlimits.check(who.mode, item, change)
+    updated = tenant_settings.as_json(tenant_settings.update(who.mode, item.tenantId, change))
+    # This instance's tenant cache sees the change at once (children clamp against it).
+    return tenant_settings.as_json(tenantstate.remember(who.mode, item, updated).settings)
 
 
 lambda_handler = handler(app)

@@ -46,7 +46,8 @@ def _user(tenant: tenant_store.TenantItem, user_id: str) -> user_store.UserItem:
 def _listing_body() -> dict[str, Any]:
     """GET listing: page, limit, order, search from the query string (§7.5)."""
     params = app.current_event.query_string_parameters or {}
-    return {k: params[k] for k in ("page", "limit", "order", "search") if k in params}
+    names = ("page", "limit", "order", "search", "continuation")
+    return {k: params[k] for k in names if k in params}
 
 
 def _search_body() -> Any:

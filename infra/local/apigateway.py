@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from infra.local.routing import RouteMatch
 from infra.local.template import ACCOUNT_ID, CorsConfig
+from portcullis.origins import cors_origin
 
 STAGE = "local"
 API_ID = "local"
@@ -251,12 +252,14 @@ def gateway_error(status: int, origin: str | None, message: str | None = None) -
 
 
 def json_response(status: int, body: Any, origin: str | None = None) -> HttpResponse:
-    """A JSON response with the CORS origin echoed, like the gateway's own responses."""
+    """A JSON response with the CORS origin echoed, like the gateway's own responses:
+    our serialisation of an origin the strict reader accepts, else `*` (never the raw
+    header, which could carry anything)."""
     return HttpResponse(
         status=status,
         headers=[
             ("Content-Type", "application/json"),
-            ("Access-Control-Allow-Origin", origin or "*"),
+            ("Access-Control-Allow-Origin", cors_origin(origin) or "*"),
         ],
         body=json.dumps(body, separators=(",", ":")).encode("utf-8"),
     )
@@ -270,8 +273,8 @@ def preflight_response(
     if "ANY" in resource_methods and not cors.allow_methods:
         methods = "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
     allow_origin = cors.allow_origin
-    if allow_origin == "*" and cors.allow_credentials and origin:
-        allow_origin = origin
+    if allow_origin == "*" and cors.allow_credentials and cors_origin(origin):
+        allow_origin = cors_origin(origin) or "*"
     headers = [
         ("Access-Control-Allow-Origin", allow_origin),
         ("Access-Control-Allow-Methods", methods),

@@ -1,4 +1,5 @@
-"""The workspace a fresh local install starts with: one tenant and its API keys.
+"""The workspace a fresh local install starts with: one tenant, its API keys and the
+random password of its test-mode seed users.
 
 Without it a developer could not call a single admin endpoint, because creating the first
 tenant needs a key. It is created once through the core (`portcullis.workspace`), saved
@@ -21,20 +22,31 @@ WORKSPACE_NAME = "Local workspace"
 
 @dataclass(frozen=True)
 class Workspace:
-    """The bootstrap tenant: `keys[mode][type]` is a full API key ("test"/"live" x "admin"...)."""
+    """The bootstrap tenant: `keys[mode][type]` is a full API key ("test"/"live" x "admin"...);
+    `seed_password` logs in the test-mode seed users (admin@example.com, ...)."""
 
     tenant_id: str
     keys: Mapping[str, Mapping[str, str]]
+    seed_password: str | None = None
 
     def key(self, mode: str = "test", kind: str = "admin") -> str:
         return self.keys[mode][kind]
 
     def to_json(self) -> dict[str, Any]:
-        return {"tenantId": self.tenant_id, "keys": {m: dict(k) for m, k in self.keys.items()}}
+        return {
+            "tenantId": self.tenant_id,
+            "keys": {m: dict(k) for m, k in self.keys.items()},
+            "seedPassword": self.seed_password,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Workspace:
-        return cls(tenant_id=str(data["tenantId"]), keys=data.get("keys") or {})
+        password = data.get("seedPassword")
+        return cls(
+            tenant_id=str(data["tenantId"]),
+            keys=data.get("keys") or {},
+            seed_password=str(password) if password else None,
+        )
 
 
 def create_workspace() -> Workspace:
@@ -42,8 +54,24 @@ def create_workspace() -> Workspace:
     module = importlib.import_module("portcullis.workspace")
     created = module.create_workspace(name=WORKSPACE_NAME)
     if isinstance(created, Mapping):
-        return Workspace(tenant_id=str(created["tenant_id"]), keys=created["keys"])
-    return Workspace(tenant_id=str(created.tenant_id), keys=created.keys)
+        return Workspace(
+            tenant_id=str(created["tenant_id"]),
+            keys=created["keys"],
+            seed_password=created.get("seed_password"),
+        )
+    return Workspace(
+        tenant_id=str(created.tenant_id),
+        keys=created.keys,
+        seed_password=getattr(created, "seed_password", None),
+    )
+
+
+def replace_seed_password(workspace: Workspace) -> Workspace:
+    """A workspace saved before seed users had a random password (they still have the
+    old fixed one in the saved table): give them a new one, through the core."""
+    module = importlib.import_module("portcullis.seedusers")
+    password, _ = module.replace_password(workspace.tenant_id)
+    return Workspace(tenant_id=workspace.tenant_id, keys=workspace.keys, seed_password=password)
 
 
 def load_workspace(data_dir: Path) -> Workspace | None:
@@ -88,5 +116,10 @@ def banner(base_url: str, data_dir: Path, workspace: Workspace | None, route_cou
         for mode in sorted(workspace.keys):
             for kind in sorted(workspace.keys[mode]):
                 lines.append(f"  {mode + ' ' + kind + ' key':<20}{workspace.keys[mode][kind]}")
+        if workspace.seed_password:
+            lines.append(f"  {'seed password':<20}{workspace.seed_password}")
+            lines.append(
+                f"  {'':<20}(test mode: admin@, member@, viewer@, unconfirmed@example.com)"
+            )
     lines.append("Press Ctrl-C to stop (state is saved).")
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ from infra.local.bootstrap import (
     banner,
     create_workspace,
     load_workspace,
+    replace_seed_password,
     save_workspace,
     write_local_file,
 )
@@ -367,6 +368,13 @@ class LocalRuntime:
         if not self.bootstrap:
             return saved
         if saved is not None and had_saved_table:
+            if saved.seed_password is None:
+                # Table first: a crash in between leaves the old file, which retries.
+                saved = replace_seed_password(saved)
+                self._drain()
+                self.save()
+                save_workspace(self.data_dir, saved)
+                _warn("the seed users' fixed password was replaced; see the banner for the new one")
             return saved
         if saved is not None:
             _warn(f"{self.data_dir / WORKSPACE_FILE} exists but no table was saved; new workspace")

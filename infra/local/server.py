@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from infra.local import calltrace
 from infra.local.apigateway import (
     MAX_PAYLOAD_BYTES,
     HttpRequest,
@@ -63,6 +64,7 @@ class LocalGateway:
         self.messages = messages
         self.events = events
         self.drain = drain
+        calltrace.install()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         origin = request.header("Origin")
@@ -85,7 +87,8 @@ class LocalGateway:
             request, match, request_id=request_id, stage_variables=self.stage_variables
         )
         try:
-            result = function.invoke(event)
+            with calltrace.recording(request_id):
+                result = function.invoke(event)
         except Exception as error:
             print(
                 f"[portcullis-local] {function.spec.logical_id} raised on "
@@ -126,6 +129,12 @@ class LocalGateway:
         if resource == f"{LOCAL_PREFIX}/dynamodb" and method == "GET":
             # How many DynamoDB requests the runtime has served (tests of call budgets).
             return json_response(200, {"calls": self.dynamodb_calls()}, origin)
+        if resource == f"{LOCAL_PREFIX}/calls" and method == "GET":
+            # The AWS calls one request made (by its x-amzn-RequestId): see calltrace.
+            calls = calltrace.calls_of(query.get("requestId", ""))
+            if calls is None:
+                return json_response(404, {"message": "Unknown requestId"}, origin)
+            return json_response(200, {"requestId": query["requestId"], "calls": calls}, origin)
         if resource == f"{LOCAL_PREFIX}/outbox":
             if method == "GET":
                 self.drain()

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 PASSWORD = "correct-horse-battery-9"
-SEED_PASSWORD = "testmodepassword"
+# The seed users' password is random per workspace: `workspace.seed_password`.
 # Every limit roomy except the ones a test sets on purpose: all tests of one worker run
 # from 127.0.0.1, so the per-IP defaults (20 sign-ups an hour) would trip.
 ROOMY = {"limit": 100_000, "windowSeconds": 60}
@@ -69,15 +69,34 @@ def jwt_header(token: str) -> dict[str, Any]:
     return _segment(token, 0)
 
 
+# Parents already given the roomy limits, so that their children may have them too.
+_ROOMY_PARENTS: set[tuple[str, str]] = set()
+
+
+def _roomy_parent(http: httpx.Client, parent: dict[str, Any] | None, admin_key: str) -> None:
+    """A child's limits never exceed its parent's (docs/settings.md), so the parent (the
+    workspace, whose admin may set any limit) gets the roomy limits first, once."""
+    if parent is None or (str(http.base_url), parent["tenantId"]) in _ROOMY_PARENTS:
+        return
+    raised = http.put(
+        f"/v0/tenants/{parent['tenantId']}/settings",
+        json={"rateLimits": ROOMY_LIMITS},
+        headers=bearer(admin_key),
+    )
+    assert raised.status_code == 200, raised.text
+    _ROOMY_PARENTS.add((str(http.base_url), parent["tenantId"]))
+
+
 def new_tenant(
     base_url: str, admin_key: str, settings: dict[str, Any] | None = None, name: str = "Auth"
 ) -> str:
-    """A child tenant of the workspace in the key's mode, with roomy limits and every
-    first factor enabled, plus `settings`."""
+    """A child tenant of the workspace in the key's mode, with roomy limits (raised on
+    the workspace first) and every first factor enabled, plus `settings`."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         created = http.post("/v0/tenants", json={"name": name}, headers=bearer(admin_key))
         assert created.status_code == 200, created.text
         tenant_id = created.json()["tenantId"]
+        _roomy_parent(http, created.json()["parent"], admin_key)
         wanted: dict[str, Any] = {
             "rateLimits": dict(ROOMY_LIMITS),
             "authentication": {"firstFactors": ALL_FIRST_FACTORS},

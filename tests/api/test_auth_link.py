@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 
+import httpx
 import pytest
 from authkit import bearer, claims, error, link_params, new_tenant, sign_up, tokens, unique_email
+
+from infra.local.testing import loopback_address
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +192,45 @@ def test_a_tenant_requiring_mfa_never_burns_links_it_cannot_complete(
     for _ in range(2):  # the same answer again: the first attempt did not use the link up
         refused = client.put(f"/v0/tenants/{tenant}/auth/link", json=body)
         assert refused.status_code == 403, refused.text
+
+
+# ------------------------------------------------- bad links count per IP (issue 8 item 10)
+
+
+@pytest.fixture
+def neighbour(base_url: str, request: pytest.FixtureRequest):
+    """The victim's own browser: another loopback address than the test's `client`."""
+    address = loopback_address(request.node.nodeid + "#victim")
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=base_url, timeout=30, transport=transport) as http:
+        yield http
+
+
+def test_bad_links_naming_a_victim_lock_out_the_sender_not_the_victim(
+    client, neighbour, base_url, workspace
+) -> None:
+    """A uuid is public (emailed links, ID tokens): bad tokens sent with it from one IP
+    are counted against that IP (`authFailuresPerIp`), and the victim's own links, from
+    another address, still work, for log-in and for reset alike."""
+    tenant = new_tenant(
+        base_url,
+        workspace.key("test", "admin"),
+        {"rateLimits": {"authFailuresPerIp": {"limit": 5, "windowSeconds": 3600}}},
+    )
+    email = unique_email("victim")
+    victim_uuid = sign_up(neighbour, tenant, email)["userUuid"]
+    statuses = []
+    for path in ("auth/link", "auth/reset") * 6:
+        body = {"uuid": victim_uuid, "token": str(uuid.uuid4()), "password": "Guessing-123"}
+        statuses.append(client.put(f"/v0/tenants/{tenant}/{path}", json=body).status_code)
+    assert statuses == [401] * 5 + [429] * 7
+    # The victim, from their own address, logs in by link and resets as usual.
+    link = _send(neighbour, tenant, email=email)["result"]["link"]
+    signed_in = _redeem(neighbour, tenant, link)
+    assert signed_in.status_code == 200, signed_in.text
+    sent = neighbour.post(f"/v0/tenants/{tenant}/auth/reset/link", json={"email": email})
+    params = link_params(sent.json()["result"]["link"])
+    reset = neighbour.put(
+        f"/v0/tenants/{tenant}/auth/reset", json={**params, "password": "A-new-password-42"}
+    )
+    assert reset.status_code == 200, reset.text

@@ -8,7 +8,6 @@ import time
 import pytest
 from authkit import (
     PASSWORD,
-    SEED_PASSWORD,
     bearer,
     claims,
     error,
@@ -57,8 +56,8 @@ def test_log_in_with_username_and_synonyms(client, tenant) -> None:
         assert response.status_code == 200, response.text
 
 
-def test_seeded_users_log_in_with_the_test_mode_password(client, workspace) -> None:
-    response = log_in(client, workspace.tenant_id, "member@example.com", SEED_PASSWORD)
+def test_seeded_users_log_in_with_the_workspace_seed_password(client, workspace) -> None:
+    response = log_in(client, workspace.tenant_id, "member@example.com", workspace.seed_password)
     assert response.status_code == 200, response.text
     assert claims(tokens(response.json())[0])["authorization"] == {
         workspace.tenant_id: {"roles": ["member"]}

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from authkit import (
-    SEED_PASSWORD,
     bearer,
     claims,
     error,
@@ -286,7 +285,9 @@ def test_admin_session_errors(client, tenant, workspace) -> None:
 
 
 def test_account_level_alias_and_admin_tokens(client, workspace) -> None:
-    signed_in = log_in(client, workspace.tenant_id, "admin@example.com", SEED_PASSWORD).json()
+    signed_in = log_in(
+        client, workspace.tenant_id, "admin@example.com", workspace.seed_password
+    ).json()
     admin_access = tokens(signed_in)[0]
     user_id = signed_in["userId"]
     listed = client.get(f"/v0/users/{user_id}/sessions", headers=bearer(admin_access))

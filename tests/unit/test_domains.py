@@ -25,6 +25,13 @@ NO_SUBS = [{"domain": "example.net", "includeSubdomains": False}]
         ("https://127.0.0.1", [{"domain": "127.0.0.1"}], "test"),
         (None, LIVE, "test"),
         ("not a url", LIVE, "test"),
+        # Read strictly (portcullis.origins): what a browser would read differently is
+        # never live, and a trailing dot is another origin to a browser.
+        ("https://evil.test\\@example.com", LIVE, "test"),
+        ("https://evil.test@example.com", LIVE, "test"),
+        ("https://example.com.", LIVE, "test"),
+        ("https://example.com/", LIVE, "test"),
+        ("https://ex\tample.com", LIVE, "test"),
         ("https://example.com", [], "test"),
     ],
 )
@@ -38,7 +45,19 @@ def test_acceptable_live_domains(domain: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "domain", ["localhost", "127.0.0.1", "co.uk", "com", "https://example.com", "ex ample.com", ""]
+    "domain",
+    [
+        "localhost",
+        "127.0.0.1",
+        "co.uk",
+        "com",
+        "https://example.com",
+        "ex ample.com",
+        "",
+        "a_b.example.com",
+        "evil.test\\@example.com",
+        "example.com:443",
+    ],
 )
 def test_rejected_live_domains(domain: str) -> None:
     assert domain_problem(domain) is not None

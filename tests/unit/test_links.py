@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from portcullis.errors import TooManyRequests, Unauthorized
+from portcullis.errors import Unauthorized
 
 
 @pytest.fixture
@@ -114,16 +114,16 @@ def test_revoke_and_user_deletion_remove_pending_links(user: Any) -> None:
         links.redeem("test", user.tenantId, user.userUuid, issued[1].token, {"welcome"})
 
 
-def test_ten_failures_lock_redemption_for_the_user(user: Any) -> None:
+def test_failures_never_lock_the_user(user: Any) -> None:
+    """Bad tokens naming a user (uuids are public) do not block that user's own link;
+    failures are counted per IP by the caller (`auth.link.redeem`)."""
     from portcullis import links
 
     good = links.issue(user, "login", 3600)
-    for _ in range(10):
+    for _ in range(12):
         with pytest.raises(Unauthorized):
             links.redeem("test", user.tenantId, user.userUuid, "wrong", {"login"})
-    with pytest.raises(TooManyRequests) as caught:
-        links.redeem("test", user.tenantId, user.userUuid, good.token, {"login"})
-    assert 0 < caught.value.retry_after <= links.LOCK_SECONDS
+    assert links.redeem("test", user.tenantId, user.userUuid, good.token, {"login"})
 
 
 def test_link_url_format() -> None:

@@ -674,11 +674,20 @@ def fake_workspace_module(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             }
             for mode in ("test", "live")
         }
-        return types.SimpleNamespace(tenant_id=tenant_id, keys=keys)
+        return types.SimpleNamespace(
+            tenant_id=tenant_id, keys=keys, seed_password=f"seed-{tenant_id}"
+        )
+
+    def replace_password(tenant_id: str) -> tuple[str, list[str]]:
+        calls.append(f"replace {tenant_id}")
+        return f"replaced-{tenant_id}", ["admin"]
 
     module = types.ModuleType("portcullis.workspace")
     module.create_workspace = create_workspace  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "portcullis.workspace", module)
+    seeds = types.ModuleType("portcullis.seedusers")
+    seeds.replace_password = replace_password  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "portcullis.seedusers", seeds)
     return calls
 
 
@@ -691,12 +700,13 @@ def test_first_start_bootstraps_a_workspace_and_later_starts_reuse_it(
         base_url = runtime.base_url
     banner = capsys.readouterr().out
     assert base_url in banner and "tenant1" in banner and "uf_live_webhook_tenant1" in banner
+    assert "seed-tenant1" in banner
     assert fake_workspace_module == ["Local workspace"]
     workspace_file = tmp_path / WORKSPACE_FILE
     assert stat.S_IMODE(workspace_file.stat().st_mode) == 0o600
-    assert (
-        json.loads(workspace_file.read_text())["keys"]["test"]["admin"] == "uf_test_admin_tenant1"
-    )
+    saved = json.loads(workspace_file.read_text())
+    assert saved["keys"]["test"]["admin"] == "uf_test_admin_tenant1"
+    assert saved["seedPassword"] == "seed-tenant1"
     assert json.loads((tmp_path / LOCAL_FILE).read_text()) == {
         "baseUrl": base_url,
         "tenantId": "tenant1",
@@ -712,6 +722,28 @@ def test_first_start_bootstraps_a_workspace_and_later_starts_reuse_it(
         )
         assert "Item" in tenant
     assert fake_workspace_module == ["Local workspace"]
+
+
+def test_a_workspace_saved_with_the_old_fixed_seed_password_gets_a_new_one(
+    tmp_path: Path, fake_workspace_module: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Data saved before seed passwords were random: the seed users still have the old
+    fixed password, so the next start replaces it (and says so once)."""
+    with LocalRuntime(TEMPLATE, tmp_path, echo=False, access_log=False):
+        pass
+    workspace_file = tmp_path / WORKSPACE_FILE
+    old = json.loads(workspace_file.read_text())
+    del old["seedPassword"]
+    workspace_file.write_text(json.dumps(old))
+    with LocalRuntime(TEMPLATE, tmp_path, echo=True, access_log=False) as runtime:
+        assert runtime.workspace is not None
+        assert runtime.workspace.seed_password == "replaced-tenant1"
+    assert "replaced-tenant1" in capsys.readouterr().out
+    assert json.loads(workspace_file.read_text())["seedPassword"] == "replaced-tenant1"
+    assert stat.S_IMODE(workspace_file.stat().st_mode) == 0o600
+    with LocalRuntime(TEMPLATE, tmp_path, echo=False, access_log=False):
+        pass
+    assert fake_workspace_module == ["Local workspace", "replace tenant1"]
 
 
 def test_cli_serves_and_saves_on_sigterm(tmp_path: Path) -> None:

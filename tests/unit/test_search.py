@@ -1166,3 +1166,31 @@ def test_order_and_page_is_total_and_consistent(
     env = list_envelope(result, total, page, limit)
     assert env["totalPages"] == math.ceil(total / limit)
     assert env["meta"]["count"] == len(result)
+
+
+def test_role_filters_ask_the_scope_once_per_tenant_per_search() -> None:
+    """The scope check may read the tenant: one search must not read it once per user."""
+    asked: list[str] = []
+
+    def scope(tenant_id: str) -> bool:
+        asked.append(tenant_id)
+        return tenant_id != "hidden00"
+
+    body = {
+        "filters": {
+            "conjunction": "or",
+            "filterGroups": [
+                {
+                    "conjunction": "or",
+                    "filters": [
+                        {"attr": "role", "type": "string", "comparison": "has any value"},
+                        {"attr": "role", "type": "string", "comparison": "is", "value": "t1"},
+                    ],
+                }
+            ],
+        }
+    }
+    request = search_mod.parse_search_request(body, search_mod.USER_CATALOG, role_scope=scope)
+    roles = {"hidden00": ["admin"], "tenant01": ["admin"]}
+    assert all(request.matches({"userId": n}, roles) for n in range(500))
+    assert sorted(asked) == ["hidden00", "t1", "tenant01"]

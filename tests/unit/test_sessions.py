@@ -18,12 +18,17 @@ from portcullis.auth import context, password
 from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
-from portcullis.workspace import SEED_PASSWORD, create_workspace
+from portcullis.workspace import create_workspace
+
+# The seed users' random password per workspace created here (tenant id -> password).
+SEED_PASSWORDS: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
 def tenant_id(aws: str) -> str:
-    return create_workspace("Session unit tests").tenant_id
+    created = create_workspace("Session unit tests")
+    SEED_PASSWORDS[created.tenant_id] = created.seed_password
+    return created.tenant_id
 
 
 def _request(tenant_id: str) -> context.Request:
@@ -31,7 +36,9 @@ def _request(tenant_id: str) -> context.Request:
 
 
 def _sign_in(tenant_id: str, email: str = "member@example.com") -> dict[str, Any]:
-    return password.log_in(_request(tenant_id), identifier=email, password=SEED_PASSWORD)
+    return password.log_in(
+        _request(tenant_id), identifier=email, password=SEED_PASSWORDS[tenant_id]
+    )
 
 
 def _bearer(token: str) -> str:
@@ -87,7 +94,9 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
     _sign_in(tenant_id)  # warms the signing key
     req = _request(tenant_id)  # tenant and settings: read here, cached for a few seconds
     with dynamodb_calls() as login_calls:
-        body = password.log_in(req, identifier="member@example.com", password=SEED_PASSWORD)
+        body = password.log_in(
+            req, identifier="member@example.com", password=SEED_PASSWORDS[tenant_id]
+        )
     # The attempt counter and the account lookup go out at once (either may land first).
     assert sorted(login_calls[:2]) == ["Query", "UpdateItem"]
     assert login_calls[2:] == ["TransactWriteItems"]
@@ -234,17 +243,21 @@ def test_sign_in_upgrades_an_outdated_hash_in_the_same_transaction(tenant_id: st
     body = _sign_in(tenant_id, "unconfirmed@example.com")
     user = user_store.get_user("test", tenant_id, body["userId"])
     assert user is not None
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(SEED_PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(
+        SEED_PASSWORDS[tenant_id]
+    )
     user.update(actions=[user_store.UserItem.passwordHash.set(weak)])
     assert passwords.needs_rehash(weak)
     req = _request(tenant_id)
     with dynamodb_calls() as calls:
-        password.log_in(req, identifier="unconfirmed@example.com", password=SEED_PASSWORD)
+        password.log_in(
+            req, identifier="unconfirmed@example.com", password=SEED_PASSWORDS[tenant_id]
+        )
     assert len(calls) == 3
     upgraded = user_store.get_user("test", tenant_id, body["userId"])
     assert upgraded is not None and upgraded.passwordHash != weak
     assert not passwords.needs_rehash(upgraded.passwordHash)
-    assert passwords.verify(upgraded.passwordHash, SEED_PASSWORD)
+    assert passwords.verify(upgraded.passwordHash, SEED_PASSWORDS[tenant_id])
 
 
 def test_a_session_older_than_the_password_is_refused(tenant_id: str) -> None:

@@ -20,6 +20,7 @@ def test_defaults_are_complete(tenant) -> None:
         "attemptsPerAccount",
         "requestsPerIp",
         "authFailuresPerIp",
+        "firstFactorFailuresPerIp",
         "requestsPerCredential",
         "searchesPerCredential",
     ):

@@ -1,9 +1,14 @@
 """Operator commands, run against the local runtime or a deployed stack.
 
     python -m portcullis.admin create-workspace --name "Acme"
+    python -m portcullis.admin replace-seed-password --tenant-id abcd1234
+    python -m portcullis.admin allow-sender-domain --tenant-id abcd1234 --domain acme.com
+    python -m portcullis.admin remove-sender-domain --tenant-id abcd1234 --domain acme.com
+    python -m portcullis.admin sender-domains --tenant-id abcd1234
 
 Talks to DynamoDB and KMS directly using TABLE_NAME, KMS_KEY_ID, AWS_REGION and the
 usual AWS credentials (or AWS_ENDPOINT_URL for the local runtime's moto server).
+Add `--json` to any command for machine-readable output.
 """
 
 from __future__ import annotations
@@ -11,35 +16,109 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
+
+
+def _print(result: dict[str, Any], as_json: bool, lines: list[str]) -> int:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print("\n".join(lines))
+    return 0
 
 
 def _create_workspace(name: str, as_json: bool) -> int:
     from portcullis.workspace import create_workspace
 
     created = create_workspace(name)
-    if as_json:
-        print(
-            json.dumps({"tenantId": created.tenant_id, "name": created.name, "keys": created.keys})
-        )
-        return 0
-    print(f"Workspace {created.name!r} created: tenantId {created.tenant_id}")
-    print("These keys are shown once; store them in your secret manager now.")
+    result = {
+        "tenantId": created.tenant_id,
+        "name": created.name,
+        "keys": created.keys,
+        "seedPassword": created.seed_password,
+    }
+    lines = [
+        f"Workspace {created.name!r} created: tenantId {created.tenant_id}",
+        "These keys and the password are shown once; store them in your secret manager now.",
+    ]
     for mode, by_type in created.keys.items():
         for key_type, key in by_type.items():
-            print(f"  {mode:4} {key_type:8} {key}")
-    return 0
+            lines.append(f"  {mode:4} {key_type:8} {key}")
+    lines.append(
+        f"  test-mode seed users (admin@example.com, ...) password: {created.seed_password}"
+    )
+    return _print(result, as_json, lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _replace_seed_password(tenant_id: str, as_json: bool) -> int:
+    from portcullis import seedusers
+
+    password, changed = seedusers.replace_password(tenant_id)
+    result = {"tenantId": tenant_id, "seedPassword": password, "usernames": changed}
+    if not changed:
+        print(f"No seed users found in test mode of {tenant_id}", file=sys.stderr)
+        return 1
+    lines = [
+        f"New password of the test-mode seed users {', '.join(changed)} (shown once):",
+        f"  {password}",
+        "Their sessions have been ended.",
+    ]
+    return _print(result, as_json, lines)
+
+
+def _sender_domains(command: str, tenant_id: str, domain: str | None, as_json: bool) -> int:
+    from portcullis import senders
+
+    try:
+        if command == "allow-sender-domain":
+            own = senders.allow_domain(tenant_id, str(domain))
+        elif command == "remove-sender-domain":
+            own = senders.remove_domain(tenant_id, str(domain))
+        else:
+            own = senders.list_domains(tenant_id)[0]
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    deployment = sorted(senders.list_domains(tenant_id)[1])
+    result = {"tenantId": tenant_id, "domains": sorted(own), "deploymentDomains": deployment}
+    lines = [
+        f"Sender domains of workspace {tenant_id}: {', '.join(sorted(own)) or '(none)'}",
+        f"Allowed for every workspace (SENDER_DOMAINS): {', '.join(deployment) or '(none)'}",
+    ]
+    return _print(result, as_json, lines)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m portcullis.admin")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-workspace", help="create a workspace tenant and its keys")
     create.add_argument("--name", required=True)
-    create.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args(argv)
+    replace = commands.add_parser(
+        "replace-seed-password", help="give the test-mode seed users a new random password"
+    )
+    allow = commands.add_parser(
+        "allow-sender-domain", help="let a workspace send email from addresses on a domain"
+    )
+    remove = commands.add_parser(
+        "remove-sender-domain", help="stop a workspace sending email from a domain"
+    )
+    show = commands.add_parser("sender-domains", help="list the domains a workspace may send from")
+    for command in (replace, allow, remove, show):
+        command.add_argument("--tenant-id", required=True, help="the workspace's tenantId")
+    for command in (allow, remove):
+        command.add_argument("--domain", required=True)
+    for command in (create, replace, allow, remove, show):
+        command.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.command == "create-workspace":
         return _create_workspace(args.name, args.json)
-    return 2
+    if args.command == "replace-seed-password":
+        return _replace_seed_password(args.tenant_id, args.json)
+    return _sender_domains(args.command, args.tenant_id, getattr(args, "domain", None), args.json)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ answer can run meanwhile on a worker thread:
   while its session TransactWriteItems is on the wire: the request costs
   max(write, sign) instead of write + sign; if the write fails, the tokens are simply
   never returned;
-- a password log-in's attempt counter (UpdateItem) and account lookup (Query) do not
-  depend on each other, so they are sent at once: one round trip instead of two.
+- a password log-in's attempt counter (UpdateItem, keyed by the account the lookup
+  found) is on the wire while the password is verified (argon2id, CPU): the request
+  costs max(count, verify) instead of count + verify.
 
 Only I/O waits are overlapped, never two CPU-bound steps (a Lambda function below
 1,769 MB has less than one vCPU, so those would only take turns).

@@ -25,6 +25,13 @@ def sender_email() -> str:
     return os.environ.get("SENDER_EMAIL", "no-reply@example.com")
 
 
+def sender_domains() -> list[str]:
+    """Email domains every workspace of the deployment may send from (`SenderDomains`
+    parameter, comma-separated); empty = only the domains allowed per workspace."""
+    raw = os.environ.get("SENDER_DOMAINS", "")
+    return [d.strip() for d in raw.split(",") if d.strip()]
+
+
 def stage() -> str:
     return os.environ.get("STAGE", "local")
 
@@ -42,3 +49,9 @@ def allowed_origins() -> list[str]:
 
 def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def search_scan_limit() -> int:
+    """Most users one non-exact search reads (stack parameter SearchScanLimit; docs/search.md)."""
+    raw = os.environ.get("SEARCH_SCAN_LIMIT", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 100_000 else 5000

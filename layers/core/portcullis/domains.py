@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
+
+from portcullis.origins import InvalidOrigin, Origin, ascii_host, parse_origin, request_origin
 
 
 @cache
@@ -16,11 +17,12 @@ def _psl() -> PublicSuffixList:
 
 
 def normalise_host(host: str) -> str:
-    """Lowercase, strip a trailing dot, IDNA-encode so `bücher.de` and `xn--bcher-kva.de` match."""
+    """Lowercase, strip a trailing dot, IDNA-encode so `bücher.de` and `xn--bcher-kva.de` match
+    (UTS #46 non-transitional, the way browsers and `origins` read hosts)."""
     host = host.strip().rstrip(".").lower()
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
+        return ascii_host(host)
+    except InvalidOrigin:
         return host
 
 
@@ -35,7 +37,11 @@ def _is_ip(host: str) -> bool:
 def domain_problem(domain: str) -> str | None:
     """Why `domain` can never be a live domain, or None when it is acceptable."""
     host = normalise_host(domain)
-    if not host or "/" in host or ":" in host or " " in host:
+    try:
+        parsed = parse_origin(f"https://{host}")
+    except InvalidOrigin:
+        parsed = None
+    if parsed is None or parsed.origin != f"https://{host}":
         return "must be a host name without scheme, port or path"
     if host == "localhost" or host.endswith(".localhost") or _is_ip(host):
         return "cannot be localhost or an IP address"
@@ -55,18 +61,29 @@ def host_matches(host: str, entry: dict[str, Any]) -> bool:
     return bool(entry.get("includeSubdomains", True)) and host.endswith("." + domain)
 
 
+def live_origin(origin: Origin | None, live_domains: list[dict[str, Any]]) -> Origin | None:
+    """The origin links go to when `origin` selects live mode, else None.
+
+    Live needs an https origin (read by `origins.parse_origin`, so its host is the one
+    a browser reads) whose host is, or is under, a listed domain. The result is built
+    from the stored domain of the matched record: the part of the host before it (a
+    subdomain the page is on), the record's own domain, and the page's port.
+    """
+    if origin is None or origin.scheme != "https" or origin.is_ip or origin.is_local:
+        return None
+    for entry in live_domains:
+        if host_matches(origin.host, entry):
+            domain = normalise_host(str(entry["domain"]))
+            prefix = origin.host[: len(origin.host) - len(domain)]
+            return Origin(scheme="https", host=prefix + domain, port=origin.port)
+    return None
+
+
 def mode_from_origin(origin: str | None, live_domains: list[dict[str, Any]]) -> str:
-    """`live` only for an https origin whose host is (under) a live domain; else `test`."""
-    if not origin:
-        return "test"
+    """`live` only for a strict https origin on (or under) a live domain; else `test`,
+    also for an origin `origins.parse_origin` refuses."""
     try:
-        parts = urlsplit(origin.strip())
-        host = parts.hostname
-    except ValueError:
+        parsed = request_origin(origin)
+    except InvalidOrigin:
         return "test"
-    if parts.scheme != "https" or not host:
-        return "test"
-    host = normalise_host(host)
-    if host == "localhost" or _is_ip(host):
-        return "test"
-    return "live" if any(host_matches(host, entry) for entry in live_domains) else "test"
+    return "live" if live_origin(parsed, live_domains) else "test"

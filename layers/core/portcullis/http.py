@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from portcullis import config, jsonbody, lean_imports
+from portcullis import config, jsonbody, jsoninput, lean_imports
 from portcullis.errors import (
     InternalError,
     MethodNotAllowed,
@@ -25,6 +25,7 @@ from portcullis.errors import (
     PayloadTooLarge,
     PortcullisError,
 )
+from portcullis.origins import cors_origin
 from portcullis.validation import first_message
 
 logger = Logger(service="portcullis")
@@ -61,7 +62,11 @@ def create_app(
     validation: a request without valid credentials learns that, never how its input
     would have been judged (api-server §4: the credential is checked first).
     """
-    app = APIGatewayRestResolver(enable_validation=True, serializer=jsonbody.dumps)
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        serializer=jsonbody.dumps,
+        json_body_deserializer=jsoninput.loads,
+    )
 
     @app.exception_handler(PortcullisError)
     def _portcullis_error(error: PortcullisError) -> Response:
@@ -85,6 +90,11 @@ def create_app(
             logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
             return error_response(InternalError())
         return bad_input(first_message(errors))
+
+    @app.exception_handler(jsoninput.InvalidValue)
+    def _invalid_value(error: jsoninput.InvalidValue) -> Response:
+        # Raised while the body is parsed (e.g. a 5,000-digit integer, "\ud800").
+        return bad_input(error.message)
 
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
@@ -122,12 +132,20 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
-    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access."""
-    allowed = config.allowed_origins()
-    if origin and ("*" in allowed or origin in allowed):
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    """Echo the caller's origin (api-client §0.5): the origin picks a mode, never grants access.
+
+    What is echoed is our serialisation of an origin the strict reader accepts
+    (`origins.cors_origin`), never the header as sent."""
+    allowed = {cors_origin(o) or o for o in config.allowed_origins()}
+    echoed = cors_origin(origin)
+    if echoed and ("*" in allowed or echoed in allowed):
+        return {"Access-Control-Allow-Origin": echoed, "Vary": "Origin"}
     if not origin and "*" in allowed:
         return {"Access-Control-Allow-Origin": "*"}
+    if echoed is None and "*" in allowed:
+        # `null` (file and sandboxed pages) or an origin we do not read: `*` serves it
+        # (no credentials are used) without repeating what it sent.
+        return {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
     return {"Vary": "Origin"}
 
 

@@ -79,15 +79,20 @@ def render_sms(template_name: str, variables: dict[str, Any]) -> str:
 
 
 def sender_for(mode: str, tenant: tenant_store.TenantItem) -> str:
-    """The tenant's `senderEmail`, else its workspace's, else the deployment's SENDER_EMAIL."""
+    """The tenant's `senderEmail`, else its workspace's, else the deployment's SENDER_EMAIL.
+
+    A configured address is used only while its domain is still allowed for the
+    workspace (`senders`): an operator removing a domain stops it at the next email.
+    """
+    from portcullis import senders  # imported here: only sending an email needs it
+
+    workspace_id = senders.workspace_of(tenant)
     own = settings.read(mode, tenant.tenantId).senderEmail
-    if own:
-        return own
-    if tenant.ancestors:
-        root = settings.read(mode, tenant.ancestors[-1]).senderEmail
-        if root:
-            return root
-    return config.sender_email()
+    chosen = senders.sender_if_allowed(own, workspace_id)
+    if chosen is None and tenant.ancestors:
+        root = settings.read(mode, workspace_id).senderEmail
+        chosen = senders.sender_if_allowed(root, workspace_id)
+    return chosen or config.sender_email()
 
 
 def send(to: str, subject: str, text: str, html: str, sender: str) -> str:

@@ -1,31 +1,88 @@
-"""Mode of a tenant-scoped public request, decided by the origin (api-client §0.6, §5)."""
+"""Mode of a tenant-scoped public request, decided by the origin (api-client §0.6, §5),
+and the origin its emailed links point at: one decision, so the two cannot disagree.
+
+The origin is read by `origins.request_origin` only. Links never use the header as sent:
+in live mode they go to the matched live domain (`domains.live_origin`), in test mode to
+our serialisation of the validated origin, without one to the local default.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from portcullis import clientlimits
 from portcullis.callers import TENANT_ID
-from portcullis.domains import mode_from_origin
-from portcullis.errors import NotFound
+from portcullis.domains import live_origin
+from portcullis.errors import BadRequest, NotFound
+from portcullis.links import LOCAL_ORIGIN
+from portcullis.origins import InvalidOrigin, Origin, request_origin
 from portcullis.tenantstate import tenant_state
 
+INVALID_ORIGIN = '"origin" must be an http(s) origin: scheme, host and optional port only'
 
-def request_mode(tenant_id: str, origin: str | None) -> str:
-    """`live` needs an https origin on one of the tenant's live-mode live domains."""
+
+@dataclass(frozen=True)
+class RequestMode:
+    """`mode` (`live` / `test`) and `link_origin`, where this request's links point."""
+
+    mode: str
+    link_origin: str
+
+
+def read_origin(value: str | None, *, strict: bool) -> Origin | None:
+    """The request's web origin; an unreadable one is 400 naming `origin` when `strict`
+    (sign-in and sending requests), else treated as none (test mode)."""
+    try:
+        return request_origin(value)
+    except InvalidOrigin:
+        if strict:
+            raise BadRequest(INVALID_ORIGIN) from None
+        return None
+
+
+def _live_domains(tenant_id: str) -> list[dict[str, Any]]:
     live = tenant_state("live", tenant_id)
-    domains = [d.model_dump() for d in live.settings.liveDomains] if live else []
-    return mode_from_origin(origin, domains)
+    return [d.model_dump() for d in live.settings.liveDomains] if live else []
+
+
+def request_mode(tenant_id: str, origin: str | None, *, strict: bool = True) -> RequestMode:
+    """`live` needs a strict https origin on one of the tenant's live-mode live domains.
+
+    An origin that can never be live (none, http, localhost, an IP) is decided without
+    reading the tenant's settings.
+    """
+    parsed = read_origin(origin, strict=strict)
+    if parsed is not None and parsed.scheme == "https" and not (parsed.is_ip or parsed.is_local):
+        live = live_origin(parsed, _live_domains(tenant_id))
+        if live is not None:
+            return RequestMode("live", live.origin)
+    return RequestMode("test", parsed.origin if parsed else LOCAL_ORIGIN)
+
+
+def token_link_origin(mode: str, tenant_id: str, origin: str | None) -> str:
+    """Where links of a token-authenticated request point: the token decides the mode
+    (api-client §0.6), the origin only the host, and only when it is valid for that
+    mode; a live request from elsewhere gets the tenant's first live domain."""
+    parsed = read_origin(origin, strict=True)
+    if mode == "test":
+        return parsed.origin if parsed else LOCAL_ORIGIN
+    domains = _live_domains(tenant_id)
+    live = live_origin(parsed, domains)
+    if live is not None:
+        return live.origin
+    return f"https://{domains[0]['domain']}" if domains else LOCAL_ORIGIN
 
 
 def tenant_mode(tenant_id: str, origin: str | None, ip: str) -> dict[str, Any]:
     """Counted in `requestsPerIp` of the tenant and the mode the origin selects.
 
     Toolkit forms call this on every load: tenant and settings come from the
-    instance's short cache, so a warm call reads nothing (but the batched counter)."""
+    instance's short cache, so a warm call reads nothing (but the batched counter).
+    An origin the strict reader refuses is answered as test mode, never an error."""
     if not TENANT_ID.match(tenant_id):
         raise NotFound("Tenant not found")
-    mode = request_mode(tenant_id, origin)
+    mode = request_mode(tenant_id, origin, strict=False).mode
     state = tenant_state(mode, tenant_id)
     if state is None:
         raise NotFound("Tenant not found")

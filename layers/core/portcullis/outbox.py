@@ -44,6 +44,7 @@ RETRY_DELAYS: tuple[int, ...] = (10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600,
 TASKS: dict[str, str] = {
     "tenant.cleanup": "portcullis.tenants:cleanup_deleted",
     "role.cleanup": "portcullis.users:remove_role_from_holders",
+    "auth.send": "portcullis.auth.sendtask:run",
 }
 
 OutboxItem = store.OutboxItem

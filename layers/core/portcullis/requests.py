@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from portcullis import jsoninput
 from portcullis.errors import BadRequest
 
 
 def json_body(app: APIGatewayRestResolver, *, default: Any = None) -> Any:
-    """Parse the body as JSON; an absent or empty body is `default`."""
+    """Parse the body as JSON (`jsoninput`: refused values are a 400 naming the field);
+    an absent or empty body is `default`."""
     raw = app.current_event.body
     if raw is None or not raw.strip():
         return default
     try:
-        return json.loads(raw)
+        return jsoninput.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise BadRequest('"body" must be valid JSON') from exc
 

@@ -17,12 +17,15 @@ Callers filter with `SearchRequest.matches`, then hand the survivors to
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from portcullis import integers
 from portcullis.errors import BadRequest
 from portcullis.timefmt import now, parse_iso
 
@@ -59,6 +62,7 @@ COMPARISONS: dict[str, tuple[str, ...]] = {
 ROLE_ATTR = "role"
 ROLE_COMPARISONS: tuple[str, ...] = ("is", "has any value")
 BODY_KEYS: tuple[str, ...] = ("filters", "order", "page", "limit", "search")
+CONTINUATION = "continuation"
 _DATA_PREFIX = "data."
 
 
@@ -77,6 +81,9 @@ class Catalog:
     tiebreak: str
     default_order: str = "createdAt_DESC"
     text_fields: tuple[str, ...] = ()
+    # The shape of a window position when a search reads bounded windows and may answer
+    # a continuation (docs/search.md); None: the search takes no continuation.
+    position: re.Pattern[str] | None = None
 
 
 USER_CATALOG = Catalog(
@@ -102,6 +109,7 @@ USER_CATALOG = Catalog(
     case_insensitive_is=frozenset({"email", "username"}),
     tiebreak="userId",
     text_fields=("email", "username", "name", "userId"),
+    position=re.compile(r"^[0-9]{1,15}$"),  # the last userId read
 )
 
 TENANT_CATALOG = Catalog(
@@ -117,6 +125,7 @@ TENANT_CATALOG = Catalog(
     case_insensitive_is=frozenset(),
     tiebreak="tenantId",
     text_fields=("name", "tenantId"),
+    position=re.compile(r"^[0-9T:.+Z-]{1,40}#[a-z0-9]{8}$"),  # createdAt#tenantId read last
 )
 
 
@@ -141,6 +150,8 @@ class SearchRequest:
     catalog: Catalog = field(default=USER_CATALOG, repr=False)
     # Lets the caller skip loading role assignments when no filter looks at them.
     needs_roles: bool = False
+    # Where the window of a bounded search starts (decoded `continuation`), if anywhere.
+    after: str | None = None
 
     @property
     def offset(self) -> int:
@@ -184,17 +195,9 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _int_param(value: Any) -> int | None:
-    """Accept JSON integers and decimal strings, because the GET variant of search
-    passes query-string values straight through."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) <= 12:
-            return int(text)
-    return None
+    """Accept JSON integers and ASCII decimal strings (`integers.read`), because the GET
+    variant of search passes query-string values straight through."""
+    return integers.read(value)
 
 
 def parse_search_request(
@@ -212,8 +215,10 @@ def parse_search_request(
         body = {}
     if not isinstance(body, Mapping):
         raise BadRequest('"body" must be an object')
+    if role_scope is not None:
+        role_scope = _once_per_tenant(role_scope)
     for key in body:
-        if key not in BODY_KEYS:
+        if key not in BODY_KEYS and not (key == CONTINUATION and catalog.position):
             raise BadRequest(f"{_q(str(key))} is not allowed")
 
     page = DEFAULT_PAGE
@@ -251,7 +256,13 @@ def parse_search_request(
     if raw_filters is not None:
         predicate, needs_roles = _compile_filters(raw_filters, catalog, role_scope)
 
+    after = None
+    raw_continuation = body.get(CONTINUATION)
+    if raw_continuation is not None:
+        after = read_continuation(raw_continuation, catalog)
+
     return SearchRequest(
+        after=after,
         page=page,
         limit=limit,
         order_attr=order_attr,
@@ -261,6 +272,46 @@ def parse_search_request(
         catalog=catalog,
         needs_roles=needs_roles,
     )
+
+
+def _once_per_tenant(role_scope: RoleScope) -> RoleScope:
+    """`role_scope` asked at most once per tenant for this request.
+
+    A `role` filter asks it for the tenants in every candidate's role map, and asking
+    may read the tenant (its ancestors decide the scope): without this, one search could
+    read a tenant per user. The memo lives as long as the parsed request, i.e. one search.
+    """
+    answers: dict[str, bool] = {}
+
+    def in_scope(tenant_id: str) -> bool:
+        if tenant_id not in answers:
+            answers[tenant_id] = bool(role_scope(tenant_id))
+        return answers[tenant_id]
+
+    return in_scope
+
+
+def continuation_token(position: str) -> str:
+    """The opaque `meta.continuation` of a window that ended at `position` (the catalog's
+    shape). It names only a position among the caller's own records: the partition it is
+    read in comes from the addressed tenant, never from the token, so it needs no
+    signature."""
+    return base64.urlsafe_b64encode(f"after:{position}".encode()).decode().rstrip("=")
+
+
+def read_continuation(raw: Any, catalog: Catalog) -> str:
+    """The position a `continuation` token continues after; 400 naming it if malformed."""
+    invalid = BadRequest(f"{_q(CONTINUATION)} is invalid")
+    if not isinstance(raw, str) or not 0 < len(raw) <= 100 or catalog.position is None:
+        raise invalid
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        raise invalid from None
+    prefix, _, position = text.partition(":")
+    if prefix != "after" or not catalog.position.match(position):
+        raise invalid
+    return position
 
 
 def _valid_data_path(attr: str) -> bool:
@@ -697,9 +748,16 @@ def order_and_page(records: list[dict[str, Any]], request: SearchRequest) -> tup
 
 
 def list_envelope(
-    results: list[Any], total: int, page: int, limit: int, *, meta: bool = True
+    results: list[Any],
+    total: int,
+    page: int,
+    limit: int,
+    *,
+    meta: bool = True,
+    continuation: str | None = None,
 ) -> dict[str, Any]:
-    """The §1.9 list envelope; `meta` is only for search endpoints."""
+    """The §1.9 list envelope; `meta` is only for search endpoints, and carries the
+    `continuation` of a bounded search that stopped before the end (docs/search.md)."""
     total_pages = math.ceil(total / limit) if total > 0 and limit > 0 else 0
     envelope: dict[str, Any] = {
         "totalCount": total,
@@ -714,4 +772,6 @@ def list_envelope(
             "totalCount": total,
             "totalPages": total_pages,
         }
+        if continuation is not None:
+            envelope["meta"]["continuation"] = continuation
     return envelope

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis import authfailures, clientlimits, tokens
+from portcullis import authfailures, clientlimits, modes, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.callers import bearer
@@ -241,6 +241,7 @@ class TokenCaller:
             origin=origin,
             ip=ip,
             user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
+            link_base=modes.token_link_origin(self.mode, self.tenant_id, origin),
         )
 
     def require_tenant(self, tenant_id: str | None) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from portcullis.domains import domain_problem, normalise_host
 from portcullis.errors import BadRequest
+from portcullis.origins import site_path_problem
 from portcullis.store import tenants as store
 from portcullis.timefmt import now_iso
 from portcullis.validation import bad_request_from
@@ -79,6 +80,8 @@ class RateLimits(BaseModel):
     attemptsPerAccount: RateLimit = RateLimit(limit=10, windowSeconds=900)
     requestsPerIp: RateLimit = RateLimit(limit=300, windowSeconds=60)
     authFailuresPerIp: RateLimit = RateLimit(limit=20, windowSeconds=300)
+    # Failed password / code log-ins per IP (password spraying: auth/spraying.py).
+    firstFactorFailuresPerIp: RateLimit = RateLimit(limit=50, windowSeconds=900)
     refreshPerSession: RateLimit = RateLimit(limit=60, windowSeconds=60)
     verifyKeyPerCredential: RateLimit = RateLimit(limit=30, windowSeconds=60)
     # api-server §6 token buckets (100/s burst 200; 20/s burst 40) as fixed 2 s windows.
@@ -104,8 +107,9 @@ class Mfa(BaseModel):
 def _path(value: str | None) -> str | None:
     if value is None:
         return None
-    if not value.startswith("/") or value.startswith("//"):
-        raise ValueError("must be a path starting with a single /")
+    problem = site_path_problem(value)  # also `\`, whitespace, control characters
+    if problem:
+        raise ValueError(problem)
     return value
 
 

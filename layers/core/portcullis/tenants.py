@@ -272,3 +272,12 @@ def cleanup_deleted(mode: str, tenant_id: str) -> None:
 
 def children(mode: str, parent_id: str) -> list[dict[str, Any]]:
     return [summary(child) for child in store.list_children(mode, parent_id)]
+
+
+def children_window(
+    mode: str, parent_id: str, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A bounded window of the direct children (summaries) and where the next one starts:
+    a tenant search reads at most `limit` children per request (docs/search.md)."""
+    items, position = store.read_children(mode, parent_id, after=after, limit=limit)
+    return [summary(child) for child in items], position

@@ -16,6 +16,7 @@ from typing import Any
 from cachetools import TTLCache
 from pydantic import ValidationError
 
+from portcullis import parentlimits
 from portcullis import settings as tenant_settings
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
@@ -52,7 +53,7 @@ def remember(mode: str, tenant: TenantItem, overrides: dict[str, Any] | None) ->
     state = TenantState(tenant, settings_from(overrides, mode, tenant.tenantId))
     with _lock:
         _cache[(mode, tenant.tenantId)] = state
-    return state
+    return _within_parent(mode, state)
 
 
 def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
@@ -60,11 +61,19 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
     with _lock:
         cached = _cache.get((mode, tenant_id))
     if cached is not None:
-        return cached
+        return _within_parent(mode, cached)
     snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
     if snapshot.tenant is None:
         return None
     return remember(mode, snapshot.tenant, snapshot.settings)
+
+
+def _within_parent(mode: str, state: TenantState) -> TenantState:
+    """A child's rate limits clamped to its parent's (`parentlimits`). The cache holds
+    each tenant's own settings and the clamp is applied on every read, so a parent's
+    change counts for its children as soon as it counts for the parent."""
+    clamped = parentlimits.effective(mode, state.tenant, state.settings)
+    return state if clamped is state.settings else TenantState(state.tenant, clamped)
 
 
 def forget() -> None:

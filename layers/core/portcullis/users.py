@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import links, outbox, passwords, search, settings
+from portcullis import config, links, outbox, passwords, search, settings
 from portcullis import roles as role_service
 from portcullis.customdata import check_data_size, merge_data
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
@@ -768,11 +768,18 @@ def find(
     request = search.parse_search_request(body, search.USER_CATALOG, role_scope=role_scope)
     exact = exact_lookup(body)
     candidates: Iterable[store.UserItem]
+    continuation = None
     if exact is not None:
         found = _indexed_candidate(mode, tenant.tenantId, exact[0], exact[1])
         candidates = [found] if found is not None else []
     else:
-        candidates = store.iterate_users(mode, tenant.tenantId)
+        # A bounded window of the partition per request (issue 8): the cost of one
+        # search no longer grows with the tenant; the rest is a continuation away.
+        start = None if request.after is None else int(request.after)
+        candidates, after = store.read_users(
+            mode, tenant.tenantId, after=start, limit=config.search_scan_limit()
+        )
+        continuation = None if after is None else search.continuation_token(str(after))
     by_id: dict[int, store.UserItem] = {}
     records: list[dict[str, Any]] = []
     for user in candidates:
@@ -783,7 +790,9 @@ def find(
     page, total = search.order_and_page(records, request)
     render = Renderer.for_tenant(mode, tenant.tenantId, tenant)
     results = [render(by_id[record["userId"]]) for record in page]
-    return search.list_envelope(results, total, request.page, request.limit)
+    return search.list_envelope(
+        results, total, request.page, request.limit, continuation=continuation
+    )
 
 
 # ------------------------------------------------------------------------- create or update

@@ -3,10 +3,11 @@
 Every attempt is counted BEFORE the secret is checked, with one atomic UpdateItem, so
 no number of parallel guesses can exceed the limit. A successful attempt then takes
 its count back inside the sign-in's own transaction: only failures add up to a
-lockout, and signing in costs no extra DynamoDB call. The counter is keyed by what
-the caller typed (factor + identifier), so an unknown account is counted exactly like
-a real one, and a lockout only closes that factor: a locked password still leaves
-link and code sign-in open.
+lockout, and signing in costs no extra DynamoDB call. A password attempt is keyed by
+the ACCOUNT it resolved to (`account_key`), so typing the email, the username or
+another spelling of either draws on one budget; an identifier with no account is
+keyed by what was typed, one call like a real one. A lockout only closes that factor:
+a locked password still leaves link and code sign-in open.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from __future__ import annotations
 from portcullis import ratelimits
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.store.sessions import Update
+from portcullis.store.users import UserItem
 
 LIMIT_NAME = "attemptsPerAccount"
+
+
+def account_key(user: UserItem | None, typed: str) -> str:
+    """The counter's identifier: the user's id when the account exists, else the text.
+    (Typing `#user:5` reaches account 5's counter, like typing its email would.)"""
+    return f"#user:{int(user.userId)}" if user is not None else typed
 
 
 def count(req: Request, factor: str, identifier: str) -> Update:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import codes
-from portcullis.auth import attempts, completion, identity, messages
+from portcullis.auth import attempts, claim, completion, identity, messages, spraying
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import USER_LOCKED
@@ -128,21 +128,30 @@ def log_in(
     target = _target(kind, phone_number, email)
     completion.refuse_if_all_need_a_second_factor(req)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")
-    item = codes.redeem(req.mode, req.tenant_id, kind, target, str(code).strip())
-    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
     invalid = BadRequest(codes.INVALID_CODE)
-    if user is None:
-        raise invalid
-    pending = item.pendingPhoneNumber if kind == "sms" else None
-    current = user.phoneNumber if kind == "sms" else user.email
-    if pending is None and (current or "").lower() != target.lower():
-        raise invalid  # the account moved to another address since the code was sent
+    try:
+        item = codes.redeem(req.mode, req.tenant_id, kind, target, str(code).strip())
+        user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
+        if user is None:
+            raise invalid
+        pending = item.pendingPhoneNumber if kind == "sms" else None
+        current = user.phoneNumber if kind == "sms" else user.email
+        if pending is None and (current or "").lower() != target.lower():
+            raise invalid  # the account moved to another address since the code was sent
+    except BadRequest as exc:
+        # A wrong code is a failed first factor of this IP (password spraying's twin).
+        raise spraying.failed(req, exc) from None
     if user.locked:
         raise Forbidden(USER_LOCKED)
     verified = completion.Verified(
-        user, completion.code_factor(kind), updates=[refund], conflict=invalid
+        user,
+        completion.code_factor(kind),
+        updates=[refund, spraying.guard(req)],
+        conflict=invalid,
+        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
     )
     stamp = now_iso()
+    claimed = False
     if pending is not None and pending != user.phoneNumber:
         verified.previous = {k: getattr(user, k) for k in user_store.GUARDED}
         verified.set(
@@ -152,7 +161,12 @@ def log_in(
             updatedAt=stamp,
         )
     elif kind == "sms" and not user.isPhoneNumberConfirmed:
+        claimed = claim.apply(verified, "sms", stamp)
         verified.set(isPhoneNumberConfirmed=True, confirmedPhoneNumberAt=stamp, updatedAt=stamp)
     elif kind == "email" and not user.isEmailConfirmed:
+        claimed = claim.apply(verified, "email", stamp)
         verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    return completion.finish(req, verified).body
+    outcome = completion.finish(req, verified)
+    if claimed:
+        claim.end_other_sessions(verified, outcome)
+    return outcome.body

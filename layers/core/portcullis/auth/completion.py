@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -63,6 +64,9 @@ class Verified:
     updates: list[session_store.Update] = field(default_factory=list)
     user_condition: Condition | None = None
     conflict: PortcullisError | None = None
+    # Run when the transaction's conditions fail, before `conflict` is raised: a strategy
+    # whose `updates` carry a limit's condition raises that limit's 429 here.
+    explain_conflict: Callable[[], None] | None = None
     after_signup: bool = False
     authenticated_at: str | None = None
     changed: dict[str, Any] = field(default_factory=dict)
@@ -196,6 +200,7 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
             save_conditions={0: session_store.new_session_condition()},
         )
     except session_store.WriteConflict as exc:
+        _explain(verified)
         raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
 
 
@@ -210,7 +215,13 @@ def _save_whole(verified: Verified, saves: list[user_store.Item]) -> None:
     except user_store.Conflict as exc:
         raise identity.client_conflict(users.conflict_error(exc)) from exc
     except (user_store.Changed, user_store.Contention) as exc:
+        _explain(verified)
         raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+
+
+def _explain(verified: Verified) -> None:
+    if verified.explain_conflict is not None:
+        verified.explain_conflict()
 
 
 def signed_in(

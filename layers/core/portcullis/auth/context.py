@@ -1,7 +1,8 @@
 """Who is asking on a tenant-scoped public endpoint: tenant, mode, settings, client.
 
-The mode comes from the origin (api-client §0.6): `x-origin`, else `Origin`. Only an
-https origin can be live, so every other request is decided without reading anything.
+The mode comes from the origin (api-client §0.6): `x-origin`, else `Origin`, read by the
+strict `origins` parser (an unreadable one is 400). Only an https origin can be live, so
+every other request is decided without reading anything.
 
 Tenant records and settings come from `portcullis.tenantstate` (cached per Lambda
 instance for a few seconds): a password log-in then costs its three essential DynamoDB
@@ -13,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from portcullis import modes, origins
 from portcullis import settings as tenant_settings
 from portcullis.callers import TENANT_ID
-from portcullis.domains import mode_from_origin
+from portcullis.domains import live_origin
 from portcullis.errors import (
     CLIENT_RATE_LIMITED,
     INVALID_TOKEN,
@@ -27,6 +28,7 @@ from portcullis.errors import (
     Unauthorized,
 )
 from portcullis.links import LOCAL_ORIGIN
+from portcullis.modes import RequestMode
 from portcullis.settings import TenantSettings
 from portcullis.store.tenants import TenantItem
 from portcullis.tenantstate import tenant_state
@@ -40,24 +42,10 @@ CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAX_USER_AGENT = 512
 
 
-def _could_be_live(origin: str | None) -> bool:
-    if not origin:
-        return False
-    try:
-        parts = urlsplit(origin.strip())
-    except ValueError:
-        return False
-    return parts.scheme == "https" and bool(parts.hostname)
-
-
-def request_mode(tenant_id: str, origin: str | None) -> str:
-    """`modes.request_mode` without the settings read for origins that cannot be live."""
-    if not _could_be_live(origin):
-        return "test"
-    live = tenant_state("live", tenant_id)
-    if live is None:
-        return "test"
-    return mode_from_origin(origin, [d.model_dump() for d in live.settings.liveDomains])
+def request_mode(tenant_id: str, origin: str | None) -> RequestMode:
+    """The mode and link origin of a sign-in request (`modes.request_mode`): an origin
+    the strict reader refuses is 400 naming `origin`."""
+    return modes.request_mode(tenant_id, origin, strict=True)
 
 
 def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
@@ -94,6 +82,9 @@ class Request:
     user_agent: str | None
     code_challenge: str | None = None
     first_factor_token: str | None = None
+    # The origin emailed links point at: the matched live domain (live), the validated
+    # origin (test) or the local default; never the header as sent.
+    link_base: str = LOCAL_ORIGIN
 
     @property
     def limits(self) -> tenant_settings.RateLimits:
@@ -111,20 +102,27 @@ class Request:
         if not any(f.channel == channel and f.strategy == strategy for f in enabled):
             raise Forbidden(FACTOR_DISABLED)
 
-    def link_origin(self) -> str:
-        """Where links in emails point (api-client §6.2): the page that asked.
+    def redirect(self, value: str | None, field: str = "options.redirect") -> str | None:
+        """A client's redirect target (`options.redirect`), or 400 naming `field`:
+        a path on this site, or an absolute URL on a live domain (live mode) or on the
+        request's own origin (test mode) (concepts §1.5, docs/auth.md)."""
+        if value is None or value == "":
+            return None
+        problem = origins.redirect_problem(value, self._same_site)
+        if problem:
+            raise BadRequest(f'"{field}" {problem}')
+        return value
 
-        A live request's origin is one of the tenant's live domains by definition; a
-        test request without a usable web origin (a script) gets the local default.
-        """
-        if self.origin:
-            try:
-                parts = urlsplit(self.origin.strip())
-            except ValueError:
-                parts = None
-            if parts and parts.scheme in ("http", "https") and parts.hostname:
-                return f"{parts.scheme}://{parts.netloc}"
-        return LOCAL_ORIGIN
+    def _same_site(self, origin: origins.Origin) -> bool:
+        if self.is_test:
+            return origin.origin == self.link_base
+        domains = [d.model_dump() for d in self.settings.liveDomains]
+        return live_origin(origin, domains) is not None
+
+    def link_origin(self) -> str:
+        """Where links in emails point (api-client §6.2), decided with the mode
+        (`modes.request_mode`): never the raw header."""
+        return self.link_base
 
 
 def _first_factor_token(value: str | None, mode: str) -> str | None:
@@ -153,7 +151,8 @@ def load(
 ) -> Request:
     if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
         raise NotFound("Tenant not found")
-    mode = request_mode(tenant_id, origin)
+    decided = request_mode(tenant_id, origin)
+    mode = decided.mode
     state = tenant_state(mode, tenant_id)
     if state is None:
         raise NotFound("Tenant not found")
@@ -169,4 +168,5 @@ def load(
         user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
         code_challenge=code_challenge,
         first_factor_token=_first_factor_token(bearer_value(authorization), mode),
+        link_base=decided.link_origin,
     )

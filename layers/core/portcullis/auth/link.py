@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import clientlimits, links
-from portcullis.auth import completion, identity, messages
-from portcullis.auth.context import INVALID_TOKEN, Request
+from portcullis import authfailures, clientlimits, links
+from portcullis.auth import claim, completion, identity, messages
+from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import sessions as session_store
@@ -68,6 +68,7 @@ def send(
     no_signup_email: bool = False,
 ) -> dict[str, Any]:
     req.require_first_factor("email", "link")
+    redirect = req.redirect(redirect)
     address = identity.email(identity.required(email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)
@@ -100,12 +101,21 @@ def _sent(req: Request, address: str, url: str | None) -> dict[str, Any]:
 
 def redeem(req: Request, uuid: str, token: str, types: frozenset[str]) -> tuple[LinkItem, UserItem]:
     """Use up a link of one of `types` and load its user: 401 for a link that is not
-    (or no longer) valid or whose user is gone, 403 for a locked user."""
+    (or no longer) valid or whose user is gone, 403 for a locked user.
+
+    A bad link counts against the caller's IP (`authFailuresPerIp`, 429 past it), not
+    against the uuid it names: uuids are public, and a per-user count would let anyone
+    lock a victim out of link log-in and reset (issue 8 item 10)."""
     completion.refuse_if_all_need_a_second_factor(req)
-    item = links.redeem(req.mode, req.tenant_id, uuid.strip().lower(), token, types)
-    user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
-    if user is None or user.userUuid != item.userUuid:
-        raise Unauthorized(INVALID_TOKEN)
+    try:
+        item = links.redeem(req.mode, req.tenant_id, uuid.strip().lower(), token, types)
+        user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))
+        if user is None or user.userUuid != item.userUuid:
+            raise Unauthorized(INVALID_TOKEN)
+    except Unauthorized as exc:
+        raise authfailures.failed(
+            req.ip, lambda: req.limits.authFailuresPerIp, exc, message=RATE_LIMITED
+        ) from None
     if user.locked:
         raise Forbidden(USER_LOCKED)
     return item, user
@@ -125,6 +135,7 @@ def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, An
         conflict=Unauthorized(INVALID_TOKEN),
     )
     stamp = now_iso()
+    claimed = False
     new_email = (item.purpose or {}).get("email") if item.linkType == "verify" else None
     if isinstance(new_email, str) and new_email != user.email:
         verified.previous = {k: getattr(user, k) for k in user_store.GUARDED}
@@ -132,5 +143,9 @@ def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, An
             email=new_email, isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp
         )
     elif not user.isEmailConfirmed:
+        claimed = claim.apply(verified, "email", stamp)
         verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    return completion.finish(req, verified).body
+    outcome = completion.finish(req, verified)
+    if claimed:
+        claim.end_other_sessions(verified, outcome)
+    return outcome.body

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import background, passwords, ratelimits
-from portcullis.auth import attempts, completion, identity, link, messages, reset
+from portcullis.auth import attempts, completion, identity, link, messages, reset, spraying
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, TooManyRequests
 from portcullis.sessions import USER_LOCKED
@@ -61,32 +61,38 @@ def _find(req: Request, identifier: str) -> UserItem | None:
 def log_in(
     req: Request, *, identifier: str | None, password: str | None, no_reset_email: bool = False
 ) -> dict[str, Any]:
-    """Three DynamoDB calls when it succeeds, in two round trips: the user lookup and
-    the attempt counter at once, then the session transaction (which also refunds the
-    attempt and stamps lastActiveAt)."""
+    """Three DynamoDB calls when it succeeds: the user lookup, the account's attempt
+    counter (sent while the password is checked), then the session transaction (which
+    also refunds the attempt, stamps lastActiveAt and checks that the IP's failures are
+    under `firstFactorFailuresPerIp`). A failure costs one more call: it is counted
+    against the IP (auth/spraying.py)."""
     req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")
-    # The attempt is counted while the account is looked up: two independent round
-    # trips at once, and the count is settled before the password is checked.
-    counting = background.start(attempts.count, req, "password", typed)
     user = _find(req, typed)
+    # Counted per ACCOUNT once it is known, so typing the email or the username (or
+    # another case of either) draws on one budget; an unknown one by what was typed.
+    # The count is on the wire while argon2id verifies, and settled (429 past the
+    # limit, whatever the password) before the result is used.
+    counting = background.start(attempts.count, req, "password", attempts.account_key(user, typed))
+    matched = passwords.verify(user.passwordHash if user else None, secret)
     refund = counting.result()
-    if not passwords.verify(user.passwordHash if user else None, secret):
+    if not matched:
         if user is not None and not user.passwordHash:
             _no_password(req, user, no_reset_email)
-        raise BadRequest(INCORRECT)
+        raise spraying.failed(req, BadRequest(INCORRECT))
     assert user is not None and user.passwordHash is not None
     if user.locked:
         raise Forbidden(USER_LOCKED)
     verified = completion.Verified(
         user,
         completion.PASSWORD,
-        updates=[refund],
+        updates=[refund, spraying.guard(req)],
         # A password changed since it was read here must not be overwritten by a rehash,
         # nor signed in with: the old password is no longer the user's.
         user_condition=UserItem.passwordHash == user.passwordHash,
         conflict=BadRequest(INCORRECT),
+        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
     )
     if passwords.needs_rehash(user.passwordHash):
         verified.touch(passwordHash=passwords.hash_password(secret))
@@ -101,7 +107,7 @@ def _no_password(req: Request, user: UserItem, no_reset_email: bool) -> None:
     the wrong-password one (api-client §7.1).
     """
     if no_reset_email:
-        raise BadRequest(INCORRECT, error_type="intended_error")
+        raise spraying.failed(req, BadRequest(INCORRECT, error_type="intended_error"))
     if req.is_test or not user.email:
         return
     try:

@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Gsi1, Item, connection, take
 
 LINK_SK = "LINK"
-LOCK_SK = "LOCK"
 
 
 class LinkItem(Item):
@@ -42,20 +40,12 @@ class LinkItem(Item):
     by_user = Gsi1()
 
 
-class LinkLockItem(Item):
-    until = NumberAttribute()
-
-
 def link_pk(digest: str) -> str:
     return f"LINK#{digest}"
 
 
 def user_links_pk(mode: str, tenant_id: str, user_uuid: str) -> str:
     return f"LINKS#{mode}#{tenant_id}#{user_uuid}"
-
-
-def lock_pk(mode: str, tenant_id: str, user_uuid: str) -> str:
-    return f"LINKLOCK#{mode}#{tenant_id}#{user_uuid}"
 
 
 def new_link_item(
@@ -145,16 +135,3 @@ def delete_links(items: Iterable[LinkItem]) -> None:
     with LinkItem.batch_write() as batch:
         for item in items:
             batch.delete(LinkItem(item.pk, item.sk))
-
-
-def locked_until(mode: str, tenant_id: str, user_uuid: str) -> int:
-    try:
-        return int(LinkLockItem.get(lock_pk(mode, tenant_id, user_uuid), LOCK_SK).until)
-    except DoesNotExist:
-        return 0
-
-
-def lock(mode: str, tenant_id: str, user_uuid: str, until: int) -> None:
-    LinkLockItem(
-        lock_pk(mode, tenant_id, user_uuid), LOCK_SK, type="linklock", until=until, ttl=until + 60
-    ).save()

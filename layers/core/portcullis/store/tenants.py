@@ -165,6 +165,34 @@ def list_children(mode: str, parent_id: str) -> list[TenantItem]:
     return list(TenantItem.children_index.query(f"CHILDREN#{mode}#{parent_id}"))
 
 
+def read_children(
+    mode: str, parent_id: str, *, after: str | None, limit: int
+) -> tuple[list[TenantItem], str | None]:
+    """At most `limit` direct children in creation order, starting after the child whose
+    index key (`createdAt#tenantId`) is `after`, and the index key to continue after
+    (None when none are left). Reads one item more than it returns."""
+    start = None
+    if after is not None:
+        child_id = after.rpartition("#")[2]
+        start = {
+            "gsi1pk": {"S": f"CHILDREN#{mode}#{parent_id}"},
+            "gsi1sk": {"S": after},
+            "pk": {"S": tenant_pk(mode, child_id)},
+            "sk": {"S": TENANT_SK},
+        }
+    found = list(
+        TenantItem.children_index.query(
+            f"CHILDREN#{mode}#{parent_id}",
+            limit=limit + 1,
+            last_evaluated_key=start,
+            page_size=min(limit + 1, 2000),
+        )
+    )
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], str(found[limit - 1].gsi1sk)
+
+
 def first_children(mode: str, parent_id: str, limit: int) -> list[TenantItem]:
     return list(TenantItem.children_index.query(f"CHILDREN#{mode}#{parent_id}", limit=limit))
 

@@ -62,6 +62,7 @@ class UserItem(Item):
     updatedAt = UnicodeAttribute()
     passwordHash = UnicodeAttribute(null=True)
     passwordChangedAt = UnicodeAttribute(null=True)
+    claimedAt = UnicodeAttribute(null=True)  # first proof of an unconfirmed address
     roles = JSONAttribute(default=dict)  # tenantId -> [role names], direct grants only
     version = NumberAttribute(default=1)
     gsi1pk = UnicodeAttribute()
@@ -353,6 +354,28 @@ def touch_active(item: UserItem, at: str) -> bool:
             return False
         raise
     return True
+
+
+def read_users(
+    mode: str, tenant_id: str, *, after: int | None, limit: int
+) -> tuple[list[UserItem], int | None]:
+    """At most `limit` users of the tenant+mode in userId order, starting after userId
+    `after`, and the userId to continue after (None when none are left). Reads one item
+    more than it returns, to know whether any are left."""
+    pk = users_pk(mode, tenant_id)
+    start = None if after is None else {"pk": {"S": pk}, "sk": {"S": user_sk(after)}}
+    found = list(
+        UserItem.query(
+            pk,
+            UserItem.sk.startswith(USER_PREFIX),
+            limit=limit + 1,
+            last_evaluated_key=start,
+            page_size=min(limit + 1, 2000),
+        )
+    )
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], int(found[limit - 1].userId)
 
 
 def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:
