@@ -70,13 +70,15 @@ def jwt_header(token: str) -> dict[str, Any]:
 
 
 # Parents already given the roomy limits, so that their children may have them too.
-_ROOMY_PARENTS: set[tuple[str, str]] = set()
+_ROOMY_PARENTS: set[tuple[str, str, str]] = set()
 
 
 def _roomy_parent(http: httpx.Client, parent: dict[str, Any] | None, admin_key: str) -> None:
     """A child's limits never exceed its parent's (docs/settings.md), so the parent (the
-    workspace, whose admin may set any limit) gets the roomy limits first, once."""
-    if parent is None or (str(http.base_url), parent["tenantId"]) in _ROOMY_PARENTS:
+    workspace, whose admin may set any limit) gets the roomy limits first, once per mode
+    (settings are per mode; the key says which)."""
+    done = (str(http.base_url), parent["tenantId"] if parent else "", admin_key)
+    if parent is None or done in _ROOMY_PARENTS:
         return
     raised = http.put(
         f"/v0/tenants/{parent['tenantId']}/settings",
@@ -84,7 +86,7 @@ def _roomy_parent(http: httpx.Client, parent: dict[str, Any] | None, admin_key: 
         headers=bearer(admin_key),
     )
     assert raised.status_code == 200, raised.text
-    _ROOMY_PARENTS.add((str(http.base_url), parent["tenantId"]))
+    _ROOMY_PARENTS.add(done)
 
 
 def new_tenant(
