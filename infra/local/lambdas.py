@@ -28,14 +28,6 @@ MODULE_PREFIX = "_portcullis_local_fn_"
 
 Handler = Callable[[Any, Any], Any]
 
-# Powertools' resolvers keep the current event on a class attribute
-# (`BaseRouter.current_event`) shared by every function in the process. Lambda runs one
-# event at a time per instance, so that is safe there; here every function lives in one
-# process and requests arrive on many threads, and two concurrent requests could swap
-# events and bodies. Invocations therefore run one at a time, as in one Lambda instance.
-# Re-entrant, so a handler that invokes another function synchronously does not deadlock.
-_INVOCATION_LOCK = threading.RLock()
-
 
 class FunctionUnavailable(Exception):
     """The function's module could not be imported; the cause is chained."""
@@ -85,8 +77,7 @@ class LocalFunction:
         """Call the handler; timeouts are not enforced (a debugger may be paused in it)."""
         if self.handler is None:
             raise FunctionUnavailable(f"{self.spec.logical_id} failed to load") from self.load_error
-        with _INVOCATION_LOCK:
-            return self.handler(event, self.context())
+        return self.handler(event, self.context())
 
 
 _import_lock = threading.Lock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -37,6 +38,15 @@ from infra.local.routing import RouteMatch, Router
 from infra.local.template import CorsConfig
 
 LOCAL_PREFIX = "/_local"
+
+# Powertools' resolvers keep the current event on a class attribute
+# (`BaseRouter.current_event`) shared by every function in the process. Lambda runs one
+# event at a time per instance, so that is safe there; here every function lives in one
+# process and requests arrive on many threads, so two concurrent API requests could swap
+# events and bodies. API Gateway events therefore run one at a time, as in one Lambda
+# instance. Other invocations (Lambda Invoke, SQS, async) are not resolver events and are
+# not held back, so a handler that invokes another function synchronously cannot deadlock.
+API_EVENTS_ONE_AT_A_TIME = threading.Lock()
 _DISCARD_LIMIT = 64 * 1024 * 1024
 
 
@@ -87,7 +97,7 @@ class LocalGateway:
             request, match, request_id=request_id, stage_variables=self.stage_variables
         )
         try:
-            with calltrace.recording(request_id):
+            with API_EVENTS_ONE_AT_A_TIME, calltrace.recording(request_id):
                 result = function.invoke(event)
         except Exception as error:
             print(

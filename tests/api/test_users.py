@@ -565,3 +565,25 @@ def test_search_and_list_use_one_filter_language(api: Any, tenant: Tenant) -> No
         "POST", f"/v0/tenants/{tenant.tenant_id}/users/find", key=tenant.readonly, json=body
     )
     assert found.json()["totalCount"] == 1
+
+
+def test_concurrent_requests_each_get_their_own_answer(base_url: str, tenant: Tenant) -> None:
+    """The local runtime serves API events one at a time: Powertools keeps the current
+    event on a class attribute, so concurrent requests used to swap bodies."""
+    import httpx
+
+    addresses = [email(f"own{index}") for index in range(16)]
+
+    def attempt(address: str) -> tuple[str, httpx.Response]:
+        with httpx.Client(base_url=base_url, timeout=60) as http:
+            return address, http.post(
+                "/v0/users",
+                headers={"Authorization": f"Bearer {tenant.admin}"},
+                json={"email": address, "name": address},
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(attempt, addresses))
+    for address, response in answers:
+        assert response.status_code == 200, response.text
+        assert response.json()["email"] == address
