@@ -21,10 +21,14 @@ and mode, read through the 5-second tenant cache of `portcullis.tenantstate`.
 
 from __future__ import annotations
 
-from portcullis.callers import Caller
+from typing import TYPE_CHECKING
+
 from portcullis.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimits
+
+if TYPE_CHECKING:
+    from portcullis.callers import Caller
 
 REQUESTS = "requestsPerCredential"
 SEARCHES = "searchesPerCredential"

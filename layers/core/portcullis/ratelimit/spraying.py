@@ -20,13 +20,16 @@ by it, only their failures add up.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from portcullis.auth.context import RATE_LIMITED, Request
-from portcullis.errors import PortcullisError, TooManyRequests
+from portcullis.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter
 from portcullis.store.sessions import Update
+
+if TYPE_CHECKING:
+    from portcullis.auth.context import Request
 
 LIMIT_NAME = "firstFactorFailuresPerIp"
 
@@ -40,7 +43,7 @@ def failed(req: Request, error: PortcullisError) -> PortcullisError:
     or, past the limit, a 429 with Retry-After."""
     counted = fixedwindow.count(LIMIT_NAME, req.limits.firstFactorFailuresPerIp, *_parts(req))
     if counted.exceeded:
-        return TooManyRequests(RATE_LIMITED, retry_after=counted.retry_after)
+        return TooManyRequests(CLIENT_RATE_LIMITED, retry_after=counted.retry_after)
     return error
 
 
@@ -68,4 +71,4 @@ def refuse_if_exhausted(req: Request) -> None:
     start, end = fixedwindow.window(limit, time.time())
     hashed = fixedwindow.key(*_parts(req))
     if counter_store.current(LIMIT_NAME, hashed, start) >= limit.limit:
-        raise TooManyRequests(RATE_LIMITED, retry_after=max(1, end - int(time.time())))
+        raise TooManyRequests(CLIENT_RATE_LIMITED, retry_after=max(1, end - int(time.time())))
