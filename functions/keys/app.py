@@ -4,9 +4,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import keys, parentlimits, ratelimits, settings
+from portcullis import keys, settings
 from portcullis.errors import BadRequest
 from portcullis.http import api_caller, create_app, handler
+from portcullis.ratelimit import fixedwindow, parentlimits
 
 app = create_app(credentials=api_caller)
 
@@ -61,7 +62,7 @@ def verify_key(body: KeyRef) -> dict[str, Any]:
     limits = parentlimits.effective(
         who.mode, home, settings.read(who.mode, home.tenantId)
     ).rateLimits
-    ratelimits.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)
+    fixedwindow.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)
     return keys.verify(body.key, who.key_digest, who.mode, lambda t: who.can_reach(t, "admin"))
 
 

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from portcullis import authfailures, ratelimits, sessions
+from portcullis import sessions
 from portcullis.errors import MissingAuthentication, TooManyRequests, Unauthorized
+from portcullis.ratelimit import authfailures, fixedwindow
 from portcullis.settings import RateLimit, RateLimits
 
 WINDOW_SECONDS = 300  # the default `authFailuresPerIp` window and the ones used here
@@ -47,7 +48,7 @@ def test_an_address_over_the_limit_is_refused_without_counting(
     def no_call(*args: object) -> None:
         raise AssertionError("counted again")
 
-    monkeypatch.setattr(ratelimits, "count", no_call)
+    monkeypatch.setattr(fixedwindow, "count", no_call)
     assert isinstance(authfailures.failed(ip, no_call, Unauthorized()), TooManyRequests)
 
 

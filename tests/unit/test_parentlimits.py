@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portcullis import parentlimits
+from portcullis.ratelimit import parentlimits
 from portcullis.settings import RateLimit, RateLimits
 
 

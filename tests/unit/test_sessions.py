@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import passwords, sessions, tally, tokens
+from portcullis import passwords, sessions, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
 from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
+from portcullis.ratelimit import tally
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.workspace import create_workspace

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from portcullis.errors import TooManyRequests
+from portcullis.ratelimit.tally import Tally, batch_size
 from portcullis.settings import RateLimit
-from portcullis.tally import Tally, batch_size
 
 
 class SharedCounter:

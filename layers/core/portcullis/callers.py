@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from portcullis import authfailures, keys, settings
+from portcullis import keys, settings
 from portcullis.errors import (
     Forbidden,
     MissingAuthentication,
@@ -19,6 +19,7 @@ from portcullis.errors import (
     PortcullisError,
     Unauthorized,
 )
+from portcullis.ratelimit import authfailures
 from portcullis.store import tenants as tenant_store
 
 Level = Literal["admin", "read"]

@@ -252,7 +252,8 @@ _response_headers: ContextVar[dict[str, str] | None] = ContextVar("response_head
 def api_caller(app: APIGatewayRestResolver) -> Any:
     """The `Caller` of a server-to-server route (API key or admin access token), counted
     once per request in its per-credential buckets (api-server §6; 429 past them)."""
-    from portcullis import buckets, callers
+    from portcullis import callers
+    from portcullis.ratelimit import percredential
 
     test = (app.current_event.query_string_parameters or {}).get("test") == "true"
     caller = callers.authenticate(header(app, "authorization"), source_ip(app), test_query=test)
@@ -263,7 +264,7 @@ def api_caller(app: APIGatewayRestResolver) -> Any:
         route = app.current_event.resource or app.current_event.path
         search = route.rstrip("/").endswith("/find")
         try:
-            added.update(buckets.take(caller, search=search))
+            added.update(percredential.take(caller, search=search))
         except PortcullisError as refused:
             added.update(refused.headers)
             raise

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import customdata, durations, links, mail, outbox, ratelimits, settings, users
+from portcullis import customdata, durations, links, mail, outbox, settings, users
 from portcullis import roles as role_service
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimit
 from portcullis.store import links as link_store
 from portcullis.store import tenants as tenant_store
@@ -63,7 +64,7 @@ def _email_allowed(mode: str, tenant_id: str, email: str, confirmed: bool) -> bo
         return False
     name, limit = _limit(confirmed)
     try:
-        ratelimits.check(name, limit, mode, tenant_id, email)
+        fixedwindow.check(name, limit, mode, tenant_id, email)
     except TooManyRequests:
         return False
     return True
@@ -74,7 +75,7 @@ def _count_email(invitation: Invitation, confirmed: bool) -> Invitation:
     if invitation.emailed:
         user = invitation.user
         name, limit = _limit(confirmed)
-        ratelimits.record(name, limit, user.mode, user.tenantId, str(user.email))
+        fixedwindow.record(name, limit, user.mode, user.tenantId, str(user.email))
     return invitation
 
 

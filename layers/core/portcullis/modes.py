@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import clientlimits
 from portcullis.callers import TENANT_ID
 from portcullis.domains import live_origin
 from portcullis.errors import BadRequest, NotFound
 from portcullis.links import LOCAL_ORIGIN
 from portcullis.origins import InvalidOrigin, Origin, request_origin
+from portcullis.ratelimit import perip
 from portcullis.tenantstate import tenant_state
 
 INVALID_ORIGIN = '"origin" must be an http(s) origin: scheme, host and optional port only'
@@ -86,5 +86,5 @@ def tenant_mode(tenant_id: str, origin: str | None, ip: str) -> dict[str, Any]:
     state = tenant_state(mode, tenant_id)
     if state is None:
         raise NotFound("Tenant not found")
-    clientlimits.count_request(mode, tenant_id, ip, state.settings.rateLimits)
+    perip.count_request(mode, tenant_id, ip, state.settings.rateLimits)
     return {"mode": mode, "authentication": state.settings.authentication.model_dump(mode="json")}

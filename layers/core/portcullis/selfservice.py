@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, links, passwords, ratelimits, sessions, users
+from portcullis import customdata, links, passwords, sessions, users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
 from portcullis.errors import BadRequest, Forbidden
+from portcullis.ratelimit import fixedwindow
 from portcullis.sessions import TokenCaller
 from portcullis.store import sessions as session_store
 from portcullis.store.users import UserItem
@@ -97,7 +98,7 @@ def update_password(
     previous = user.passwordHash
     refunds: list[session_store.Update] = []
     if previous:
-        counted = ratelimits.hit(
+        counted = fixedwindow.hit(
             "attemptsPerAccount",
             caller.settings.rateLimits.attemptsPerAccount,
             caller.mode,

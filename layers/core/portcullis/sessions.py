@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis import authfailures, clientlimits, modes, tokens
+from portcullis import modes, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.callers import bearer
@@ -43,6 +43,7 @@ from portcullis.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from portcullis.ratelimit import authfailures, perip
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as store
 from portcullis.store.sessions import SessionItem
@@ -287,7 +288,7 @@ def authenticate(
     assert snapshot.session is not None
     settings = _settings(snapshot, mode, tenant_id)
     if counted:
-        clientlimits.count_request(mode, tenant_id, ip, settings.rateLimits)
+        perip.count_request(mode, tenant_id, ip, settings.rateLimits)
     return TokenCaller(claims, snapshot.session, snapshot.user, snapshot.tenant, settings)
 
 
@@ -516,7 +517,7 @@ def _counted_settings(mode: str, tenant_id: str, ip: str) -> TenantSettings:
     """The tenant's (cached) settings, after counting the request in `requestsPerIp`."""
     state = tenant_state(mode, tenant_id)
     settings = state.settings if state else TenantSettings()
-    clientlimits.count_request(mode, tenant_id, ip, settings.rateLimits)
+    perip.count_request(mode, tenant_id, ip, settings.rateLimits)
     return settings
 
 

@@ -80,7 +80,7 @@ class RateLimits(BaseModel):
     attemptsPerAccount: RateLimit = RateLimit(limit=10, windowSeconds=900)
     requestsPerIp: RateLimit = RateLimit(limit=300, windowSeconds=60)
     authFailuresPerIp: RateLimit = RateLimit(limit=20, windowSeconds=300)
-    # Failed password / code log-ins per IP (password spraying: auth/spraying.py).
+    # Failed password / code log-ins per IP (password spraying: ratelimit/spraying.py).
     firstFactorFailuresPerIp: RateLimit = RateLimit(limit=50, windowSeconds=900)
     refreshPerSession: RateLimit = RateLimit(limit=60, windowSeconds=60)
     verifyKeyPerCredential: RateLimit = RateLimit(limit=30, windowSeconds=60)

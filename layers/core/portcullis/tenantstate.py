@@ -16,8 +16,8 @@ from typing import Any
 from cachetools import TTLCache
 from pydantic import ValidationError
 
-from portcullis import parentlimits
 from portcullis import settings as tenant_settings
+from portcullis.ratelimit import parentlimits
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
 from portcullis.store.tenants import TenantItem
@@ -69,7 +69,7 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
 
 
 def _within_parent(mode: str, state: TenantState) -> TenantState:
-    """A child's rate limits clamped to its parent's (`parentlimits`). The cache holds
+    """A child's rate limits clamped to its parent's (`ratelimit.parentlimits`). The cache holds
     each tenant's own settings and the clamp is applied on every read, so a parent's
     change counts for its children as soon as it counts for the parent."""
     clamped = parentlimits.effective(mode, state.tenant, state.settings)

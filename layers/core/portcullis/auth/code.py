@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import codes
-from portcullis.auth import attempts, claim, completion, identity, messages, spraying
+from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest, Forbidden
+from portcullis.ratelimit import attempts, spraying
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import sessions as session_store
 from portcullis.store import users as user_store

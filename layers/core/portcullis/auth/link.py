@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import authfailures, clientlimits, links
+from portcullis import links
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import sessions as session_store
 from portcullis.store import users as user_store
@@ -124,7 +125,7 @@ def redeem(req: Request, uuid: str, token: str, types: frozenset[str]) -> tuple[
 def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, Any]:
     """The client's `linkType` is ignored (older clients omit it): the stored type
     decides, and reset links are refused here whatever the client says."""
-    clientlimits.count_request(req.mode, req.tenant_id, req.ip, req.limits)
+    perip.count_request(req.mode, req.tenant_id, req.ip, req.limits)
     if not token or not uuid:
         raise BadRequest(MISSING_CREDENTIALS)
     item, user = redeem(req, uuid, token, links.LOGIN_LINK_TYPES)

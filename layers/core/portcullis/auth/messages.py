@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import durations, mail, outbox, ratelimits
+from portcullis import durations, mail, outbox
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.ratelimit import fixedwindow
 from portcullis.store.outbox import OutboxItem
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
@@ -24,11 +25,11 @@ def limit_send(req: Request, channel: str, target: str) -> None:
     """api-client §4: per target 5 per 15 min and one per 30 s; per IP 30 per 15 min."""
     limits = req.limits
     key = (req.mode, req.tenant_id, channel, target.strip().lower())
-    ratelimits.hit(
+    fixedwindow.hit(
         "sendIntervalPerTarget", limits.sendIntervalPerTarget, *key, message=RATE_LIMITED
     )
-    ratelimits.hit("sendPerTarget", limits.sendPerTarget, *key, message=RATE_LIMITED)
-    ratelimits.hit(
+    fixedwindow.hit("sendPerTarget", limits.sendPerTarget, *key, message=RATE_LIMITED)
+    fixedwindow.hit(
         "sendPerIp", limits.sendPerIp, req.mode, req.tenant_id, req.ip, message=RATE_LIMITED
     )
 

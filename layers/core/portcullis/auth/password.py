@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import background, passwords, ratelimits
-from portcullis.auth import attempts, completion, identity, link, messages, reset, spraying
+from portcullis import background, passwords
+from portcullis.auth import completion, identity, link, messages, reset
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.errors import BadRequest, Forbidden, TooManyRequests
+from portcullis.ratelimit import attempts, fixedwindow, spraying
 from portcullis.sessions import USER_LOCKED
 from portcullis.store.users import UserItem
 
@@ -35,7 +36,7 @@ def sign_up(
     address = identity.email(identity.required(email, "email is required"))
     secret = identity.required(password, "password is required")
     fields = identity.profile(username=username, name=name, data=data)
-    ratelimits.hit(
+    fixedwindow.hit(
         "signupPerIp", req.limits.signupPerIp, req.mode, req.tenant_id, req.ip, message=RATE_LIMITED
     )
     if identity.find_by_email(req, address) is not None:
@@ -65,7 +66,7 @@ def log_in(
     counter (sent while the password is checked), then the session transaction (which
     also refunds the attempt, stamps lastActiveAt and checks that the IP's failures are
     under `firstFactorFailuresPerIp`). A failure costs one more call: it is counted
-    against the IP (auth/spraying.py)."""
+    against the IP (ratelimit/spraying.py)."""
     req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis import authfailures, clientlimits, pkce, sessions
+from portcullis import pkce, sessions
 from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
 from portcullis.callers import TENANT_ID
 from portcullis.errors import Forbidden, NotFound, Unauthorized
+from portcullis.ratelimit import authfailures, perip
 from portcullis.store import sessions as session_store
 from portcullis.tenantstate import remember
 
@@ -40,6 +41,6 @@ def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, 
     if user.locked:
         raise Forbidden(sessions.USER_LOCKED)
     settings = remember(item.mode, tenant, snapshot.settings).settings
-    clientlimits.count_request(item.mode, tenant_id, ip, settings.rateLimits)
+    perip.count_request(item.mode, tenant_id, ip, settings.rateLimits)
     issued = sessions.issue_first_refresh(session, user, settings, at)
     return completion.signed_in(tenant, settings, user, session, issued, None)

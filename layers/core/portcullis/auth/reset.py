@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import clientlimits, links, passwords, sessions
+from portcullis import links, passwords, sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.errors import BadRequest, Unauthorized
+from portcullis.ratelimit import perip
 from portcullis.store import sessions as session_store
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
@@ -63,7 +64,7 @@ def issue_link(req: Request, user: UserItem, address: str, redirect: str | None 
 def reset(
     req: Request, *, uuid: str | None, token: str | None, password: str | None
 ) -> dict[str, Any]:
-    clientlimits.count_request(req.mode, req.tenant_id, req.ip, req.limits)
+    perip.count_request(req.mode, req.tenant_id, req.ip, req.limits)
     if not uuid or not token or not password:
         raise BadRequest(MISSING)
     # Checked before the link is consumed: a rejected password must not burn the link.

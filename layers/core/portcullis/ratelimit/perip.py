@@ -7,15 +7,15 @@ because their own row of the table limits them: sign-up (`signupPerIp`), sends a
 verify email/phone (`sendPerIp`, `sendPerTarget`), password and code log-in
 (`attemptsPerAccount`) and refresh (`refreshPerSession`).
 
-The count is batched per Lambda instance (`portcullis.tally`): exact for small limits,
+The count is batched per Lambda instance (`portcullis.ratelimit.tally`): exact for small limits,
 and within a bounded overshoot for large ones, at an amortised 1/k extra DynamoDB call
 (k = limit // 20) instead of one call per request.
 """
 
 from __future__ import annotations
 
-from portcullis import tally
 from portcullis.errors import CLIENT_RATE_LIMITED
+from portcullis.ratelimit import tally
 from portcullis.settings import RateLimits
 
 NAME = "requestsPerIp"

@@ -20,13 +20,16 @@ by it, only their failures add up.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from portcullis import ratelimits
-from portcullis.auth.context import RATE_LIMITED, Request
-from portcullis.errors import PortcullisError, TooManyRequests
+from portcullis.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyRequests
+from portcullis.ratelimit import fixedwindow
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter
 from portcullis.store.sessions import Update
+
+if TYPE_CHECKING:
+    from portcullis.auth.context import Request
 
 LIMIT_NAME = "firstFactorFailuresPerIp"
 
@@ -38,9 +41,9 @@ def _parts(req: Request) -> tuple[str, str, str]:
 def failed(req: Request, error: PortcullisError) -> PortcullisError:
     """Count one failed attempt of the request's IP: returns `error` (the 400 to raise)
     or, past the limit, a 429 with Retry-After."""
-    counted = ratelimits.count(LIMIT_NAME, req.limits.firstFactorFailuresPerIp, *_parts(req))
+    counted = fixedwindow.count(LIMIT_NAME, req.limits.firstFactorFailuresPerIp, *_parts(req))
     if counted.exceeded:
-        return TooManyRequests(RATE_LIMITED, retry_after=counted.retry_after)
+        return TooManyRequests(CLIENT_RATE_LIMITED, retry_after=counted.retry_after)
     return error
 
 
@@ -48,14 +51,14 @@ def guard(req: Request) -> Update:
     """The condition a successful sign-in's transaction carries: the IP's failures are
     still under the limit. (`ADD 0` only because an update needs an action.)"""
     limit = req.limits.firstFactorFailuresPerIp
-    start, end = ratelimits.window(limit, time.time())
-    item = RateCounter(f"RATE#{LIMIT_NAME}#{ratelimits.key(*_parts(req))}", str(start))
+    start, end = fixedwindow.window(limit, time.time())
+    item = RateCounter(f"RATE#{LIMIT_NAME}#{fixedwindow.key(*_parts(req))}", str(start))
     return Update(
         item,
         [
             RateCounter.hits.add(0),
             RateCounter.type.set("rate"),
-            RateCounter.ttl.set(end + ratelimits.EXPIRY_MARGIN_SECONDS),
+            RateCounter.ttl.set(end + fixedwindow.EXPIRY_MARGIN_SECONDS),
         ],
         RateCounter.hits.does_not_exist() | (RateCounter.hits < limit.limit),
     )
@@ -65,7 +68,7 @@ def refuse_if_exhausted(req: Request) -> None:
     """After a sign-in transaction failed its conditions: 429 when the IP's failures
     used up the window (the guard was the condition that failed), else nothing."""
     limit = req.limits.firstFactorFailuresPerIp
-    start, end = ratelimits.window(limit, time.time())
-    hashed = ratelimits.key(*_parts(req))
+    start, end = fixedwindow.window(limit, time.time())
+    hashed = fixedwindow.key(*_parts(req))
     if counter_store.current(LIMIT_NAME, hashed, start) >= limit.limit:
-        raise TooManyRequests(RATE_LIMITED, retry_after=max(1, end - int(time.time())))
+        raise TooManyRequests(CLIENT_RATE_LIMITED, retry_after=max(1, end - int(time.time())))

@@ -12,10 +12,15 @@ a locked password still leaves link and code sign-in open.
 
 from __future__ import annotations
 
-from portcullis import ratelimits
-from portcullis.auth.context import RATE_LIMITED, Request
+from typing import TYPE_CHECKING
+
+from portcullis.errors import CLIENT_RATE_LIMITED
+from portcullis.ratelimit import fixedwindow
 from portcullis.store.sessions import Update
 from portcullis.store.users import UserItem
+
+if TYPE_CHECKING:
+    from portcullis.auth.context import Request
 
 LIMIT_NAME = "attemptsPerAccount"
 
@@ -31,4 +36,4 @@ def count(req: Request, factor: str, identifier: str) -> Update:
     refunds it, for the transaction of a successful sign-in."""
     limit = req.limits.attemptsPerAccount
     parts = (req.mode, req.tenant_id, factor, identifier.strip().lower())
-    return ratelimits.hit(LIMIT_NAME, limit, *parts, message=RATE_LIMITED).refund()
+    return fixedwindow.hit(LIMIT_NAME, limit, *parts, message=CLIENT_RATE_LIMITED).refund()

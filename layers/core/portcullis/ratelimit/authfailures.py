@@ -21,7 +21,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from portcullis import ratelimits
 from portcullis.errors import (
     CLIENT_RATE_LIMITED,
     MissingAuthentication,
@@ -29,6 +28,7 @@ from portcullis.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimit, RateLimits, TenantSettings
 
 NAME = "authFailuresPerIp"
@@ -77,7 +77,7 @@ def failed(
     until = _known_over(ip, now)
     if until is not None:
         return TooManyRequests(message, retry_after=until - int(now))
-    counted = ratelimits.count(NAME, limit(), ip)
+    counted = fixedwindow.count(NAME, limit(), ip)
     if not counted.exceeded:
         return error
     _remember(ip, counted.end, now)

@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from portcullis import ratelimits
 from portcullis.errors import TooManyRequests
+from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store
 
@@ -72,8 +72,8 @@ class Tally:
     def count(self, name: str, limit: RateLimit, *parts: str, message: str | None = None) -> None:
         """Count one request; 429 with Retry-After once the shared total passes `limit`."""
         at = self._clock()
-        start, end = ratelimits.window(limit, at)
-        hashed = ratelimits.key(*parts)
+        start, end = fixedwindow.window(limit, at)
+        hashed = fixedwindow.key(*parts)
         refused = TooManyRequests(message, retry_after=end - int(at))
         with self._lock:
             entry = self._entry((name, hashed), start)
@@ -84,7 +84,7 @@ class Tally:
                 return
             amount, entry.pending = entry.pending, 0
         try:
-            total = self._add(name, hashed, start, end + ratelimits.EXPIRY_MARGIN_SECONDS, amount)
+            total = self._add(name, hashed, start, end + fixedwindow.EXPIRY_MARGIN_SECONDS, amount)
         except Exception:
             with self._lock:
                 entry.pending += amount  # not added: keep it for the next addition

@@ -21,10 +21,14 @@ and mode, read through the 5-second tenant cache of `portcullis.tenantstate`.
 
 from __future__ import annotations
 
-from portcullis import ratelimits
-from portcullis.callers import Caller
+from typing import TYPE_CHECKING
+
 from portcullis.errors import TooManyRequests
+from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimits
+
+if TYPE_CHECKING:
+    from portcullis.callers import Caller
 
 REQUESTS = "requestsPerCredential"
 SEARCHES = "searchesPerCredential"
@@ -37,7 +41,7 @@ def _limits(caller: Caller) -> RateLimits:
     return state.settings.rateLimits if state else RateLimits()
 
 
-def headers(counted: ratelimits.Count) -> dict[str, str]:
+def headers(counted: fixedwindow.Count) -> dict[str, str]:
     """api-server §6 (Portcullis extension): limit, what is left, and when it refills."""
     return {
         "X-RateLimit-Limit": str(counted.limit.limit),
@@ -50,9 +54,9 @@ def take(caller: Caller, *, search: bool = False) -> dict[str, str]:
     """Count one request of `caller` (and one search); returns the headers of the bucket
     closest to its limit, or raises 429 with them and Retry-After."""
     limits = _limits(caller)
-    shown = ratelimits.count(REQUESTS, limits.requestsPerCredential, caller.credential)
+    shown = fixedwindow.count(REQUESTS, limits.requestsPerCredential, caller.credential)
     if search and not shown.exceeded:
-        searched = ratelimits.count(SEARCHES, limits.searchesPerCredential, caller.credential)
+        searched = fixedwindow.count(SEARCHES, limits.searchesPerCredential, caller.credential)
         if searched.exceeded or searched.remaining <= shown.remaining:
             shown = searched
     if shown.exceeded:
