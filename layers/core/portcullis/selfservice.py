@@ -18,6 +18,7 @@ from portcullis.auth.context import RATE_LIMITED
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import TokenCaller
 from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 from portcullis.userfields import UserWrite
@@ -95,7 +96,7 @@ def update_password(
     assert user is not None
     new = identity.required(password, "password is required")
     previous = user.passwordHash
-    refunds: list[session_store.Update] = []
+    refunds: list[transactions.Update] = []
     if previous:
         counted = ratelimits.hit(
             "attemptsPerAccount",
@@ -121,10 +122,10 @@ def update_password(
         UserItem.passwordHash == previous if previous else UserItem.passwordHash.does_not_exist()
     )
     try:
-        session_store.commit(
+        transactions.commit(
             [event],
             [
-                session_store.Update(
+                transactions.Update(
                     UserItem(user.pk, user.sk),
                     [
                         UserItem.passwordHash.set(user.passwordHash),
@@ -138,7 +139,7 @@ def update_password(
                 *refunds,
             ],
         )
-    except session_store.WriteConflict as exc:
+    except transactions.WriteConflict as exc:
         # The password changed (or the account or session went) since it was read.
         raise BadRequest(CHANGED_MEANWHILE) from exc
     sessions.end_all(

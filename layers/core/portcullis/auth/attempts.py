@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from portcullis import ratelimits
 from portcullis.auth.context import RATE_LIMITED, Request
-from portcullis.store.sessions import Update
+from portcullis.store.transactions import Update
 from portcullis.store.users import UserItem
 
 LIMIT_NAME = "attemptsPerAccount"

@@ -16,7 +16,7 @@ from portcullis.auth import attempts, claim, completion, identity, messages, spr
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import USER_LOCKED
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
@@ -104,7 +104,7 @@ def send(
         else:
             return messages.answer(req, messages.Sent(kind, target, code=code))
     code, items = code_items(req, user, kind, target)
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return messages.answer(req, messages.Sent(kind, target, code=code))
 
 

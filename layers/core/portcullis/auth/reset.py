@@ -17,7 +17,7 @@ from portcullis import clientlimits, links, passwords, sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.errors import BadRequest, Unauthorized
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 
@@ -56,7 +56,7 @@ def issue_link(req: Request, user: UserItem, address: str, redirect: str | None 
                 req, user, "reset", address, seconds, link=url, expires_at=expires_at
             )
         )
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return url
 
 

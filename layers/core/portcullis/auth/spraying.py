@@ -26,7 +26,7 @@ from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.errors import PortcullisError, TooManyRequests
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter
-from portcullis.store.sessions import Update
+from portcullis.store.transactions import Update
 
 LIMIT_NAME = "firstFactorFailuresPerIp"
 
