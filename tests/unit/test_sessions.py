@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import passwords, sessions, tally, tokens
+from portcullis import sessions, tally, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
+from portcullis.credentials import passwords
 from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store

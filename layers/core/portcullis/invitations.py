@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import customdata, durations, links, mail, outbox, ratelimits, settings, users
+from portcullis import customdata, durations, mail, outbox, ratelimits, settings, users
 from portcullis import roles as role_service
+from portcullis.credentials import links
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.settings import RateLimit
 from portcullis.store import links as link_store

@@ -13,9 +13,9 @@ from typing import Any
 
 from portcullis import clientlimits
 from portcullis.callers import TENANT_ID
+from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.domains import live_origin
 from portcullis.errors import BadRequest, NotFound
-from portcullis.links import LOCAL_ORIGIN
 from portcullis.origins import InvalidOrigin, Origin, request_origin
 from portcullis.tenantstate import tenant_state
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, links, passwords, ratelimits, sessions, users
+from portcullis import customdata, ratelimits, sessions, users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
+from portcullis.credentials import links, passwords
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import TokenCaller
 from portcullis.store import sessions as session_store

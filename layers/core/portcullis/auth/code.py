@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import codes
 from portcullis.auth import attempts, claim, completion, identity, messages, spraying
 from portcullis.auth.context import Request
+from portcullis.credentials import codes
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import transactions

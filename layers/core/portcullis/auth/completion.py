@@ -23,10 +23,11 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import background, pkce, sessions, users
+from portcullis import background, sessions, users
 from portcullis.auth import claims as token_claims
 from portcullis.auth import identity
 from portcullis.auth.context import Request
+from portcullis.credentials import pkce
 from portcullis.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store

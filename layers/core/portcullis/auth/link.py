@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import authfailures, clientlimits, links
+from portcullis import authfailures, clientlimits
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
+from portcullis.credentials import links
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import transactions

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import background, passwords, ratelimits
+from portcullis import background, ratelimits
 from portcullis.auth import attempts, completion, identity, link, messages, reset, spraying
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.credentials import passwords
 from portcullis.errors import BadRequest, Forbidden, TooManyRequests
 from portcullis.sessions import USER_LOCKED
 from portcullis.store.users import UserItem

@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis import authfailures, clientlimits, pkce, sessions
+from portcullis import authfailures, clientlimits, sessions
 from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
 from portcullis.callers import TENANT_ID
+from portcullis.credentials import pkce
 from portcullis.errors import Forbidden, NotFound, Unauthorized
 from portcullis.store import snapshots
 from portcullis.tenantstate import remember

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import clientlimits, links, passwords, sessions
+from portcullis import clientlimits, sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
+from portcullis.credentials import links, passwords
 from portcullis.errors import BadRequest, Unauthorized
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
