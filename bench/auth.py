@@ -291,7 +291,8 @@ def run(runs: int) -> Results:
     server = start_aws()
     try:
         dynamo, argon2 = install_recorders()
-        from portcullis import passwords, settings, tokens
+        from portcullis import settings, tokens
+        from portcullis.credentials import passwords
         from portcullis.workspace import create_workspace
 
         tenant = create_workspace("Bench workspace").tenant_id

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from portcullis import codes
+from portcullis.credentials import codes
 from portcullis.errors import BadRequest
 from portcullis.store import codes as store
 

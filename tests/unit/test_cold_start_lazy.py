@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from portcullis import passwords, userfields
+from portcullis import userfields
+from portcullis.credentials import passwords
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "core"
 
@@ -23,7 +24,8 @@ def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() ->
     code = textwrap.dedent(
         """
         import json, sys
-        from portcullis import envelope, passwords, tokens, userfields
+        from portcullis import envelope, tokens, userfields
+        from portcullis.credentials import passwords
         models = [m for m in vars(userfields).values()
                   if isinstance(m, type) and issubclass(m, userfields.BaseModel)
                   and m is not userfields.BaseModel]

@@ -28,7 +28,7 @@ def table_dump() -> str:
 
 
 def test_a_link_is_stored_as_a_digest_and_redeems_once(user: Any) -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     issued = links.issue(user, "login", 3600)
     assert issued.uuid == user.userUuid and issued.type == "login"
@@ -45,7 +45,7 @@ def test_a_link_is_stored_as_a_digest_and_redeems_once(user: Any) -> None:
     ["mode", "tenant", "uuid", "type", "token"],
 )
 def test_every_wrong_binding_gets_the_same_answer(user: Any, change: str) -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     issued = links.issue(user, "welcome", 3600)
     args = {
@@ -70,7 +70,7 @@ def test_every_wrong_binding_gets_the_same_answer(user: Any, change: str) -> Non
 
 
 def test_expired_links_are_invalid(user: Any) -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     token, item = links.new_link_item(user, "verify", 0, purpose={"email": "new@example.com"})
     from portcullis.store import links as store
@@ -81,7 +81,7 @@ def test_expired_links_are_invalid(user: Any) -> None:
 
 
 def test_purpose_travels_with_the_link(user: Any) -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     issued = links.issue(user, "verify", 600, purpose={"email": "new@example.com"})
     item = links.redeem("test", user.tenantId, user.userUuid, issued.token, {"verify"})
@@ -89,7 +89,7 @@ def test_purpose_travels_with_the_link(user: Any) -> None:
 
 
 def test_issuing_a_reset_link_revokes_earlier_reset_links(user: Any) -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     first = links.issue(user, "reset", 3600)
     invite = links.issue(user, "invite", 3600)
@@ -103,7 +103,8 @@ def test_issuing_a_reset_link_revokes_earlier_reset_links(user: Any) -> None:
 
 
 def test_revoke_and_user_deletion_remove_pending_links(user: Any) -> None:
-    from portcullis import links, users
+    from portcullis import users
+    from portcullis.credentials import links
 
     issued = [links.issue(user, kind, 3600) for kind in ("login", "welcome")]
     assert links.revoke(user, {"login"}) == 1
@@ -117,7 +118,7 @@ def test_revoke_and_user_deletion_remove_pending_links(user: Any) -> None:
 def test_failures_never_lock_the_user(user: Any) -> None:
     """Bad tokens naming a user (uuids are public) do not block that user's own link;
     failures are counted per IP by the caller (`auth.link.redeem`)."""
-    from portcullis import links
+    from portcullis.credentials import links
 
     good = links.issue(user, "login", 3600)
     for _ in range(12):
@@ -127,7 +128,7 @@ def test_failures_never_lock_the_user(user: Any) -> None:
 
 
 def test_link_url_format() -> None:
-    from portcullis import links
+    from portcullis.credentials import links
 
     url = links.link_url("https://app.example.com/", "/login", "u-1", "t-1", "welcome", "/next?a=1")
     assert (
@@ -143,7 +144,8 @@ def test_link_url_format() -> None:
 
 
 def test_server_origin_is_the_primary_live_domain(aws: str) -> None:
-    from portcullis import links, settings, tenants
+    from portcullis import settings, tenants
+    from portcullis.credentials import links
 
     root = tenants.create("test", "Origin root")
     tenants.create("live", "Origin root", tenant_id=root.tenantId)
@@ -159,7 +161,7 @@ def test_server_origin_is_the_primary_live_domain(aws: str) -> None:
 
 
 def test_default_lifetimes_and_requested_durations() -> None:
-    from portcullis import links
+    from portcullis.credentials import links
     from portcullis.errors import BadRequest
 
     assert links.seconds_for("login", None) == 3600

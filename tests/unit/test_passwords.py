@@ -1,6 +1,6 @@
 import pytest
 
-from portcullis import passwords
+from portcullis.credentials import passwords
 from portcullis.errors import BadRequest
 
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import passwords, sessions, tokens
+from portcullis import sessions, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
+from portcullis.credentials import passwords
 from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.ratelimit import tally
 from portcullis.store import sessions as store

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import customdata, durations, links, mail, outbox, settings, users
+from portcullis import customdata, durations, mail, outbox, settings, users
 from portcullis import roles as role_service
+from portcullis.credentials import links
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimit

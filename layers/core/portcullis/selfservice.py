@@ -12,13 +12,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, links, passwords, sessions, users
+from portcullis import customdata, sessions, users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
+from portcullis.credentials import links, passwords
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.ratelimit import fixedwindow
 from portcullis.sessions import TokenCaller
 from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 from portcullis.userfields import UserWrite
@@ -96,7 +98,7 @@ def update_password(
     assert user is not None
     new = identity.required(password, "password is required")
     previous = user.passwordHash
-    refunds: list[session_store.Update] = []
+    refunds: list[transactions.Update] = []
     if previous:
         counted = fixedwindow.hit(
             "attemptsPerAccount",
@@ -122,10 +124,10 @@ def update_password(
         UserItem.passwordHash == previous if previous else UserItem.passwordHash.does_not_exist()
     )
     try:
-        session_store.commit(
+        transactions.commit(
             [event],
             [
-                session_store.Update(
+                transactions.Update(
                     UserItem(user.pk, user.sk),
                     [
                         UserItem.passwordHash.set(user.passwordHash),
@@ -139,7 +141,7 @@ def update_password(
                 *refunds,
             ],
         )
-    except session_store.WriteConflict as exc:
+    except transactions.WriteConflict as exc:
         # The password changed (or the account or session went) since it was read.
         raise BadRequest(CHANGED_MEANWHILE) from exc
     sessions.end_all(

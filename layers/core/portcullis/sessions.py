@@ -46,6 +46,7 @@ from portcullis.errors import (
 from portcullis.ratelimit import authfailures, perip
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as store
+from portcullis.store import snapshots
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
@@ -172,7 +173,7 @@ def token_user(claims: dict[str, Any]) -> UserItem | None:
     session_id, user_id = claims.get("sessionId"), claims.get("userId")
     if not isinstance(session_id, str) or not session_id or not isinstance(user_id, int):
         return None
-    snapshot = store.read_snapshot(
+    snapshot = snapshots.read_snapshot(
         session_id,
         str(claims.get("mode")),
         str(claims.get("tenantId")),
@@ -268,7 +269,7 @@ def authenticate(
         if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
             raise Unauthorized()
         mode, tenant_id = str(claims["mode"]), str(claims["tenantId"])
-        snapshot = store.read_snapshot(
+        snapshot = snapshots.read_snapshot(
             claims["sessionId"],
             mode,
             tenant_id,
@@ -292,7 +293,7 @@ def authenticate(
     return TokenCaller(claims, snapshot.session, snapshot.user, snapshot.tenant, settings)
 
 
-def _settings(snapshot: store.Snapshot, mode: str, tenant_id: str) -> TenantSettings:
+def _settings(snapshot: snapshots.Snapshot, mode: str, tenant_id: str) -> TenantSettings:
     """Settings read with the session; passing them to the tenant cache keeps the
     sign-in endpoints of this instance warm for free."""
     if snapshot.tenant is not None:
@@ -376,7 +377,7 @@ def _refresh(authorization: str | None, ip: str, watch: authfailures.Watch) -> d
     if claims.get("type") != "refresh" or not isinstance(jti, str):
         raise _invalid()
     mode, tenant_id, session_id = str(claims["mode"]), str(claims["tenantId"]), claims["sessionId"]
-    snapshot = store.read_snapshot(session_id, mode, tenant_id, int(claims["userId"]))
+    snapshot = snapshots.read_snapshot(session_id, mode, tenant_id, int(claims["userId"]))
     watch.settings(snapshot.settings)
     session, user = snapshot.session, snapshot.user
     now = int(time.time())

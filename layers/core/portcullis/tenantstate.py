@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from portcullis import settings as tenant_settings
 from portcullis.ratelimit import parentlimits
 from portcullis.settings import TenantSettings
-from portcullis.store import sessions as session_store
+from portcullis.store import snapshots
 from portcullis.store.tenants import TenantItem
 
 CACHE_SECONDS = 5.0
@@ -62,7 +62,7 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
         cached = _cache.get((mode, tenant_id))
     if cached is not None:
         return _within_parent(mode, cached)
-    snapshot = session_store.read_snapshot(None, mode, tenant_id, None)
+    snapshot = snapshots.read_snapshot(None, mode, tenant_id, None)
     if snapshot.tenant is None:
         return None
     return remember(mode, snapshot.tenant, snapshot.settings)

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import config, links, outbox, passwords, search, settings
+from portcullis import config, outbox, search, settings
 from portcullis import roles as role_service
+from portcullis.credentials import links, passwords
 from portcullis.customdata import check_data_size, merge_data
 from portcullis.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.store import roles as role_store

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import codes
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import Request
+from portcullis.credentials import codes
 from portcullis.errors import BadRequest, Forbidden
 from portcullis.ratelimit import attempts, spraying
 from portcullis.sessions import USER_LOCKED
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
@@ -105,7 +105,7 @@ def send(
         else:
             return messages.answer(req, messages.Sent(kind, target, code=code))
     code, items = code_items(req, user, kind, target)
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return messages.answer(req, messages.Sent(kind, target, code=code))
 
 

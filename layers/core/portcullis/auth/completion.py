@@ -23,13 +23,15 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import background, pkce, sessions, users
+from portcullis import background, sessions, users
 from portcullis.auth import claims as token_claims
 from portcullis.auth import identity
 from portcullis.auth.context import Request
+from portcullis.credentials import pkce
 from portcullis.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
@@ -61,7 +63,7 @@ class Verified:
     created: bool = False
     previous: dict[str, str | None] | None = None
     extra: list[user_store.Item] = field(default_factory=list)
-    updates: list[session_store.Update] = field(default_factory=list)
+    updates: list[transactions.Update] = field(default_factory=list)
     user_condition: Condition | None = None
     conflict: PortcullisError | None = None
     # Run when the transaction's conditions fail, before `conflict` is raised: a strategy
@@ -192,14 +194,14 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
     condition = UserItem.pk.exists()
     if verified.user_condition is not None:
         condition = condition & verified.user_condition
-    user_update = session_store.Update(UserItem(user.pk, user.sk), actions, condition)
+    user_update = transactions.Update(UserItem(user.pk, user.sk), actions, condition)
     try:
-        session_store.commit(
+        transactions.commit(
             saves,
             [user_update, *verified.updates],
             save_conditions={0: session_store.new_session_condition()},
         )
-    except session_store.WriteConflict as exc:
+    except transactions.WriteConflict as exc:
         _explain(verified)
         raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from portcullis import modes, origins
 from portcullis import settings as tenant_settings
 from portcullis.callers import TENANT_ID
+from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.domains import live_origin
 from portcullis.errors import (
     CLIENT_RATE_LIMITED,
@@ -27,7 +28,6 @@ from portcullis.errors import (
     NotFound,
     Unauthorized,
 )
-from portcullis.links import LOCAL_ORIGIN
 from portcullis.modes import RequestMode
 from portcullis.settings import TenantSettings
 from portcullis.store.tenants import TenantItem

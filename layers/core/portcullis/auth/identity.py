@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, passwords, users
+from portcullis import customdata, users
 from portcullis.auth import claims
 from portcullis.auth.context import Request
+from portcullis.credentials import passwords
 from portcullis.errors import BadRequest
 from portcullis.settings import EMAIL_PATTERN
 from portcullis.store import users as user_store

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import links
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
+from portcullis.credentials import links
 from portcullis.errors import BadRequest, Forbidden, Unauthorized
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions import USER_LOCKED
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.links import LinkItem
 from portcullis.store.users import UserItem
@@ -89,7 +89,7 @@ def send(
         else:
             return _sent(req, address, url)
     url, items = link_items(req, user, "login", address, redirect=redirect)
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return _sent(req, address, None if no_signup_email else url)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis import pkce, sessions
+from portcullis import sessions
 from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
 from portcullis.callers import TENANT_ID
+from portcullis.credentials import pkce
 from portcullis.errors import Forbidden, NotFound, Unauthorized
 from portcullis.ratelimit import authfailures, perip
-from portcullis.store import sessions as session_store
+from portcullis.store import snapshots
 from portcullis.tenantstate import remember
 
 
@@ -29,9 +30,7 @@ def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, 
     with authfailures.Watch(ip) as watch:
         watch.presented()  # over the limit: refused before the code is looked up
         item = pkce.redeem(tenant_id, code, verifier, at)
-        snapshot = session_store.read_snapshot(
-            item.sessionId, item.mode, tenant_id, int(item.userId)
-        )
+        snapshot = snapshots.read_snapshot(item.sessionId, item.mode, tenant_id, int(item.userId))
         watch.settings(snapshot.settings)
         session, user, tenant = snapshot.session, snapshot.user, snapshot.tenant
         if session is None or user is None or tenant is None or session.is_ended:

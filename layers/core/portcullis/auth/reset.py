@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import links, passwords, sessions
+from portcullis import sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
+from portcullis.credentials import links, passwords
 from portcullis.errors import BadRequest, Unauthorized
 from portcullis.ratelimit import perip
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store.users import UserItem
 from portcullis.timefmt import now_iso
 
@@ -57,7 +58,7 @@ def issue_link(req: Request, user: UserItem, address: str, redirect: str | None 
                 req, user, "reset", address, seconds, link=url, expires_at=expires_at
             )
         )
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return url
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from portcullis.auth import context, identity, link, reset
 from portcullis.errors import NotFound
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 
 # The task has no client; limits were counted by the request that queued it.
 TASK_IP = "0.0.0.0"
@@ -39,6 +39,6 @@ def run(
         reset.issue_link(req, user, address, redirect)
     elif kind == "verify":
         _, items = link.link_items(req, user, "verify", address, redirect=redirect)
-        session_store.commit(items, [])
+        transactions.commit(items, [])
     else:
         raise ValueError(f"unknown deferred send {kind!r}")

@@ -17,7 +17,7 @@ from portcullis import sessions
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
 from portcullis.errors import BadRequest
-from portcullis.store import sessions as session_store
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 
@@ -85,7 +85,7 @@ def verify_email(
                 raise BadRequest(identity.EMAIL_EXISTS)
             purpose = {"email": address}
     url, items = link.link_items(req, user, "verify", address, redirect=redirect, purpose=purpose)
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return messages.answer(req, messages.Sent("email", address, link=url))
 
 
@@ -117,5 +117,5 @@ def verify_phone(
                 raise BadRequest(identity.PHONE_EXISTS)
             pending = number
     sent_code, items = code.code_items(req, user, "sms", number, pending_phone_number=pending)
-    session_store.commit(items, [])
+    transactions.commit(items, [])
     return messages.answer(req, messages.Sent("sms", number, code=sent_code))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from portcullis.errors import CLIENT_RATE_LIMITED
 from portcullis.ratelimit import fixedwindow
-from portcullis.store.sessions import Update
+from portcullis.store.transactions import Update
 from portcullis.store.users import UserItem
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store
 
 if TYPE_CHECKING:
-    from portcullis.store.sessions import Update
+    from portcullis.store.transactions import Update
 
 # Counters outlive their window by this much, so a late reader still finds them.
 EXPIRY_MARGIN_SECONDS = 60

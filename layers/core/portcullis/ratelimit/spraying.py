@@ -26,7 +26,7 @@ from portcullis.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyReque
 from portcullis.ratelimit import fixedwindow
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter
-from portcullis.store.sessions import Update
+from portcullis.store.transactions import Update
 
 if TYPE_CHECKING:
     from portcullis.auth.context import Request

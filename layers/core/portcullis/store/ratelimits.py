@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pynamodb.attributes import NumberAttribute
 
 from portcullis.store.base import Item
-
-if TYPE_CHECKING:
-    from portcullis.store.sessions import Update
+from portcullis.store.transactions import Update
 
 
 class RateCounter(Item):
@@ -35,8 +31,6 @@ def hit(name: str, key: str, window_start: int, expires_at: int, amount: int = 1
 
 def refund(name: str, key: str, window_start: int, expires_at: int) -> Update:
     """Take one event back, as an update for a transaction the caller writes anyway."""
-    from portcullis.store.sessions import Update  # the transaction helpers live there
-
     return Update(
         _counter(name, key, window_start),
         [

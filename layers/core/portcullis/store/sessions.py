@@ -14,25 +14,18 @@ holder of the previous refresh token can derive (`sessions.py`).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
-from pynamodb.transactions import TransactGet, TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, tenant_pk
-from portcullis.store.tenants import SETTINGS_SK, TENANT_SK, SettingsItem, TenantItem
-from portcullis.store.users import UserItem, user_sk, users_pk
+from portcullis.store.base import Gsi1, Item
+from portcullis.store.transactions import Update
 
 SESSION_SK = "SESSION"
-CONTENTION_ATTEMPTS = 4
 
 
 def session_pk(session_id: str) -> str:
@@ -93,106 +86,6 @@ def get(session_id: str) -> SessionItem | None:
         return SessionItem.get(session_pk(session_id), SESSION_SK, consistent_read=True)
     except DoesNotExist:
         return None
-
-
-@dataclass
-class Snapshot:
-    """What one TransactGetItems call read; `None` for an item that does not exist."""
-
-    session: SessionItem | None
-    user: UserItem | None
-    tenant: TenantItem | None
-    settings: dict[str, Any] | None
-
-
-def _resolve(future: Any) -> Any:
-    try:
-        return future.get()
-    except DoesNotExist:
-        return None
-
-
-def read_snapshot(
-    session_id: str | None,
-    mode: str,
-    tenant_id: str,
-    user_id: int | None,
-    *,
-    with_tenant: bool = True,
-    with_settings: bool = True,
-) -> Snapshot:
-    """Session, user, tenant and tenant settings in one strongly consistent call.
-
-    The session and the user are addressed by the ids the (signature-checked) token
-    claims; the caller still compares the session's owner with the claims.
-    """
-    futures: dict[str, Any] = {}
-    with TransactGet(connection=connection()) as tx:
-        if session_id is not None:
-            futures["session"] = tx.get(SessionItem, session_pk(session_id), SESSION_SK)
-        if user_id is not None:
-            futures["user"] = tx.get(UserItem, users_pk(mode, tenant_id), user_sk(user_id))
-        if with_tenant:
-            futures["tenant"] = tx.get(TenantItem, tenant_pk(mode, tenant_id), TENANT_SK)
-        if with_settings:
-            futures["settings"] = tx.get(SettingsItem, tenant_pk(mode, tenant_id), SETTINGS_SK)
-    settings_item = _resolve(futures["settings"]) if with_settings else None
-    return Snapshot(
-        session=_resolve(futures["session"]) if "session" in futures else None,
-        user=_resolve(futures["user"]) if "user" in futures else None,
-        tenant=_resolve(futures["tenant"]) if "tenant" in futures else None,
-        settings=dict(settings_item.overrides or {}) if settings_item else None,
-    )
-
-
-@dataclass
-class Update:
-    """An UpdateItem to run inside a transaction (e.g. the user's `lastActiveAt`)."""
-
-    item: Model
-    actions: list[Action]
-    condition: Condition | None = None
-
-
-class WriteConflict(Exception):
-    """A condition of the transaction failed; `index` names the failed write."""
-
-    def __init__(self, index: int | None) -> None:
-        super().__init__(index)
-        self.index = index
-
-
-def commit(
-    saves: list[Item],
-    updates: list[Update],
-    *,
-    save_conditions: dict[int, Condition] | None = None,
-) -> None:
-    """Write items and updates all or nothing (one TransactWriteItems call).
-
-    A transaction DynamoDB cancels because another one touched the same item at that
-    moment (two sign-ins of one user) wrote nothing, so it is simply tried again.
-    """
-    conditions = save_conditions or {}
-    for attempt in range(CONTENTION_ATTEMPTS):
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                for index, item in enumerate(saves):
-                    tx.save(item, condition=conditions.get(index))
-                for update in updates:
-                    tx.update(update.item, actions=update.actions, condition=update.condition)
-            return
-        except TransactWriteError as exc:
-            reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in reasons:
-                raise WriteConflict(reasons.index("ConditionalCheckFailed")) from exc
-            contended = "TransactionConflict" in reasons or exc.cause_response_code in (
-                "TransactionConflictException",
-                "TransactionInProgressException",
-            )
-            if not contended or attempt == CONTENTION_ATTEMPTS - 1:
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter)
 
 
 def new_session_condition() -> Condition:

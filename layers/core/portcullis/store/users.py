@@ -207,7 +207,7 @@ class _Writes:
 class Extra:
     """Additional writes that must commit with a user change (role assignments, outbox,
     and `updates`: objects with `item`, `actions`, `condition`, such as a sign-in's
-    session-store `Update`s)."""
+    `store.transactions.Update`s)."""
 
     saves: list[Item]
     deletes: list[Item]

@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 
-from portcullis import passwords
+from portcullis.credentials import passwords
 from portcullis.errors import BadRequest
 from portcullis.store import codes as store
 from portcullis.store.codes import CodeItem
