@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 SAMSTAMP := $(SAMVENV)/.installed
 NODESTAMP := node_modules/.installed
 PORT ?= 3000
+# Two pytest workers per core: each API-test worker mostly waits on its own local runtime
+# (a separate process), so one per core leaves the cores half idle (measured: 10m42s with
+# 4 workers vs. about 17 minutes with 2 on a 2-core machine).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
 .PHONY: dev test lint format venv sam-venv node-deps validate unit api e2e bench clean
 
@@ -53,7 +57,7 @@ validate: $(STAMP) $(SAMSTAMP)
 # own pytest invocation so they never share moto's in-process state with the core's
 # unit tests.
 test: $(STAMP) $(SAMSTAMP) $(NODESTAMP) lint validate
-	$(VENV)/bin/pytest -n auto --ignore=tests/unit/test_local_runtime.py
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --ignore=tests/unit/test_local_runtime.py
 	$(VENV)/bin/pytest -n auto tests/unit/test_local_runtime.py
 
 bench: $(STAMP)
