@@ -6,6 +6,8 @@ in both modes and that no API route can write): `WORKSPACE#<id>` / `SENDER_DOMAI
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import DoesNotExist
 
@@ -34,23 +36,20 @@ def get_domains(workspace_id: str) -> set[str]:
 
 def add_domain(workspace_id: str, domain: str, updated_at: str) -> None:
     """Add atomically (a set ADD), so two operators adding at once both win."""
-    SenderDomainsItem(_pk(workspace_id), SK).update(
-        actions=[
-            SenderDomainsItem.type.set("senderDomains"),
-            SenderDomainsItem.workspaceId.set(workspace_id),
-            SenderDomainsItem.domains.add({domain}),
-            SenderDomainsItem.updatedAt.set(updated_at),
-        ]
-    )
+    _change(workspace_id, SenderDomainsItem.domains.add({domain}), updated_at)
 
 
 def remove_domain(workspace_id: str, domain: str, updated_at: str) -> None:
     """Remove atomically (a set DELETE); removing the last one drops the attribute."""
+    _change(workspace_id, SenderDomainsItem.domains.delete({domain}), updated_at)
+
+
+def _change(workspace_id: str, action: Any, updated_at: str) -> None:
     SenderDomainsItem(_pk(workspace_id), SK).update(
         actions=[
             SenderDomainsItem.type.set("senderDomains"),
             SenderDomainsItem.workspaceId.set(workspace_id),
-            SenderDomainsItem.domains.delete({domain}),
+            action,
             SenderDomainsItem.updatedAt.set(updated_at),
         ]
     )
