@@ -438,7 +438,7 @@ median over the N rounds; "rest ÷ crypto" divides two medians.
   `BaseClient._make_api_call` (pynamodb goes through it too). "DynamoDB ms" is the wall
   time during which at least one call was in flight, so work the function does on
   another thread meanwhile (a sign-in signs its tokens while its session transaction
-  is on the wire, `portcullis/background.py`) is not charged to it twice: hidden
+  is on the wire, `portcullis/platform/background.py`) is not charged to it twice: hidden
   behind the wait, it does not lengthen the request. moto runs in its own process, as
   DynamoDB is another machine in AWS; its milliseconds (a local HTTP round trip plus
   moto's own Python) say nothing about AWS latency; the call counts do.

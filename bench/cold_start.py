@@ -8,7 +8,7 @@ reported. Target: each function <= 1.5x `import boto3`.
 
 The "stack floor" row is a reference, not a function: what any HTTP function pays before
 its own code - pynamodb (so botocore), pydantic and Powertools' REST resolver with
-validation, through `portcullis.http` - so a function's ratio can be read against it.
+validation, through `portcullis.platform.http` - so a function's ratio can be read against it.
 
     python bench/cold_start.py [-n 7] [--only tenants,keys] [--strict]
 
@@ -45,7 +45,7 @@ sys.stdout.write("\\nIMPORT_SECONDS=%r\\n" % elapsed)
 # No Portcullis domain code: the libraries every HTTP function stands on.
 FLOOR = (
     "import pynamodb.attributes, pynamodb.models, pynamodb.transactions\n"
-    "from portcullis.http import create_app\n"
+    "from portcullis.platform.http import create_app\n"
     "create_app()\n"
 )
 

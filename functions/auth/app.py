@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from portcullis import selfservice, sessions
 from portcullis.auth import code, context, link, password, reset, verify
 from portcullis.auth import pkce as pkce_exchange
-from portcullis.http import create_app, handler, header, source_ip
-from portcullis.requests import query
+from portcullis.platform.bodies import query
+from portcullis.platform.http import create_app, handler, header, source_ip
 
 
 def _token_route_credentials(resolver: Any) -> None:

@@ -5,8 +5,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis import keys, settings
-from portcullis.errors import BadRequest
-from portcullis.http import api_caller, create_app, handler
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.ratelimit import fixedwindow, parentlimits
 
 app = create_app(credentials=api_caller)

@@ -3,7 +3,7 @@
 from typing import Any
 
 from portcullis import modes
-from portcullis.http import Response, create_app, handler, header, json_response, source_ip
+from portcullis.platform.http import Response, create_app, handler, header, json_response, source_ip
 
 app = create_app()
 

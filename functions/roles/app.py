@@ -5,8 +5,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from portcullis import callers, invitations, roles, users, userscope
-from portcullis.errors import NotFound
-from portcullis.http import api_caller, create_app, handler
+from portcullis.platform.errors import NotFound
+from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.userfields import RoleInvite, RoleList, RoleName

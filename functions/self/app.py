@@ -6,8 +6,8 @@ the tenant and mode come from that token, never from the origin.
 from typing import Any
 
 from portcullis import selfservice, sessions
-from portcullis.http import create_app, handler, header, source_ip
-from portcullis.requests import json_body
+from portcullis.platform.bodies import json_body
+from portcullis.platform.http import create_app, handler, header, source_ip
 
 app = create_app()
 

@@ -3,10 +3,11 @@ or an admin's access token; the account-level aliases act on the caller's home t
 
 from typing import Any
 
-from portcullis import callers, integers, sessions, users
-from portcullis.errors import BadRequest, NotFound
-from portcullis.http import api_caller, create_app, handler
-from portcullis.requests import query
+from portcullis import callers, sessions, users
+from portcullis.platform import integers
+from portcullis.platform.bodies import query
+from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.search import list_envelope
 
 app = create_app(credentials=api_caller)

@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, config, search, senders, tenants, tenantstate
+from portcullis import callers, search, senders, tenants, tenantstate
 from portcullis import settings as tenant_settings
-from portcullis.http import api_caller, create_app, handler
+from portcullis.platform import config
+from portcullis.platform.bodies import json_body
+from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.ratelimit import parentlimits
-from portcullis.requests import json_body
 
 app = create_app(credentials=api_caller)
 

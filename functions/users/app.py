@@ -8,9 +8,9 @@ from urllib.parse import unquote
 from pydantic import BaseModel
 
 from portcullis import callers, invitations, users, userscope
-from portcullis.errors import BadRequest, MethodNotAllowed
-from portcullis.http import api_caller, create_app, handler
-from portcullis.requests import json_body
+from portcullis.platform.bodies import json_body
+from portcullis.platform.errors import BadRequest, MethodNotAllowed
+from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.userfields import (

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from infra.local.routing import RouteMatch
 from infra.local.template import ACCOUNT_ID, CorsConfig
-from portcullis.origins import cors_origin
+from portcullis.platform.origins import cors_origin
 
 STAGE = "local"
 API_ID = "local"

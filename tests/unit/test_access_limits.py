@@ -16,11 +16,11 @@ import uuid
 import pytest
 
 from portcullis import sessions, tenantstate, tokens
-from portcullis.errors import Unauthorized
+from portcullis.platform.errors import Unauthorized
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.store.tenants import TenantItem
-from portcullis.timefmt import now_iso
 from portcullis.workspace import create_workspace
 
 # `end_all` used to read only the newest `SCAN_LIMIT` (1,000) sessions. Lowering that

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from portcullis import sessions
-from portcullis.errors import MissingAuthentication, TooManyRequests, Unauthorized
+from portcullis.platform.errors import MissingAuthentication, TooManyRequests, Unauthorized
 from portcullis.ratelimit import authfailures, fixedwindow
 from portcullis.settings import RateLimit, RateLimits
 

@@ -1,4 +1,4 @@
-"""portcullis.background: work handed to the worker thread comes back, errors included."""
+"""portcullis.platform.background: work handed to the worker thread comes back, errors included."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from portcullis import background
+from portcullis.platform import background
 
 
 def test_result_comes_back_from_another_thread() -> None:

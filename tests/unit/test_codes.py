@@ -8,7 +8,7 @@ import time
 import pytest
 
 from portcullis.credentials import codes
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 from portcullis.store import codes as store
 
 TENANT = "codeunit"

@@ -25,7 +25,7 @@ NO_SUBS = [{"domain": "example.net", "includeSubdomains": False}]
         ("https://127.0.0.1", [{"domain": "127.0.0.1"}], "test"),
         (None, LIVE, "test"),
         ("not a url", LIVE, "test"),
-        # Read strictly (portcullis.origins): what a browser would read differently is
+        # Read strictly (portcullis.platform.origins): what a browser would read differently is
         # never live, and a trailing dot is another origin to a browser.
         ("https://evil.test\\@example.com", LIVE, "test"),
         ("https://evil.test@example.com", LIVE, "test"),

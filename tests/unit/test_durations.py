@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portcullis.durations import describe, parse_duration
-from portcullis.errors import BadRequest
+from portcullis.platform.durations import describe, parse_duration
+from portcullis.platform.errors import BadRequest
 
 MESSAGE = '"options.duration" must be between 10 seconds and 1 week'
 

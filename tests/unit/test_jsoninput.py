@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from portcullis import integers, jsoninput
-from portcullis.errors import BadRequest
+from portcullis.platform import integers, jsoninput
+from portcullis.platform.errors import BadRequest
 
 
 @pytest.mark.parametrize(

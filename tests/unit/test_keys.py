@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from portcullis import keys
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import apikeys as store
-from portcullis.timefmt import now_iso
 from portcullis.workspace import create_workspace
 
 

@@ -134,13 +134,13 @@ def test_every_export_is_the_object_the_real_package_exports() -> None:
 
 def test_resolver_works_through_the_lean_packages() -> None:
     """Validation (body model, query and path parameters), the error envelope, 404/405
-    and the logged unexpected error, through `portcullis.http` as the functions use it."""
+    and the logged unexpected error, through `portcullis.platform.http` as the functions use it."""
     result = _run(
         """
         import json, sys
         from typing import Annotated
         from pydantic import BaseModel, ConfigDict
-        from portcullis.http import Response, create_app, handler, json_response
+        from portcullis.platform.http import Response, create_app, handler, json_response
         from aws_lambda_powertools.event_handler.openapi.params import Query
 
         class Body(BaseModel):
@@ -204,7 +204,7 @@ def test_unexpected_error_log_carries_the_request_id() -> None:
     result = _run(
         """
         import io, json, logging
-        from portcullis import http
+        from portcullis.platform import http
 
         app = http.create_app()
 
@@ -238,7 +238,7 @@ def test_falls_back_to_the_normal_import_for_another_powertools_version() -> Non
         import aws_lambda_powertools.shared.version as version
         version.VERSION = "0.0.0"
         from portcullis import lean_imports
-        from portcullis.http import create_app
+        from portcullis.platform.http import create_app
         create_app()
         package = sys.modules["aws_lambda_powertools.event_handler"]
         print(json.dumps({"lean": lean_imports.is_lean(package),

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from portcullis.errors import Unauthorized
+from portcullis.platform.errors import Unauthorized
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def user(aws: str) -> Any:
 
 
 def table_dump() -> str:
-    from portcullis import config
+    from portcullis.platform import config
 
     items = boto3.client("dynamodb").scan(TableName=config.table_name())["Items"]
     return json.dumps(items)
@@ -162,7 +162,7 @@ def test_server_origin_is_the_primary_live_domain(aws: str) -> None:
 
 def test_default_lifetimes_and_requested_durations() -> None:
     from portcullis.credentials import links
-    from portcullis.errors import BadRequest
+    from portcullis.platform.errors import BadRequest
 
     assert links.seconds_for("login", None) == 3600
     assert links.seconds_for("welcome", None) == 3 * 86_400

@@ -1,4 +1,4 @@
-"""The strict origin reader (`portcullis.origins`) against a corpus of confusable origins.
+"""The strict origin reader (`portcullis.platform.origins`) against a corpus of confusable origins.
 
 Every accepted origin is also read by Node's WHATWG `new URL()`: the host we hand on
 must be the host a browser reads, and our serialisation must be the browser's origin.
@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from portcullis.domains import live_origin, mode_from_origin
-from portcullis.origins import (
+from portcullis.platform.origins import (
     InvalidOrigin,
     Origin,
     cors_origin,

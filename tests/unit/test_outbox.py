@@ -16,7 +16,7 @@ SENDER = "no-reply@example.com"
 @pytest.fixture(scope="module")
 def aws_ready(aws: str) -> Iterator[str]:
     """The session moto server plus the event bus and a verified default sender."""
-    from portcullis import config
+    from portcullis.platform import config
 
     events = boto3.client("events", endpoint_url=aws)
     names = [b["Name"] for b in events.list_event_buses()["EventBuses"]]
@@ -46,7 +46,7 @@ def sent_emails() -> list[Any]:
 
 
 def raw_item(outbox_id: str) -> dict[str, Any]:
-    from portcullis import config
+    from portcullis.platform import config
     from portcullis.store.outbox import OUTBOX_SK, outbox_pk
 
     client = boto3.client("dynamodb")

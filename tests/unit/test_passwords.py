@@ -1,7 +1,7 @@
 import pytest
 
 from portcullis.credentials import passwords
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 
 def test_hash_is_argon2id_with_owasp_parameters() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portcullis import search as search_mod
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 from portcullis.search import (
     TENANT_CATALOG,
     USER_CATALOG,

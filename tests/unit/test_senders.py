@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from portcullis import mail, senders, settings, tenants
-from portcullis.errors import BadRequest, Forbidden
+from portcullis.platform.errors import BadRequest, Forbidden
 
 
 @dataclass

@@ -16,7 +16,7 @@ from portcullis import sessions, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth import context, password
 from portcullis.credentials import passwords
-from portcullis.errors import Forbidden, TooManyRequests, Unauthorized
+from portcullis.platform.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.ratelimit import tally
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store

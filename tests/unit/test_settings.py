@@ -1,7 +1,7 @@
 import pytest
 
 from portcullis import settings, tenants
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from portcullis.errors import TooManyRequests
+from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit.tally import Tally, batch_size
 from portcullis.settings import RateLimit
 

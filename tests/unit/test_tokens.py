@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from portcullis import tenants, tokens
-from portcullis.errors import Unauthorized
+from portcullis.platform.errors import Unauthorized
 
 
 @pytest.fixture(scope="module")

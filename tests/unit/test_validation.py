@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from portcullis.validation import describe, field_path, first_message
+from portcullis.platform.validation import describe, field_path, first_message
 
 
 class Inner(BaseModel):

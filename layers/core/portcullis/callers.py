@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from portcullis import keys, settings
-from portcullis.errors import (
+from portcullis.platform.errors import (
     Forbidden,
     MissingAuthentication,
     NotFound,

@@ -8,7 +8,13 @@ from typing import Any
 
 from publicsuffixlist import PublicSuffixList
 
-from portcullis.origins import InvalidOrigin, Origin, ascii_host, parse_origin, request_origin
+from portcullis.platform.origins import (
+    InvalidOrigin,
+    Origin,
+    ascii_host,
+    parse_origin,
+    request_origin,
+)
 
 
 @cache

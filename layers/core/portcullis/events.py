@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from portcullis import aws, config
-from portcullis.timefmt import now_iso
+from portcullis.platform import aws, config
+from portcullis.platform.timefmt import now_iso
 
 ACTIONS = ("create", "update", "delete")
 MODELS = ("user", "tenant")

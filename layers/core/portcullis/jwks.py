@@ -6,7 +6,7 @@ from typing import Any
 
 from portcullis import settings, tokens
 from portcullis.callers import TENANT_ID
-from portcullis.errors import NotFound
+from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
 
 

@@ -8,10 +8,10 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Literal
 
-from portcullis.digests import secret_digest
-from portcullis.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform.digests import secret_digest
+from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import apikeys as store
-from portcullis.timefmt import now_iso
 
 KeyType = Literal["admin", "readonly", "webhook"]
 KEY_TYPES: tuple[KeyType, ...] = ("admin", "readonly", "webhook")

@@ -23,7 +23,8 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from portcullis import aws, config, settings
+from portcullis import settings
+from portcullis.platform import aws, config
 from portcullis.store import tenants as tenant_store
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

@@ -14,8 +14,8 @@ from typing import Any
 from portcullis.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.domains import live_origin
-from portcullis.errors import BadRequest, NotFound
-from portcullis.origins import InvalidOrigin, Origin, request_origin
+from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.origins import InvalidOrigin, Origin, request_origin
 from portcullis.ratelimit import perip
 from portcullis.tenantstate import tenant_state
 

@@ -30,8 +30,8 @@ from importlib import import_module
 from typing import Any
 
 from portcullis import events
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import outbox as store
-from portcullis.timefmt import now_iso
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import time
 from typing import Any
 
 from portcullis import outbox
-from portcullis.errors import BadRequest, NotFound
+from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import roles as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store.base import tenant_pk
-from portcullis.timefmt import now_iso
 
 DEFAULT_ROLES: tuple[str, ...] = (
     "subscriber",

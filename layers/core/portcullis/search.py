@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from portcullis import integers
-from portcullis.errors import BadRequest
-from portcullis.timefmt import now, parse_iso
+from portcullis.platform import integers
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.timefmt import now, parse_iso
 
 AttrType = Literal["string", "boolean", "number", "date", "array"]
 

@@ -12,19 +12,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, sessions, users
+from portcullis import sessions, users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
 from portcullis.credentials import links, passwords
-from portcullis.errors import BadRequest, Forbidden
+from portcullis.platform import customdata
+from portcullis.platform.errors import BadRequest, Forbidden
+from portcullis.platform.timefmt import now_iso
+from portcullis.platform.validation import bad_request_from
 from portcullis.ratelimit import fixedwindow
 from portcullis.sessions import TokenCaller
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
-from portcullis.timefmt import now_iso
 from portcullis.userfields import UserWrite
-from portcullis.validation import bad_request_from
 
 EDITABLE = ("name", "image", "username", "data", "isMfaRequired")
 INCORRECT_PASSWORD = "Incorrect password"

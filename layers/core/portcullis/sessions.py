@@ -36,13 +36,14 @@ from portcullis import modes, tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.callers import bearer
-from portcullis.digests import secret_digest
-from portcullis.errors import (
+from portcullis.platform.digests import secret_digest
+from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
     Forbidden,
     TooManyRequests,
     Unauthorized,
 )
+from portcullis.platform.timefmt import iso, now_iso, parse_iso
 from portcullis.ratelimit import authfailures, perip
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as store
@@ -51,7 +52,6 @@ from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
 from portcullis.tenantstate import remember, settings_from, tenant_state
-from portcullis.timefmt import iso, now_iso, parse_iso
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from portcullis.domains import domain_problem, normalise_host
-from portcullis.errors import BadRequest
-from portcullis.origins import site_path_problem
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.origins import site_path_problem
+from portcullis.platform.timefmt import now_iso
+from portcullis.platform.validation import bad_request_from
 from portcullis.store import tenants as store
-from portcullis.timefmt import now_iso
-from portcullis.validation import bad_request_from
 
 Channel = Literal["email", "sms", "authenticator"]
 Strategy = Literal[

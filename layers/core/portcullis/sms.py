@@ -3,7 +3,7 @@ the outbox with the change that causes them (`outbox.sms_item`) and sent afterwa
 
 from __future__ import annotations
 
-from portcullis import aws
+from portcullis.platform import aws
 
 
 def send(to: str, message: str, *, sender_id: str | None = None) -> str:

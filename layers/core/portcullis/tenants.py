@@ -9,13 +9,13 @@ from typing import Any
 
 from portcullis import outbox, tokens
 from portcullis import settings as tenant_settings
-from portcullis.customdata import check_data_size, merge_data
-from portcullis.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform.customdata import check_data_size, merge_data
+from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform.timefmt import now_iso
 from portcullis.roles import DEFAULT_ROLES
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
-from portcullis.timefmt import now_iso
 
 _ALPHABET = string.ascii_lowercase + string.digits
 CHILDREN_PAGE = 50

@@ -19,9 +19,9 @@ from cachetools import TTLCache
 
 from portcullis import envelope
 from portcullis.callers import TENANT_ID
-from portcullis.errors import NotFound, Unauthorized
+from portcullis.platform.errors import NotFound, Unauthorized
+from portcullis.platform.timefmt import iso, now, now_iso, parse_iso
 from portcullis.store import jwtkeys as store
-from portcullis.timefmt import iso, now, now_iso, parse_iso
 
 ALGORITHM = "RS256"
 _CACHE_SECONDS = 300

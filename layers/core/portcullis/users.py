@@ -20,15 +20,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import config, outbox, search, settings
+from portcullis import outbox, search, settings
 from portcullis import roles as role_service
 from portcullis.credentials import links, passwords
-from portcullis.customdata import check_data_size, merge_data
-from portcullis.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform import config
+from portcullis.platform.customdata import check_data_size, merge_data
+from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import roles as role_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
-from portcullis.timefmt import now_iso
 
 CONFLICT_MESSAGES = {
     "email": "Email already exists",

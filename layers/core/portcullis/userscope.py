@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from portcullis.callers import Caller, Level
-from portcullis.errors import NotFound
+from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import config, tokens
+from portcullis import tokens
+from portcullis.platform import config
 from portcullis.store.users import UserItem
 
 # Browsers silently drop cookies above ~4 KB; the ID token embeds `data` (api-client §1.3).

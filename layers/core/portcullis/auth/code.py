@@ -14,13 +14,13 @@ from typing import Any
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import Request
 from portcullis.credentials import codes
-from portcullis.errors import BadRequest, Forbidden
+from portcullis.platform.errors import BadRequest, Forbidden
+from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import attempts, spraying
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
-from portcullis.timefmt import now_iso
 
 CHANNELS = ("sms", "email")
 BAD_CHANNEL = 'channel must be "sms" or "email"'

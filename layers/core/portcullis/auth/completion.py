@@ -23,12 +23,14 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import background, sessions, users
+from portcullis import sessions, users
 from portcullis.auth import claims as token_claims
 from portcullis.auth import identity
 from portcullis.auth.context import Request
 from portcullis.credentials import pkce
-from portcullis.errors import BadRequest, Forbidden, PortcullisError
+from portcullis.platform import background
+from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
+from portcullis.platform.timefmt import iso, now
 from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
@@ -36,7 +38,6 @@ from portcullis.store import users as user_store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
-from portcullis.timefmt import iso, now
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}

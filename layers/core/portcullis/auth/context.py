@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portcullis import modes, origins
+from portcullis import modes
 from portcullis import settings as tenant_settings
 from portcullis.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.domains import live_origin
-from portcullis.errors import (
+from portcullis.modes import RequestMode
+from portcullis.platform import origins
+from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
     INVALID_TOKEN,
     BadRequest,
@@ -28,7 +30,6 @@ from portcullis.errors import (
     NotFound,
     Unauthorized,
 )
-from portcullis.modes import RequestMode
 from portcullis.settings import TenantSettings
 from portcullis.store.tenants import TenantItem
 from portcullis.tenantstate import tenant_state

@@ -13,15 +13,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import customdata, users
+from portcullis import users
 from portcullis.auth import claims
 from portcullis.auth.context import Request
 from portcullis.credentials import passwords
-from portcullis.errors import BadRequest
+from portcullis.platform import customdata
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.validation import bad_request_from
 from portcullis.settings import EMAIL_PATTERN
 from portcullis.store import users as user_store
 from portcullis.userfields import UserWrite
-from portcullis.validation import bad_request_from
 
 EMAIL_INVALID = "Email format is invalid"
 PHONE_INVALID = "Phone number must be in E.164 format."

@@ -15,14 +15,14 @@ from typing import Any
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
 from portcullis.credentials import links
-from portcullis.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.platform.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions import USER_LOCKED
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.links import LinkItem
 from portcullis.store.users import UserItem
-from portcullis.timefmt import now_iso
 
 MISSING_CREDENTIALS = "token and uuid are required"
 

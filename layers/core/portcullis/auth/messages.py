@@ -13,12 +13,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import durations, mail, outbox
+from portcullis import mail, outbox
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.platform import durations
+from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import fixedwindow
 from portcullis.store.outbox import OutboxItem
 from portcullis.store.users import UserItem
-from portcullis.timefmt import now_iso
 
 
 def limit_send(req: Request, channel: str, target: str) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import background
 from portcullis.auth import completion, identity, link, messages, reset
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.credentials import passwords
-from portcullis.errors import BadRequest, Forbidden, TooManyRequests
+from portcullis.platform import background
+from portcullis.platform.errors import BadRequest, Forbidden, TooManyRequests
 from portcullis.ratelimit import attempts, fixedwindow, spraying
 from portcullis.sessions import USER_LOCKED
 from portcullis.store.users import UserItem

@@ -15,7 +15,7 @@ from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
 from portcullis.callers import TENANT_ID
 from portcullis.credentials import pkce
-from portcullis.errors import Forbidden, NotFound, Unauthorized
+from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
 from portcullis.ratelimit import authfailures, perip
 from portcullis.store import snapshots
 from portcullis.tenantstate import remember

@@ -17,11 +17,11 @@ from portcullis import sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.credentials import links, passwords
-from portcullis.errors import BadRequest, Unauthorized
+from portcullis.platform.errors import BadRequest, Unauthorized
+from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import perip
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
-from portcullis.timefmt import now_iso
 
 MISSING = "token, uuid and password are required"
 

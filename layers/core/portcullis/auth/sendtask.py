@@ -11,7 +11,7 @@ request's answer was the same in every case). A failure is retried by the outbox
 from __future__ import annotations
 
 from portcullis.auth import context, identity, link, reset
-from portcullis.errors import NotFound
+from portcullis.platform.errors import NotFound
 from portcullis.store import transactions
 
 # The task has no client; limits were counted by the request that queued it.

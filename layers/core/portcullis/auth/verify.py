@@ -16,7 +16,7 @@ from typing import Any
 from portcullis import sessions
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem

@@ -14,10 +14,10 @@ import secrets
 import time
 
 from portcullis.credentials import passwords
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.timefmt import now_iso
 from portcullis.store import codes as store
 from portcullis.store.codes import CodeItem
-from portcullis.timefmt import now_iso
 
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5

@@ -30,13 +30,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from portcullis import settings
-from portcullis.digests import secret_digest
-from portcullis.durations import DAY, HOUR, MINUTE, parse_duration
-from portcullis.errors import INVALID_TOKEN, BadRequest, Unauthorized
+from portcullis.platform.digests import secret_digest
+from portcullis.platform.durations import DAY, HOUR, MINUTE, parse_duration
+from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Unauthorized
+from portcullis.platform.timefmt import iso, now, now_iso
 from portcullis.store import links as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store.users import UserItem
-from portcullis.timefmt import iso, now, now_iso
 
 LINK_TYPES: tuple[str, ...] = ("login", "welcome", "verify", "reset", "invite", "sso")
 LOGIN_LINK_TYPES = frozenset({"login", "welcome", "verify", "sso"})

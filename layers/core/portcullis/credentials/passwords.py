@@ -10,7 +10,7 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher

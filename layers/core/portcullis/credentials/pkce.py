@@ -16,11 +16,11 @@ import hmac
 import secrets
 from typing import Any
 
-from portcullis.digests import secret_digest
-from portcullis.errors import INVALID_TOKEN, BadRequest, Unauthorized
+from portcullis.platform.digests import secret_digest
+from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Unauthorized
+from portcullis.platform.timefmt import iso, now
 from portcullis.store import pkce as store
 from portcullis.store.sessions import SessionItem
-from portcullis.timefmt import iso, now
 
 CODE_SECONDS = 60
 MISSING = "authorizationCode and codeVerifier are required"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from portcullis.errors import CLIENT_RATE_LIMITED
+from portcullis.platform.errors import CLIENT_RATE_LIMITED
 from portcullis.ratelimit import fixedwindow
 from portcullis.store.transactions import Update
 from portcullis.store.users import UserItem

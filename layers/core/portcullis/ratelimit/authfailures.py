@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from portcullis.errors import (
+from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
     MissingAuthentication,
     PortcullisError,

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from portcullis.errors import TooManyRequests
+from portcullis.platform.errors import TooManyRequests
 from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store
 

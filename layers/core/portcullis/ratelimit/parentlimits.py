@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis import settings as tenant_settings
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 from portcullis.settings import RateLimit, RateLimits, TenantSettings
 from portcullis.store.tenants import TenantItem
 

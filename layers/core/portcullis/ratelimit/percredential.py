@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from portcullis.errors import TooManyRequests
+from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimits
 

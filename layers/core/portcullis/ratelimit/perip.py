@@ -14,7 +14,7 @@ and within a bounded overshoot for large ones, at an amortised 1/k extra DynamoD
 
 from __future__ import annotations
 
-from portcullis.errors import CLIENT_RATE_LIMITED
+from portcullis.platform.errors import CLIENT_RATE_LIMITED
 from portcullis.ratelimit import tally
 from portcullis.settings import RateLimits
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from portcullis.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyRequests
+from portcullis.platform.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter

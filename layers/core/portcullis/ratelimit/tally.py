@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from portcullis.errors import TooManyRequests
+from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
 from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store

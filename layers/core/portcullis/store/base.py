@@ -11,7 +11,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from portcullis import config
+from portcullis.platform import config
 
 
 def endpoint_url() -> str | None:

@@ -17,16 +17,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from portcullis import config, jsonbody, jsoninput, lean_imports
-from portcullis.errors import (
+from portcullis import lean_imports
+from portcullis.platform import config, jsonbody, jsoninput
+from portcullis.platform.errors import (
     InternalError,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     PortcullisError,
 )
-from portcullis.origins import cors_origin
-from portcullis.validation import first_message
+from portcullis.platform.origins import cors_origin
+from portcullis.platform.validation import first_message
 
 logger = Logger(service="portcullis")
 
@@ -74,7 +75,7 @@ def create_app(
 
     def bad_input(message: str) -> Response:
         """400 for input that failed before the route ran, after the credential check."""
-        from portcullis.errors import BadRequest
+        from portcullis.platform.errors import BadRequest
 
         if credentials is not None:
             try:
@@ -219,7 +220,7 @@ def _adopt_stage_variables(event: dict[str, Any]) -> None:
 
 
 def _bad_encoding() -> PortcullisError:
-    from portcullis.errors import BadRequest
+    from portcullis.platform.errors import BadRequest
 
     return BadRequest('"body" must be valid UTF-8 JSON')
 

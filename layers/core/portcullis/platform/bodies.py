@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from portcullis import jsoninput
-from portcullis.errors import BadRequest
+from portcullis.platform import jsoninput
+from portcullis.platform.errors import BadRequest
 
 
 def json_body(app: APIGatewayRestResolver, *, default: Any = None) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 # Enough for any page number, count or id the API takes; far below int()'s limit.
 MAX_DIGITS = 15

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 MAX_DATA_BYTES = 64 * 1024
 

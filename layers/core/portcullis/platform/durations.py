@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 MINUTE = 60
 HOUR = 60 * MINUTE

@@ -6,7 +6,7 @@ import os
 from functools import cache
 from typing import Any
 
-from portcullis import config
+from portcullis.platform import config
 
 
 @cache

@@ -16,7 +16,7 @@ import json
 import math
 from typing import Any
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 # Integers the API stores or compares never come near this; far below int()'s limit.
 MAX_INT_DIGITS = 100

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis.errors import BadRequest
+from portcullis.platform.errors import BadRequest
 
 _PROBLEMS: dict[str, str] = {
     "missing": "is required",
