@@ -291,8 +291,9 @@ def run(runs: int) -> Results:
     server = start_aws()
     try:
         dynamo, argon2 = install_recorders()
-        from portcullis import settings, tokens
+        from portcullis import tokens
         from portcullis.credentials import passwords
+        from portcullis.tenancy import settings
         from portcullis.workspace import create_workspace
 
         tenant = create_workspace("Bench workspace").tenant_id

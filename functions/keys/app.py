@@ -4,10 +4,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import keys, settings
+from portcullis import keys
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import api_caller, create_app, handler
-from portcullis.ratelimit import fixedwindow, parentlimits
+from portcullis.ratelimit import fixedwindow
+from portcullis.tenancy import parentlimits, settings
 
 app = create_app(credentials=api_caller)
 

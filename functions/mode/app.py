@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from portcullis import modes
 from portcullis.platform.http import Response, create_app, handler, header, json_response, source_ip
+from portcullis.tenancy import modes
 
 app = create_app()
 

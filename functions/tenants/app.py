@@ -4,12 +4,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, senders, tenants, tenantstate
-from portcullis import settings as tenant_settings
+from portcullis import callers, search, senders, tenants
 from portcullis.platform import config
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import api_caller, create_app, handler
-from portcullis.ratelimit import parentlimits
+from portcullis.tenancy import parentlimits
+from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy import state as tenantstate
 
 app = create_app(credentials=api_caller)
 

@@ -38,7 +38,7 @@ def _calls(client, response) -> list[str]:
     traced = client.get("/_local/calls", params={"requestId": request_id})
     assert traced.status_code == 200, traced.text
     # Less the tenant + settings read, which an instance repeats every few seconds
-    # whatever the request (portcullis.tenantstate); it may fall on either request.
+    # whatever the request (portcullis.tenancy.state); it may fall on either request.
     return [c for c in traced.json()["calls"] if c != "dynamodb:TransactGetItems"]
 
 

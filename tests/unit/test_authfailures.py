@@ -11,7 +11,7 @@ import pytest
 from portcullis import sessions
 from portcullis.platform.errors import MissingAuthentication, TooManyRequests, Unauthorized
 from portcullis.ratelimit import authfailures, fixedwindow
-from portcullis.settings import RateLimit, RateLimits
+from portcullis.tenancy.settings import RateLimit, RateLimits
 
 WINDOW_SECONDS = 300  # the default `authFailuresPerIp` window and the ones used here
 

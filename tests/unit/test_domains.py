@@ -1,6 +1,6 @@
 import pytest
 
-from portcullis.domains import domain_problem, mode_from_origin
+from portcullis.tenancy.domains import domain_problem, mode_from_origin
 
 LIVE = [{"domain": "example.com", "includeSubdomains": True}]
 EXACT = [{"domain": "sub.example.org", "includeSubdomains": True}]

@@ -144,8 +144,9 @@ def test_link_url_format() -> None:
 
 
 def test_server_origin_is_the_primary_live_domain(aws: str) -> None:
-    from portcullis import settings, tenants
+    from portcullis import tenants
     from portcullis.credentials import links
+    from portcullis.tenancy import settings
 
     root = tenants.create("test", "Origin root")
     tenants.create("live", "Origin root", tenant_id=root.tenantId)

@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-from portcullis.domains import live_origin, mode_from_origin
 from portcullis.platform.origins import (
     InvalidOrigin,
     Origin,
@@ -22,6 +21,7 @@ from portcullis.platform.origins import (
     request_origin,
     site_path_problem,
 )
+from portcullis.tenancy.domains import live_origin, mode_from_origin
 
 LIVE = [{"domain": "app.example.com", "includeSubdomains": True}]
 

@@ -260,9 +260,10 @@ def test_role_cleanup_task_is_queued_with_the_deletion(
 def test_an_invitation_whose_email_ses_refuses_keeps_the_user(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import invitations, outbox, senders, settings, tenants
+    from portcullis import invitations, outbox, senders, tenants
     from portcullis.store import outbox as store
     from portcullis.store import users as user_store
+    from portcullis.tenancy import settings
 
     tenant = tenants.create("live", "Invites unit")
     senders.allow_domain(tenant.tenantId, "invites.example")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portcullis.ratelimit import parentlimits
-from portcullis.settings import RateLimit, RateLimits
+from portcullis.tenancy import parentlimits
+from portcullis.tenancy.settings import RateLimit, RateLimits
 
 
 def limit(n: int, window: int) -> RateLimit:

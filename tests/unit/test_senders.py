@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from portcullis import mail, senders, settings, tenants
+from portcullis import mail, senders, tenants
 from portcullis.platform.errors import BadRequest, Forbidden
+from portcullis.tenancy import settings
 
 
 @dataclass

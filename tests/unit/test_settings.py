@@ -1,7 +1,8 @@
 import pytest
 
-from portcullis import settings, tenants
+from portcullis import tenants
 from portcullis.platform.errors import BadRequest
+from portcullis.tenancy import settings
 
 
 @pytest.fixture(scope="module")

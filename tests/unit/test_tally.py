@@ -9,7 +9,7 @@ import pytest
 
 from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit.tally import Tally, batch_size
-from portcullis.settings import RateLimit
+from portcullis.tenancy.settings import RateLimit
 
 
 class SharedCounter:

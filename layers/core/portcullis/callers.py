@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from portcullis import keys, settings
+from portcullis import keys
 from portcullis.platform.errors import (
     Forbidden,
     MissingAuthentication,
@@ -21,6 +21,7 @@ from portcullis.platform.errors import (
 )
 from portcullis.ratelimit import authfailures
 from portcullis.store import tenants as tenant_store
+from portcullis.tenancy import settings
 
 Level = Literal["admin", "read"]
 TENANT_ID = re.compile(r"^[a-z0-9]{8}$")

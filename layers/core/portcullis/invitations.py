@@ -17,17 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import mail, outbox, settings, users
+from portcullis import mail, outbox, users
 from portcullis import roles as role_service
 from portcullis.credentials import links
 from portcullis.platform import customdata, durations
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import fixedwindow
-from portcullis.settings import RateLimit
 from portcullis.store import links as link_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
+from portcullis.tenancy import settings
+from portcullis.tenancy.settings import RateLimit
 
 # api-server §6: at most one email a day to a new or unconfirmed address, one every
 # 10 seconds to a confirmed one. Over the limit the email is skipped, never the call.

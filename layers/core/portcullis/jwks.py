@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import settings, tokens
+from portcullis import tokens
 from portcullis.callers import TENANT_ID
 from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
+from portcullis.tenancy import settings
 
 
 def _published(tenant_id: str, mode: str) -> list[Any]:

@@ -23,9 +23,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from portcullis import settings
 from portcullis.platform import aws, config
 from portcullis.store import tenants as tenant_store
+from portcullis.tenancy import settings
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 VARIABLES: tuple[str, ...] = (

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import settings
-from portcullis.domains import domain_problem, normalise_host
 from portcullis.platform import config
 from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import senderdomains as store
 from portcullis.store import tenants as tenant_store
+from portcullis.tenancy import settings
+from portcullis.tenancy.domains import domain_problem, normalise_host
 
 FIELD = "senderEmail"
 NOT_WORKSPACE_ADMIN = f'"{FIELD}" can only be changed by an admin of the workspace'

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis import modes, tokens
+from portcullis import tokens
 from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.callers import bearer
@@ -45,13 +45,14 @@ from portcullis.platform.errors import (
 )
 from portcullis.platform.timefmt import iso, now_iso, parse_iso
 from portcullis.ratelimit import authfailures, perip
-from portcullis.settings import TenantSettings
 from portcullis.store import sessions as store
 from portcullis.store import snapshots
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
-from portcullis.tenantstate import remember, settings_from, tenant_state
+from portcullis.tenancy import modes
+from portcullis.tenancy.settings import TenantSettings
+from portcullis.tenancy.state import remember, settings_from, tenant_state
 
 log = logging.getLogger(__name__)
 

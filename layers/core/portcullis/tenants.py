@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from portcullis import outbox, tokens
-from portcullis import settings as tenant_settings
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
@@ -16,6 +15,7 @@ from portcullis.roles import DEFAULT_ROLES
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
+from portcullis.tenancy import settings as tenant_settings
 
 _ALPHABET = string.ascii_lowercase + string.digits
 CHILDREN_PAGE = 50

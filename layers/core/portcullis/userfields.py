@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from portcullis.settings import EMAIL_PATTERN
+from portcullis.tenancy.settings import EMAIL_PATTERN
 
 # defer_build: a function validates at most one of these bodies per request, so each
 # model's validator is built on its first use rather than all of them at every cold

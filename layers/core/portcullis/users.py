@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import outbox, search, settings
+from portcullis import outbox, search
 from portcullis import roles as role_service
 from portcullis.credentials import links, passwords
 from portcullis.platform import config
@@ -30,6 +30,7 @@ from portcullis.platform.timefmt import now_iso
 from portcullis.store import roles as role_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
+from portcullis.tenancy import settings
 
 CONFLICT_MESSAGES = {
     "email": "Email already exists",

@@ -31,13 +31,13 @@ from portcullis.credentials import pkce
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.timefmt import iso, now
-from portcullis.settings import TenantSettings
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
+from portcullis.tenancy.settings import TenantSettings
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}

@@ -4,7 +4,7 @@ The mode comes from the origin (api-client §0.6): `x-origin`, else `Origin`, re
 strict `origins` parser (an unreadable one is 400). Only an https origin can be live, so
 every other request is decided without reading anything.
 
-Tenant records and settings come from `portcullis.tenantstate` (cached per Lambda
+Tenant records and settings come from `portcullis.tenancy.state` (cached per Lambda
 instance for a few seconds): a password log-in then costs its three essential DynamoDB
 calls (user lookup, attempt counter, session transaction) instead of five.
 Token-authenticated endpoints read settings fresh, in the same call as their session.
@@ -15,12 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portcullis import modes
-from portcullis import settings as tenant_settings
 from portcullis.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
-from portcullis.domains import live_origin
-from portcullis.modes import RequestMode
 from portcullis.platform import origins
 from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
@@ -30,9 +26,13 @@ from portcullis.platform.errors import (
     NotFound,
     Unauthorized,
 )
-from portcullis.settings import TenantSettings
 from portcullis.store.tenants import TenantItem
-from portcullis.tenantstate import tenant_state
+from portcullis.tenancy import modes
+from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy.domains import live_origin
+from portcullis.tenancy.modes import RequestMode
+from portcullis.tenancy.settings import TenantSettings
+from portcullis.tenancy.state import tenant_state
 
 RATE_LIMITED = CLIENT_RATE_LIMITED
 FACTOR_DISABLED = "This sign-in method is not enabled"

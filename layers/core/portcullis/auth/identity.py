@@ -20,8 +20,8 @@ from portcullis.credentials import passwords
 from portcullis.platform import customdata
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.validation import bad_request_from
-from portcullis.settings import EMAIL_PATTERN
 from portcullis.store import users as user_store
+from portcullis.tenancy.settings import EMAIL_PATTERN
 from portcullis.userfields import UserWrite
 
 EMAIL_INVALID = "Email format is invalid"

@@ -18,7 +18,7 @@ from portcullis.credentials import pkce
 from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
 from portcullis.ratelimit import authfailures, perip
 from portcullis.store import snapshots
-from portcullis.tenantstate import remember
+from portcullis.tenancy.state import remember
 
 
 def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, Any]:

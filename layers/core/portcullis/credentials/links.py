@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from portcullis import settings
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.durations import DAY, HOUR, MINUTE, parse_duration
 from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Unauthorized
@@ -37,6 +36,7 @@ from portcullis.platform.timefmt import iso, now, now_iso
 from portcullis.store import links as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store.users import UserItem
+from portcullis.tenancy import settings
 
 LINK_TYPES: tuple[str, ...] = ("login", "welcome", "verify", "reset", "invite", "sso")
 LOGIN_LINK_TYPES = frozenset({"login", "welcome", "verify", "sso"})

@@ -8,8 +8,8 @@ per IP), `attempts` (`attemptsPerAccount`, attempts of one factor per account),
 `spraying` (`firstFactorFailuresPerIp`, failed first factors per IP) and `parentlimits`
 (a child tenant's limits clamped to its parent's). The counters are stored by
 `store/ratelimits.py`; the per-session refresh limit lives on the session item
-(`sessions.py`). It may import `portcullis.platform.errors`, `portcullis.settings`,
-`portcullis.store`, and `portcullis.tenantstate` only inside functions (tenantstate
+(`sessions.py`). It may import `portcullis.platform.errors`, `portcullis.tenancy.settings`,
+`portcullis.store`, and `portcullis.tenancy.state` only inside functions (tenantstate
 imports `parentlimits`); the callers it counts (`callers.Caller`,
 `auth.context.Request`) only for type checking.
 """

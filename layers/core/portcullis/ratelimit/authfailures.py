@@ -29,7 +29,7 @@ from portcullis.platform.errors import (
     Unauthorized,
 )
 from portcullis.ratelimit import fixedwindow
-from portcullis.settings import RateLimit, RateLimits, TenantSettings
+from portcullis.tenancy.settings import RateLimit, RateLimits, TenantSettings
 
 NAME = "authFailuresPerIp"
 MAX_ADDRESSES = 10_000

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from portcullis.platform.errors import TooManyRequests
-from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store
+from portcullis.tenancy.settings import RateLimit
 
 if TYPE_CHECKING:
     from portcullis.store.transactions import Update

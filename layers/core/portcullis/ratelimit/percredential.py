@@ -16,7 +16,7 @@ limit holds across every Lambda instance.
 
 The credential is the API key's digest or, for an access token, its session, hashed
 before it becomes part of a key. The limits are those of the credential's home tenant
-and mode, read through the 5-second tenant cache of `portcullis.tenantstate`.
+and mode, read through the 5-second tenant cache of `portcullis.tenancy.state`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
-from portcullis.settings import RateLimits
+from portcullis.tenancy.settings import RateLimits
 
 if TYPE_CHECKING:
     from portcullis.callers import Caller
@@ -35,7 +35,7 @@ SEARCHES = "searchesPerCredential"
 
 
 def _limits(caller: Caller) -> RateLimits:
-    from portcullis.tenantstate import tenant_state  # imported on the first request
+    from portcullis.tenancy.state import tenant_state  # imported on the first request
 
     state = tenant_state(caller.mode, caller.tenant_id)
     return state.settings.rateLimits if state else RateLimits()

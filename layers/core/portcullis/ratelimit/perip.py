@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from portcullis.platform.errors import CLIENT_RATE_LIMITED
 from portcullis.ratelimit import tally
-from portcullis.settings import RateLimits
+from portcullis.tenancy.settings import RateLimits
 
 NAME = "requestsPerIp"
 

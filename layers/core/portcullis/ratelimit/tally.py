@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
-from portcullis.settings import RateLimit
 from portcullis.store import ratelimits as store
+from portcullis.tenancy.settings import RateLimit
 
 BATCH_DIVISOR = 20
 MAX_KEYS = 10_000

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from portcullis.domains import domain_problem, normalise_host
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.origins import site_path_problem
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.store import tenants as store
+from portcullis.tenancy.domains import domain_problem, normalise_host
 
 Channel = Literal["email", "sms", "authenticator"]
 Strategy = Literal[

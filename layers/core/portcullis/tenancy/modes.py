@@ -13,11 +13,11 @@ from typing import Any
 
 from portcullis.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
-from portcullis.domains import live_origin
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.origins import InvalidOrigin, Origin, request_origin
 from portcullis.ratelimit import perip
-from portcullis.tenantstate import tenant_state
+from portcullis.tenancy.domains import live_origin
+from portcullis.tenancy.state import tenant_state
 
 INVALID_ORIGIN = '"origin" must be an http(s) origin: scheme, host and optional port only'
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import settings as tenant_settings
 from portcullis.platform.errors import BadRequest
-from portcullis.settings import RateLimit, RateLimits, TenantSettings
 from portcullis.store.tenants import TenantItem
+from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy.settings import RateLimit, RateLimits, TenantSettings
 
 NAMES: tuple[str, ...] = tuple(RateLimits.model_fields)
 
@@ -54,7 +54,7 @@ def effective(mode: str, tenant: TenantItem, own: TenantSettings) -> TenantSetti
     limits (read through the tenant cache, which clamps the parent in turn)."""
     if not tenant.ancestors:
         return own
-    from portcullis.tenantstate import tenant_state  # tenantstate imports this module
+    from portcullis.tenancy.state import tenant_state  # tenantstate imports this module
 
     parent = tenant_state(mode, tenant.ancestors[0])
     return own if parent is None else _clamped(own, parent.settings.rateLimits)

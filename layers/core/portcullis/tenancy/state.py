@@ -16,11 +16,11 @@ from typing import Any
 from cachetools import TTLCache
 from pydantic import ValidationError
 
-from portcullis import settings as tenant_settings
-from portcullis.ratelimit import parentlimits
-from portcullis.settings import TenantSettings
 from portcullis.store import snapshots
 from portcullis.store.tenants import TenantItem
+from portcullis.tenancy import parentlimits
+from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy.settings import TenantSettings
 
 CACHE_SECONDS = 5.0
 # Bounded (least recently used first): one instance serves many tenants.
