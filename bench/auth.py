@@ -15,7 +15,7 @@ by wrapping botocore's `BaseClient._make_api_call`, which pynamodb also goes thr
 time is the wall time during which at least one call was in flight) and the time left
 once DynamoDB is taken out ("rest"). Rest is compared with the flow's
 crypto: the argon2id hash/verify inside the same calls (timed by wrapping argon2's
-`PasswordHasher`) for sign-up and login, a bare RS256 sign/verify (`portcullis.tokens`)
+`PasswordHasher`) for sign-up and login, a bare RS256 sign/verify (`portcullis.tokens.signing`)
 for refresh and /self; bare argon2id figures of the same run are printed too. Targets:
 password login <= 1.1x its argon2id verify plus its DynamoDB calls, and at most 3
 DynamoDB calls; refresh <= 2; read self <= 1.
@@ -291,9 +291,9 @@ def run(runs: int) -> Results:
     server = start_aws()
     try:
         dynamo, argon2 = install_recorders()
-        from portcullis import tokens
         from portcullis.credentials import passwords
         from portcullis.tenancy import settings
+        from portcullis.tokens import signing as tokens
         from portcullis.workspace import create_workspace
 
         tenant = create_workspace("Bench workspace").tenant_id

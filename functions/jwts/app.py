@@ -6,10 +6,10 @@ Origin: servers verifying production tokens read these (spec README rule 5).
 
 from typing import Any
 
-from portcullis import jwks
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
+from portcullis.tokens import jwks
 
 app = create_app()
 

@@ -15,13 +15,14 @@ import uuid
 
 import pytest
 
-from portcullis import sessions, tokens
+from portcullis import sessions
 from portcullis.platform.errors import Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import state as tenantstate
+from portcullis.tokens import signing as tokens
 from portcullis.workspace import create_workspace
 
 # `end_all` used to read only the newest `SCAN_LIMIT` (1,000) sessions. Lowering that

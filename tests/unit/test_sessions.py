@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import sessions, tokens
-from portcullis.auth import claims as token_claims
+from portcullis import sessions
 from portcullis.auth import context, password
 from portcullis.credentials import passwords
 from portcullis.platform.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.ratelimit import tally
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
+from portcullis.tokens import claims as token_claims
+from portcullis.tokens import signing as tokens
 from portcullis.workspace import create_workspace
 
 # The seed users' random password per workspace created here (tenant id -> password).

@@ -7,8 +7,9 @@ import time
 import jwt
 import pytest
 
-from portcullis import tenants, tokens
+from portcullis import tenants
 from portcullis.platform.errors import Unauthorized
+from portcullis.tokens import signing as tokens
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def event_item(
 
 
 def _sealed(outbox_id: str, content: dict[str, Any]) -> dict[str, str]:
-    from portcullis import envelope  # cryptography: only paid by code that sends messages
+    from portcullis.tokens import envelope  # cryptography: only paid by code that sends messages
 
     sealed = envelope.seal(json.dumps(content).encode("utf-8"), f"outbox:{outbox_id}")
     return {
@@ -107,7 +107,7 @@ def _sealed(outbox_id: str, content: dict[str, Any]) -> dict[str, str]:
 
 
 def _unsealed(item: store.OutboxItem) -> dict[str, Any]:
-    from portcullis import envelope
+    from portcullis.tokens import envelope
 
     sealed = item.payload["sealed"]
     plain = envelope.open_sealed(

@@ -32,8 +32,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis import tokens
-from portcullis.auth import claims as token_claims
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.callers import bearer
 from portcullis.platform.digests import secret_digest
@@ -53,6 +51,8 @@ from portcullis.store.users import UserItem
 from portcullis.tenancy import modes
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tenancy.state import remember, settings_from, tenant_state
+from portcullis.tokens import claims as token_claims
+from portcullis.tokens import signing as tokens
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import string
 import uuid
 from typing import Any
 
-from portcullis import outbox, tokens
+from portcullis import outbox
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
@@ -16,6 +16,7 @@ from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
 from portcullis.tenancy import settings as tenant_settings
+from portcullis.tokens import signing as tokens
 
 _ALPHABET = string.ascii_lowercase + string.digits
 CHILDREN_PAGE = 50

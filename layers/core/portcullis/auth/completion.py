@@ -24,7 +24,6 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from portcullis import sessions, users
-from portcullis.auth import claims as token_claims
 from portcullis.auth import identity
 from portcullis.auth.context import Request
 from portcullis.credentials import pkce
@@ -38,6 +37,7 @@ from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
+from portcullis.tokens import claims as token_claims
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}

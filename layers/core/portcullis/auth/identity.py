@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from portcullis import users
-from portcullis.auth import claims
 from portcullis.auth.context import Request
 from portcullis.credentials import passwords
 from portcullis.platform import customdata
@@ -22,6 +21,7 @@ from portcullis.platform.errors import BadRequest
 from portcullis.platform.validation import bad_request_from
 from portcullis.store import users as user_store
 from portcullis.tenancy.settings import EMAIL_PATTERN
+from portcullis.tokens import claims
 from portcullis.userfields import UserWrite
 
 EMAIL_INVALID = "Email format is invalid"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import tokens
 from portcullis.callers import TENANT_ID
 from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
+from portcullis.tokens import signing as tokens
 
 
 def _published(tenant_id: str, mode: str) -> list[Any]:

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import tokens
 from portcullis.platform import config
 from portcullis.store.users import UserItem
+from portcullis.tokens import signing as tokens
 
 # Browsers silently drop cookies above ~4 KB; the ID token embeds `data` (api-client §1.3).
 MAX_ID_TOKEN_BYTES = 3500

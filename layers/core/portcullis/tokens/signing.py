@@ -17,11 +17,11 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from portcullis import envelope
 from portcullis.callers import TENANT_ID
 from portcullis.platform.errors import NotFound, Unauthorized
 from portcullis.platform.timefmt import iso, now, now_iso, parse_iso
 from portcullis.store import jwtkeys as store
+from portcullis.tokens import envelope
 
 ALGORITHM = "RS256"
 _CACHE_SECONDS = 300
