@@ -4,7 +4,7 @@ Two triggers (template.yaml):
 - the table's DynamoDB stream, filtered to newly inserted `type = outbox` items, so a
   message goes out within a second of its change committing;
 - a schedule (every minute) that sends whatever is due again: items whose first
-  attempt failed and now wait for their retry time (portcullis/outbox.py).
+  attempt failed and now wait for their retry time (portcullis/messaging/outbox.py).
 
 A send that fails is recorded on the item for a later retry instead of failing the
 batch, so one undeliverable message never holds up the stream behind it.
@@ -14,7 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from portcullis import lean_imports, outbox
+from portcullis import lean_imports
+from portcullis.messaging import outbox
 
 logger = Logger(service="portcullis")
 

@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, senders, tenants
+from portcullis import callers, search, tenants
+from portcullis.messaging import senders
 from portcullis.platform import config
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import api_caller, create_app, handler

@@ -16,7 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable
 
-OUTBOX_MODULE = "portcullis.outbox"
+OUTBOX_MODULE = "portcullis.messaging.outbox"
 DRAIN_FUNCTION = "drain_pending"
 
 
@@ -33,7 +33,7 @@ def _find_drain(module_name: str) -> Callable[[], object] | None:
 
 
 class OutboxDrainer:
-    """Serialised, failure-tolerant calls to `portcullis.outbox.drain_pending()`."""
+    """Serialised, failure-tolerant calls to `portcullis.messaging.outbox.drain_pending()`."""
 
     def __init__(self, module: str = OUTBOX_MODULE, enabled: bool = True) -> None:
         self._lock = threading.Lock()

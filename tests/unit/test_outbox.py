@@ -31,7 +31,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """A controllable `outbox._now`, starting at the real time."""
     import time
 
-    from portcullis import outbox
+    from portcullis.messaging import outbox
 
     state = {"now": int(time.time())}
     monkeypatch.setattr(outbox, "_now", lambda: state["now"])
@@ -58,13 +58,13 @@ def raw_item(outbox_id: str) -> dict[str, Any]:
 
 def drain_only(items: list[Any]) -> int:
     """Deliver just these items (other tests' items may be due in the same table)."""
-    from portcullis import outbox
+    from portcullis.messaging import outbox
 
     return sum(1 for item in items if outbox.deliver(item))
 
 
 def test_event_is_put_on_the_bus_and_marked_done(aws_ready: str, clock: dict[str, int]) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     item = outbox.event_item("create", "user", "test", {"userId": 1, "tenantId": "abcdefgh"})
@@ -86,7 +86,7 @@ def test_event_is_put_on_the_bus_and_marked_done(aws_ready: str, clock: dict[str
 def test_email_content_is_sealed_at_rest_and_dropped_after_sending(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     secret_link = "https://app.example.com/login?uuid=u&token=SECRET-TOKEN-123"
@@ -115,7 +115,7 @@ def test_email_content_is_sealed_at_rest_and_dropped_after_sending(
 def test_failures_are_retried_with_backoff_then_marked_failed(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     item = outbox.email_item(
@@ -154,7 +154,7 @@ def test_failures_are_retried_with_backoff_then_marked_failed(
 
 
 def test_a_claimed_item_is_not_sent_twice(aws_ready: str, clock: dict[str, int]) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     item = outbox.event_item("update", "tenant", "test", {"tenantId": "abcdefgh"})
@@ -169,7 +169,7 @@ def test_a_claimed_item_is_not_sent_twice(aws_ready: str, clock: dict[str, int])
 
 
 def test_drain_sends_due_items_in_creation_order(aws_ready: str, clock: dict[str, int]) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     items = [outbox.event_item("create", "user", "test", {"n": n}) for n in range(5)]
@@ -184,7 +184,7 @@ def test_drain_sends_due_items_in_creation_order(aws_ready: str, clock: dict[str
 def test_stream_publisher_sends_new_outbox_items_only(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
     from portcullis.store import outbox as store
 
     item = outbox.event_item("delete", "user", "live", {"userId": 9})
@@ -207,7 +207,7 @@ def test_publisher_function_handles_streams_and_schedules(
     import importlib.util
     from pathlib import Path
 
-    from portcullis import outbox
+    from portcullis.messaging import outbox
 
     path = Path(__file__).resolve().parents[2] / "functions" / "publisher" / "app.py"
     spec = importlib.util.spec_from_file_location("publisher_app", path)
@@ -230,7 +230,7 @@ def test_publisher_function_handles_streams_and_schedules(
 
 
 def test_unknown_tasks_are_refused_when_written() -> None:
-    from portcullis import outbox
+    from portcullis.messaging import outbox
 
     with pytest.raises(ValueError, match="unknown task"):
         outbox.task_item("nope", {})
@@ -260,7 +260,8 @@ def test_role_cleanup_task_is_queued_with_the_deletion(
 def test_an_invitation_whose_email_ses_refuses_keeps_the_user(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import invitations, outbox, senders, tenants
+    from portcullis import invitations, tenants
+    from portcullis.messaging import outbox, senders
     from portcullis.store import outbox as store
     from portcullis.store import users as user_store
     from portcullis.tenancy import settings

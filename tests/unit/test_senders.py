@@ -1,4 +1,4 @@
-"""The senderEmail rules of `portcullis.senders` and `mail.sender_for` (issue 8 item 12)."""
+"""The senderEmail rules of `portcullis.messaging.senders` and `mail.sender_for` (issue 8 item 12)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from portcullis import mail, senders, tenants
+from portcullis import tenants
+from portcullis.messaging import mail, senders
 from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.tenancy import settings
 

@@ -67,7 +67,7 @@ def _replace_seed_password(tenant_id: str, as_json: bool) -> int:
 
 
 def _sender_domains(command: str, tenant_id: str, domain: str | None, as_json: bool) -> int:
-    from portcullis import senders
+    from portcullis.messaging import senders
 
     try:
         if command == "allow-sender-domain":

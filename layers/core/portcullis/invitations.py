@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import mail, outbox, users
 from portcullis import roles as role_service
+from portcullis import users
 from portcullis.credentials import links
+from portcullis.messaging import mail, outbox
 from portcullis.platform import customdata, durations
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso

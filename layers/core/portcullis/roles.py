@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis import outbox
+from portcullis.messaging import outbox
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import roles as store

@@ -7,7 +7,7 @@ import string
 import uuid
 from typing import Any
 
-from portcullis import outbox
+from portcullis.messaging import outbox
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso

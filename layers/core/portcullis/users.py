@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import outbox, search
 from portcullis import roles as role_service
+from portcullis import search
 from portcullis.credentials import links, passwords
+from portcullis.messaging import outbox
 from portcullis.platform import config
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests

@@ -15,8 +15,8 @@ the address has an account, so it stays synchronous.
 
 from __future__ import annotations
 
-from portcullis import outbox
 from portcullis.auth.context import Request
+from portcullis.messaging import outbox
 
 TASK = "auth.send"
 KINDS = ("reset", "verify")

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import mail, outbox
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.messaging import mail, outbox
 from portcullis.platform import durations
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import fixedwindow

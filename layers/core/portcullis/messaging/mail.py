@@ -85,7 +85,7 @@ def sender_for(mode: str, tenant: tenant_store.TenantItem) -> str:
     A configured address is used only while its domain is still allowed for the
     workspace (`senders`): an operator removing a domain stops it at the next email.
     """
-    from portcullis import senders  # imported here: only sending an email needs it
+    from portcullis.messaging import senders  # imported here: only sending an email needs it
 
     workspace_id = senders.workspace_of(tenant)
     own = settings.read(mode, tenant.tenantId).senderEmail

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from importlib import import_module
 from typing import Any
 
-from portcullis import events
+from portcullis.messaging import events
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import outbox as store
 
@@ -174,7 +174,7 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
         event_id = events.put(str(payload["detailType"]), dict(payload["detail"]))
         return {**payload, "eventId": event_id}
     if item.kind == "email":
-        from portcullis import mail
+        from portcullis.messaging import mail
 
         content = _unsealed(item)
         message_id = mail.send(
@@ -186,7 +186,7 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
         )
         return {"to": payload["to"], "template": payload.get("template"), "messageId": message_id}
     if item.kind == "sms":
-        from portcullis import sms
+        from portcullis.messaging import sms
 
         content = _unsealed(item)
         message_id = sms.send(
