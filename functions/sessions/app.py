@@ -8,7 +8,7 @@ from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.http import api_caller, create_app, handler
-from portcullis.search import list_envelope
+from portcullis.search.query import list_envelope
 
 app = create_app(credentials=api_caller)
 

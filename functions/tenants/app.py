@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, search, tenants
+from portcullis import callers, tenants
 from portcullis.messaging import senders
 from portcullis.platform import config
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.search import query as search
 from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy import state as tenantstate

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portcullis import search as search_mod
 from portcullis.platform.errors import BadRequest
-from portcullis.search import (
+from portcullis.search import query as search_mod
+from portcullis.search.query import (
     TENANT_CATALOG,
     USER_CATALOG,
     Catalog,

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from portcullis import roles as role_service
-from portcullis import search
 from portcullis.credentials import links, passwords
 from portcullis.messaging import outbox
 from portcullis.platform import config
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
+from portcullis.search import query as search
 from portcullis.store import roles as role_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
