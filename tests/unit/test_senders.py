@@ -1,4 +1,4 @@
-"""The senderEmail rules of `portcullis.messaging.senders` and `mail.sender_for` (issue 8 item 12)."""
+"""The senderEmail rules of `messaging.senders` and `mail.sender_for` (issue 8 item 12)."""
 
 from __future__ import annotations
 

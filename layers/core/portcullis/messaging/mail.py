@@ -1,6 +1,6 @@
 """Email: template rendering and the SES (sesv2) adapter (concepts §6.1, §6.3).
 
-Templates are files in `portcullis/templates/`: `<name>.subject.txt`, `<name>.txt`
+Templates are files in `portcullis/messaging/templates/`: `<name>.subject.txt`, `<name>.txt`
 and `<name>.html`, with `string.Template` placeholders (`${link}`), so an operator can
 reword them without touching code and without a template language that can execute
 anything. Every value is HTML-escaped in the HTML part; the text part is plain.
