@@ -11,11 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from portcullis import selfservice, sessions
+from portcullis import selfservice
 from portcullis.auth import code, context, link, password, reset, verify
 from portcullis.auth import pkce as pkce_exchange
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler, header, source_ip
+from portcullis.sessions import service as sessions
 
 
 def _token_route_credentials(resolver: Any) -> None:

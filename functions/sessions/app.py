@@ -3,12 +3,13 @@ or an admin's access token; the account-level aliases act on the caller's home t
 
 from typing import Any
 
-from portcullis import callers, sessions, users
+from portcullis import callers, users
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.search.query import list_envelope
+from portcullis.sessions import service as sessions
 
 app = create_app(credentials=api_caller)
 

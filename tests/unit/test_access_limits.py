@@ -15,9 +15,9 @@ import uuid
 
 import pytest
 
-from portcullis import sessions
 from portcullis.platform.errors import Unauthorized
 from portcullis.platform.timefmt import now_iso
+from portcullis.sessions import service as sessions
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.store.tenants import TenantItem

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from portcullis import sessions
 from portcullis.platform.errors import MissingAuthentication, TooManyRequests, Unauthorized
 from portcullis.ratelimit import authfailures, fixedwindow
+from portcullis.sessions import service as sessions
 from portcullis.tenancy.settings import RateLimit, RateLimits
 
 WINDOW_SECONDS = 300  # the default `authFailuresPerIp` window and the ones used here

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from portcullis import sessions
 from portcullis.auth import context, password
 from portcullis.credentials import passwords
 from portcullis.platform.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.ratelimit import tally
+from portcullis.sessions import service as sessions
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.tokens import claims as token_claims

@@ -59,7 +59,9 @@ def replace_password(tenant_id: str) -> tuple[str, list[str]]:
     """Give the workspace's seed users that still exist a new random password and end
     their sessions, e.g. for a workspace created while the password was a fixed one.
     Returns the new password and the usernames it was set on."""
-    from portcullis import sessions  # only this operator command needs the sessions module
+    from portcullis.sessions import (
+        service as sessions,  # only this operator command needs the sessions module
+    )
 
     password = new_password()
     changed = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import sessions, users
+from portcullis import users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
 from portcullis.credentials import links, passwords
@@ -21,7 +21,8 @@ from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.ratelimit import fixedwindow
-from portcullis.sessions import TokenCaller
+from portcullis.sessions import service as sessions
+from portcullis.sessions.service import TokenCaller
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store.users import UserItem

@@ -23,8 +23,8 @@ link reaches whoever owns the mailbox), and resetting is one email away (docs/au
 
 from __future__ import annotations
 
-from portcullis import sessions
 from portcullis.auth.completion import Outcome, Verified
+from portcullis.sessions import service as sessions
 from portcullis.store import users as user_store
 
 REASON = "account_claimed"

@@ -23,13 +23,14 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import sessions, users
+from portcullis import users
 from portcullis.auth import identity
 from portcullis.auth.context import Request
 from portcullis.credentials import pkce
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.timefmt import iso, now
+from portcullis.sessions import service as sessions
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store import users as user_store

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import sessions
 from portcullis.auth import claim, completion, deferred, identity, link, messages
 from portcullis.auth.context import INVALID_TOKEN, Request
 from portcullis.credentials import links, passwords
 from portcullis.platform.errors import BadRequest, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import perip
+from portcullis.sessions import service as sessions
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis import sessions
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
 from portcullis.platform.errors import BadRequest
+from portcullis.sessions import service as sessions
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
