@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import keys
+from portcullis.access import apikeys as keys
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.ratelimit import fixedwindow

@@ -4,7 +4,8 @@
 from typing import Any
 from urllib.parse import unquote
 
-from portcullis import callers, invitations, roles, users, userscope
+from portcullis import invitations, users
+from portcullis.access import callers, roles, userscope
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store

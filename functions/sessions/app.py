@@ -3,7 +3,8 @@ or an admin's access token; the account-level aliases act on the caller's home t
 
 from typing import Any
 
-from portcullis import callers, users
+from portcullis import users
+from portcullis.access import callers
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest, NotFound

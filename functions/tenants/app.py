@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import callers, tenants
+from portcullis import tenants
+from portcullis.access import callers
 from portcullis.messaging import senders
 from portcullis.platform import config
 from portcullis.platform.bodies import json_body

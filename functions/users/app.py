@@ -7,7 +7,8 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel
 
-from portcullis import callers, invitations, users, userscope
+from portcullis import invitations, users
+from portcullis.access import callers, userscope
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
 from portcullis.platform.http import api_caller, create_app, handler

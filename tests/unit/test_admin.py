@@ -2,7 +2,8 @@
 
 import json
 
-from portcullis import admin, keys
+from portcullis import admin
+from portcullis.access import apikeys as keys
 from portcullis.credentials import passwords
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store

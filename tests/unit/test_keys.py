@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from portcullis import keys
+from portcullis.access import apikeys as keys
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import apikeys as store
 from portcullis.workspace import create_workspace

@@ -239,7 +239,8 @@ def test_unknown_tasks_are_refused_when_written() -> None:
 def test_role_cleanup_task_is_queued_with_the_deletion(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import roles, tenants, users
+    from portcullis import tenants, users
+    from portcullis.access import roles
     from portcullis.store import outbox as store
 
     tenant = tenants.create("test", "Roles unit")

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import roles as role_service
 from portcullis import users
+from portcullis.access import roles as role_service
 from portcullis.credentials import links
 from portcullis.messaging import mail, outbox
 from portcullis.platform import customdata, durations

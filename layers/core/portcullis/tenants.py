@@ -7,11 +7,11 @@ import string
 import uuid
 from typing import Any
 
+from portcullis.access.roles import DEFAULT_ROLES
 from portcullis.messaging import outbox
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
-from portcullis.roles import DEFAULT_ROLES
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from portcullis import roles as role_service
+from portcullis.access import roles as role_service
 from portcullis.credentials import links, passwords
 from portcullis.messaging import outbox
 from portcullis.platform import config

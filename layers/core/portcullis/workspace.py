@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portcullis import keys, seedusers, tenants
+from portcullis import seedusers, tenants
+from portcullis.access import apikeys as keys
 
 
 @dataclass(frozen=True)

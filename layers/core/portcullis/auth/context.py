@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portcullis.callers import TENANT_ID
+from portcullis.access.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.platform import origins
 from portcullis.platform.errors import (

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from portcullis.access.callers import TENANT_ID
 from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
-from portcullis.callers import TENANT_ID
 from portcullis.credentials import pkce
 from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
 from portcullis.ratelimit import authfailures, perip

@@ -253,7 +253,7 @@ _response_headers: ContextVar[dict[str, str] | None] = ContextVar("response_head
 def api_caller(app: APIGatewayRestResolver) -> Any:
     """The `Caller` of a server-to-server route (API key or admin access token), counted
     once per request in its per-credential buckets (api-server §6; 429 past them)."""
-    from portcullis import callers
+    from portcullis.access import callers
     from portcullis.ratelimit import percredential
 
     test = (app.current_event.query_string_parameters or {}).get("test") == "true"

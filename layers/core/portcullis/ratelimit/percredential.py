@@ -28,7 +28,7 @@ from portcullis.ratelimit import fixedwindow
 from portcullis.tenancy.settings import RateLimits
 
 if TYPE_CHECKING:
-    from portcullis.callers import Caller
+    from portcullis.access.callers import Caller
 
 REQUESTS = "requestsPerCredential"
 SEARCHES = "searchesPerCredential"

@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from portcullis.access.callers import bearer
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
-from portcullis.callers import bearer
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis.callers import TENANT_ID
+from portcullis.access.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.origins import InvalidOrigin, Origin, request_origin

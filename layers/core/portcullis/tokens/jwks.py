@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.callers import TENANT_ID
+from portcullis.access.callers import TENANT_ID
 from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings

@@ -17,7 +17,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from portcullis.callers import TENANT_ID
+from portcullis.access.callers import TENANT_ID
 from portcullis.platform.errors import NotFound, Unauthorized
 from portcullis.platform.timefmt import iso, now, now_iso, parse_iso
 from portcullis.store import jwtkeys as store

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portcullis.callers import Caller, Level
+from portcullis.access.callers import Caller, Level
 from portcullis.platform.errors import NotFound
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store

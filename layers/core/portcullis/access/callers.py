@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from portcullis import keys
+from portcullis.access import apikeys as keys
 from portcullis.platform.errors import (
     Forbidden,
     MissingAuthentication,
