@@ -4,13 +4,14 @@
 from typing import Any
 from urllib.parse import unquote
 
-from portcullis import invitations, users
 from portcullis.access import callers, roles, userscope
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
-from portcullis.userfields import RoleInvite, RoleList, RoleName
+from portcullis.users import invitations
+from portcullis.users import service as users
+from portcullis.users.fields import RoleInvite, RoleList, RoleName
 
 app = create_app(credentials=api_caller)
 

@@ -3,7 +3,6 @@ or an admin's access token; the account-level aliases act on the caller's home t
 
 from typing import Any
 
-from portcullis import users
 from portcullis.access import callers
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
@@ -11,6 +10,7 @@ from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.search.query import list_envelope
 from portcullis.sessions import service as sessions
+from portcullis.users import service as users
 
 app = create_app(credentials=api_caller)
 

@@ -7,14 +7,15 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel
 
-from portcullis import invitations, users
 from portcullis.access import callers, userscope
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
-from portcullis.userfields import (
+from portcullis.users import invitations
+from portcullis.users import service as users
+from portcullis.users.fields import (
     LinkGenerate,
     LinkOptions,
     UserCreate,

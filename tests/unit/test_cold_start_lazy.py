@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from portcullis import userfields
 from portcullis.credentials import passwords
+from portcullis.users import fields as userfields
 
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "core"
 
@@ -24,7 +24,7 @@ def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() ->
     code = textwrap.dedent(
         """
         import json, sys
-        from portcullis import userfields
+        from portcullis.users import fields as userfields
         from portcullis.tokens import envelope
         from portcullis.tokens import signing as tokens
         from portcullis.credentials import passwords

@@ -14,7 +14,8 @@ from portcullis.platform.errors import Unauthorized
 
 @pytest.fixture
 def user(aws: str) -> Any:
-    from portcullis import tenants, users
+    from portcullis import tenants
+    from portcullis.users import service as users
 
     tenant = tenants.create("test", "Links unit")
     return users.register("test", tenant, {"email": "links@example.com"})
@@ -103,8 +104,8 @@ def test_issuing_a_reset_link_revokes_earlier_reset_links(user: Any) -> None:
 
 
 def test_revoke_and_user_deletion_remove_pending_links(user: Any) -> None:
-    from portcullis import users
     from portcullis.credentials import links
+    from portcullis.users import service as users
 
     issued = [links.issue(user, kind, 3600) for kind in ("login", "welcome")]
     assert links.revoke(user, {"login"}) == 1

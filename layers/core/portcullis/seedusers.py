@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import secrets
 
-from portcullis import users
 from portcullis.store import users as user_store
+from portcullis.users import service as users
 
 MODE = "test"
 # (username, full name, role in the workspace tenant, email confirmed)

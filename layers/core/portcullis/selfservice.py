@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import users
 from portcullis.auth import identity
 from portcullis.auth.context import RATE_LIMITED
 from portcullis.credentials import links, passwords
@@ -26,7 +25,8 @@ from portcullis.sessions.service import TokenCaller
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
-from portcullis.userfields import UserWrite
+from portcullis.users import service as users
+from portcullis.users.fields import UserWrite
 
 EDITABLE = ("name", "image", "username", "data", "isMfaRequired")
 INCORRECT_PASSWORD = "Incorrect password"

@@ -265,7 +265,7 @@ def cleanup_deleted(mode: str, tenant_id: str) -> None:
     """The queued `tenant.cleanup` task: users and role assignments, then the tenant's
     own items again, so nothing stays behind if the deleting request died after its
     commit. Retried until it completes; every step is idempotent."""
-    from portcullis import users  # imported here: only the task needs it
+    from portcullis.users import service as users  # imported here: only the task needs it
 
     users.cleanup_deleted_tenant(mode, tenant_id)
     _purge(mode, tenant_id)

@@ -130,7 +130,7 @@ def delete(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, A
         store.delete_role(mode, tenant.tenantId, name, [task])
     except store.RoleMissing:
         raise NotFound(ROLE_NOT_FOUND) from None
-    from portcullis import users  # users imports this module
+    from portcullis.users import service as users  # users imports this module
 
     updated = users.remove_role_from_holders(mode, tenant.tenantId, name)
     return {"message": "OK", "result": {"name": name, "usersUpdated": updated}}

@@ -23,7 +23,6 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from portcullis import users
 from portcullis.auth import identity
 from portcullis.auth.context import Request
 from portcullis.credentials import pkce
@@ -39,6 +38,7 @@ from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tokens import claims as token_claims
+from portcullis.users import service as users
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}

@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portcullis import users
 from portcullis.auth.context import Request
 from portcullis.credentials import passwords
 from portcullis.platform import customdata
@@ -22,7 +21,8 @@ from portcullis.platform.validation import bad_request_from
 from portcullis.store import users as user_store
 from portcullis.tenancy.settings import EMAIL_PATTERN
 from portcullis.tokens import claims
-from portcullis.userfields import UserWrite
+from portcullis.users import service as users
+from portcullis.users.fields import UserWrite
 
 EMAIL_INVALID = "Email format is invalid"
 PHONE_INVALID = "Phone number must be in E.164 format."

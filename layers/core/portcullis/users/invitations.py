@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis import users
 from portcullis.access import roles as role_service
 from portcullis.credentials import links
 from portcullis.messaging import mail, outbox
@@ -30,6 +29,7 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tenancy import settings
 from portcullis.tenancy.settings import RateLimit
+from portcullis.users import service as users
 
 # api-server §6: at most one email a day to a new or unconfirmed address, one every
 # 10 seconds to a confirmed one. Over the limit the email is skipped, never the call.
