@@ -11,8 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from portcullis import selfservice
-from portcullis.auth import code, context, link, password, reset, verify
+from portcullis.auth import code, context, link, password, reset, selfservice, verify
 from portcullis.auth import pkce as pkce_exchange
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler, header, source_ip

@@ -5,7 +5,7 @@ the tenant and mode come from that token, never from the origin.
 
 from typing import Any
 
-from portcullis import selfservice
+from portcullis.auth import selfservice
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler, header, source_ip
 from portcullis.sessions import service as sessions
