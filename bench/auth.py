@@ -293,8 +293,8 @@ def run(runs: int) -> Results:
         dynamo, argon2 = install_recorders()
         from portcullis.credentials import passwords
         from portcullis.tenancy import settings
+        from portcullis.tenants.workspace import create_workspace
         from portcullis.tokens import signing as tokens
-        from portcullis.workspace import create_workspace
 
         tenant = create_workspace("Bench workspace").tenant_id
         # The flows repeat from one address and one session; lift the limits far enough

@@ -133,9 +133,9 @@ class DynamoMeter:
 def seed(size: int) -> tuple[Any, list[dict[str, str]]]:
     """A fresh tenant with `size` users written in batches (the layout of normal writes:
     the record in the tenant's partition, a guard per email and username)."""
-    from portcullis import tenants
     from portcullis.store import users as store
     from portcullis.store.base import Item
+    from portcullis.tenants import service as tenants
 
     tenant = tenants.create("test", f"Bench {size}")
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from portcullis import tenants
 from portcullis.access import callers
 from portcullis.messaging import senders
 from portcullis.platform import config
@@ -14,6 +13,7 @@ from portcullis.search import query as search
 from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy import state as tenantstate
+from portcullis.tenants import service as tenants
 
 app = create_app(credentials=api_caller)
 

@@ -2,7 +2,7 @@
 random password of its test-mode seed users.
 
 Without it a developer could not call a single admin endpoint, because creating the first
-tenant needs a key. It is created once through the core (`portcullis.workspace`), saved
+tenant needs a key. It is created once through the core (`portcullis.tenants.workspace`), saved
 with its keys (0600, they are secrets) and reused on later starts, as long as the saved
 table still holds it.
 """
@@ -51,7 +51,7 @@ class Workspace:
 
 def create_workspace() -> Workspace:
     """Create the tenant through the core, exactly as an admin CLI would."""
-    module = importlib.import_module("portcullis.workspace")
+    module = importlib.import_module("portcullis.tenants.workspace")
     created = module.create_workspace(name=WORKSPACE_NAME)
     if isinstance(created, Mapping):
         return Workspace(
@@ -69,7 +69,7 @@ def create_workspace() -> Workspace:
 def replace_seed_password(workspace: Workspace) -> Workspace:
     """A workspace saved before seed users had a random password (they still have the
     old fixed one in the saved table): give them a new one, through the core."""
-    module = importlib.import_module("portcullis.seedusers")
+    module = importlib.import_module("portcullis.tenants.seedusers")
     password, _ = module.replace_password(workspace.tenant_id)
     return Workspace(tenant_id=workspace.tenant_id, keys=workspace.keys, seed_password=password)
 

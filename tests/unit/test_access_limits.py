@@ -22,8 +22,8 @@ from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import state as tenantstate
+from portcullis.tenants.workspace import create_workspace
 from portcullis.tokens import signing as tokens
-from portcullis.workspace import create_workspace
 
 # `end_all` used to read only the newest `SCAN_LIMIT` (1,000) sessions. Lowering that
 # limit (and the Query page) keeps this test fast with the same meaning: more sessions

@@ -9,7 +9,7 @@ import pytest
 from portcullis.access import apikeys as keys
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import apikeys as store
-from portcullis.workspace import create_workspace
+from portcullis.tenants.workspace import create_workspace
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,8 @@ def test_a_raced_change_is_read_again(tenant_id: str, monkeypatch: Any, operatio
 def test_the_queued_clean_up_removes_what_a_dead_deletion_left(aws: str) -> None:
     """If the deleting request dies right after its commit, the `tenant.cleanup` task
     still removes the tenant's API keys and own items."""
-    from portcullis import tenants
     from portcullis.store import tenants as tenant_store
+    from portcullis.tenants import service as tenants
 
     tenant = tenants.create("test", "Short-lived")
     key = keys.create(tenant.tenantId, "test", "admin")["key"]

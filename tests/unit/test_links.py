@@ -14,7 +14,7 @@ from portcullis.platform.errors import Unauthorized
 
 @pytest.fixture
 def user(aws: str) -> Any:
-    from portcullis import tenants
+    from portcullis.tenants import service as tenants
     from portcullis.users import service as users
 
     tenant = tenants.create("test", "Links unit")
@@ -145,9 +145,9 @@ def test_link_url_format() -> None:
 
 
 def test_server_origin_is_the_primary_live_domain(aws: str) -> None:
-    from portcullis import tenants
     from portcullis.credentials import links
     from portcullis.tenancy import settings
+    from portcullis.tenants import service as tenants
 
     root = tenants.create("test", "Origin root")
     tenants.create("live", "Origin root", tenant_id=root.tenantId)

@@ -658,7 +658,7 @@ def test_stop_restores_the_process_environment(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fake_workspace_module(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Stands in for `portcullis.workspace`; writes its tenant so persistence matters."""
+    """Stands in for `portcullis.tenants.workspace`; writes its tenant so persistence matters."""
     calls: list[str] = []
 
     def create_workspace(name: str) -> Any:
@@ -682,12 +682,12 @@ def fake_workspace_module(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(f"replace {tenant_id}")
         return f"replaced-{tenant_id}", ["admin"]
 
-    module = types.ModuleType("portcullis.workspace")
+    module = types.ModuleType("portcullis.tenants.workspace")
     module.create_workspace = create_workspace  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portcullis.workspace", module)
-    seeds = types.ModuleType("portcullis.seedusers")
+    monkeypatch.setitem(sys.modules, "portcullis.tenants.workspace", module)
+    seeds = types.ModuleType("portcullis.tenants.seedusers")
     seeds.replace_password = replace_password  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portcullis.seedusers", seeds)
+    monkeypatch.setitem(sys.modules, "portcullis.tenants.seedusers", seeds)
     return calls
 
 

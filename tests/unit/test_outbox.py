@@ -239,9 +239,9 @@ def test_unknown_tasks_are_refused_when_written() -> None:
 def test_role_cleanup_task_is_queued_with_the_deletion(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import tenants
     from portcullis.access import roles
     from portcullis.store import outbox as store
+    from portcullis.tenants import service as tenants
     from portcullis.users import service as users
 
     tenant = tenants.create("test", "Roles unit")
@@ -262,11 +262,11 @@ def test_role_cleanup_task_is_queued_with_the_deletion(
 def test_an_invitation_whose_email_ses_refuses_keeps_the_user(
     aws_ready: str, clock: dict[str, int]
 ) -> None:
-    from portcullis import tenants
     from portcullis.messaging import outbox, senders
     from portcullis.store import outbox as store
     from portcullis.store import users as user_store
     from portcullis.tenancy import settings
+    from portcullis.tenants import service as tenants
     from portcullis.users import invitations
 
     tenant = tenants.create("live", "Invites unit")

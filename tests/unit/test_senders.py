@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from portcullis import tenants
 from portcullis.messaging import mail, senders
 from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.tenancy import settings
+from portcullis.tenants import service as tenants
 
 
 @dataclass

@@ -19,9 +19,9 @@ from portcullis.ratelimit import tally
 from portcullis.sessions import service as sessions
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
+from portcullis.tenants.workspace import create_workspace
 from portcullis.tokens import claims as token_claims
 from portcullis.tokens import signing as tokens
-from portcullis.workspace import create_workspace
 
 # The seed users' random password per workspace created here (tenant id -> password).
 SEED_PASSWORDS: dict[str, str] = {}

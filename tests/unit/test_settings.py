@@ -1,8 +1,8 @@
 import pytest
 
-from portcullis import tenants
 from portcullis.platform.errors import BadRequest
 from portcullis.tenancy import settings
+from portcullis.tenants import service as tenants
 
 
 @pytest.fixture(scope="module")

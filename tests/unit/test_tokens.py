@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from portcullis import tenants
 from portcullis.platform.errors import Unauthorized
+from portcullis.tenants import service as tenants
 from portcullis.tokens import signing as tokens
 
 

@@ -28,7 +28,7 @@ def _print(result: dict[str, Any], as_json: bool, lines: list[str]) -> int:
 
 
 def _create_workspace(name: str, as_json: bool) -> int:
-    from portcullis.workspace import create_workspace
+    from portcullis.tenants.workspace import create_workspace
 
     created = create_workspace(name)
     result = {
@@ -51,7 +51,7 @@ def _create_workspace(name: str, as_json: bool) -> int:
 
 
 def _replace_seed_password(tenant_id: str, as_json: bool) -> int:
-    from portcullis import seedusers
+    from portcullis.tenants import seedusers
 
     password, changed = seedusers.replace_password(tenant_id)
     result = {"tenantId": tenant_id, "seedPassword": password, "usernames": changed}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portcullis import seedusers, tenants
 from portcullis.access import apikeys as keys
+from portcullis.tenants import seedusers
+from portcullis.tenants import service as tenants
 
 
 @dataclass(frozen=True)
