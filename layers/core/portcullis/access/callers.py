@@ -6,7 +6,6 @@ Resolves credential → mode → level → tenant scope before any data is touch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -14,17 +13,16 @@ from typing import Literal
 from portcullis.access import apikeys as keys
 from portcullis.platform.errors import (
     Forbidden,
-    MissingAuthentication,
     NotFound,
     PortcullisError,
     Unauthorized,
 )
+from portcullis.platform.identifiers import TENANT_ID, bearer
 from portcullis.ratelimit import authfailures
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
 
 Level = Literal["admin", "read"]
-TENANT_ID = re.compile(r"^[a-z0-9]{8}$")
 _READ_ROLES = {"admin", "member"}
 
 
@@ -102,17 +100,6 @@ class Caller:
         chain = [tenant.tenantId, *tenant.ancestors]
         held = [t for t in chain if self._qualifies(t, level)]
         return held[-1] if held else tenant.tenantId
-
-
-def bearer(authorization: str | None) -> str:
-    """The credential of an `Authorization: Bearer ...` header: 401 `Missing
-    authentication` without one, 401 for any other scheme (server and client APIs)."""
-    if not authorization or not authorization.strip():
-        raise MissingAuthentication()
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized()
-    return value.strip()
 
 
 def _fail(source_ip: str, credential: str) -> PortcullisError:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portcullis.access.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.platform import origins
 from portcullis.platform.errors import (
@@ -26,6 +25,7 @@ from portcullis.platform.errors import (
     NotFound,
     Unauthorized,
 )
+from portcullis.platform.identifiers import TENANT_ID, bearer_credential
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import modes
 from portcullis.tenancy import settings as tenant_settings
@@ -58,16 +58,6 @@ def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
     if body_tenant is not None and body_tenant != path_tenant:
         raise BadRequest("tenantId does not match")
     return path_tenant
-
-
-def bearer_value(authorization: str | None) -> str | None:
-    """The credential after `Bearer `, or None when there is none."""
-    if not authorization or not authorization.strip():
-        return None
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
 
 
 @dataclass(frozen=True)
@@ -168,6 +158,6 @@ def load(
         ip=ip,
         user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
         code_challenge=code_challenge,
-        first_factor_token=_first_factor_token(bearer_value(authorization), mode),
+        first_factor_token=_first_factor_token(bearer_credential(authorization), mode),
         link_base=decided.link_origin,
     )

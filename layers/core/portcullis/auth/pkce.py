@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis.access.callers import TENANT_ID
 from portcullis.auth import completion
 from portcullis.auth.context import INVALID_TOKEN
 from portcullis.credentials import pkce
 from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
+from portcullis.platform.identifiers import TENANT_ID
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions import service as sessions
 from portcullis.store import snapshots

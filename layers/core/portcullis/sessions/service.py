@@ -32,7 +32,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis.access.callers import bearer
 from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import (
@@ -41,6 +40,7 @@ from portcullis.platform.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from portcullis.platform.identifiers import bearer
 from portcullis.platform.timefmt import iso, now_iso, parse_iso
 from portcullis.ratelimit import authfailures, perip
 from portcullis.store import sessions as store

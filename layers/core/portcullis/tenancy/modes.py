@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis.access.callers import TENANT_ID
 from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.identifiers import TENANT_ID
 from portcullis.platform.origins import InvalidOrigin, Origin, request_origin
 from portcullis.ratelimit import perip
 from portcullis.tenancy.domains import live_origin

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.access.callers import TENANT_ID
 from portcullis.platform.errors import NotFound
+from portcullis.platform.identifiers import TENANT_ID
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
 from portcullis.tokens import signing as tokens

@@ -17,8 +17,8 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from portcullis.access.callers import TENANT_ID
 from portcullis.platform.errors import NotFound, Unauthorized
+from portcullis.platform.identifiers import TENANT_ID
 from portcullis.platform.timefmt import iso, now, now_iso, parse_iso
 from portcullis.store import jwtkeys as store
 from portcullis.tokens import envelope
