@@ -5,10 +5,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import apikeys as keys
+from portcullis.access.callers import api_caller
 from portcullis.platform.errors import BadRequest
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.ratelimit import fixedwindow
-from portcullis.tenancy import parentlimits, settings
+from portcullis.tenancy import settings
+from portcullis.tenancy import state as tenantstate
 
 app = create_app(credentials=api_caller)
 
@@ -60,7 +62,7 @@ def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
 def verify_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     home = who.home("admin")
-    limits = parentlimits.effective(
+    limits = tenantstate.effective(
         who.mode, home, settings.read(who.mode, home.tenantId)
     ).rateLimits
     fixedwindow.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)

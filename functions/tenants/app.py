@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import callers
+from portcullis.access.callers import api_caller
 from portcullis.messaging import senders
 from portcullis.platform import config
 from portcullis.platform.bodies import json_body
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.search import query as search
 from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
@@ -94,7 +95,7 @@ def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
     own = tenant_settings.read(who.mode, item.tenantId)
-    return tenant_settings.as_json(parentlimits.effective(who.mode, item, own))
+    return tenant_settings.as_json(tenantstate.effective(who.mode, item, own))
 
 
 @app.put("/v0/tenants/<tenantId>/settings")

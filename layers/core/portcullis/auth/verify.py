@@ -37,7 +37,7 @@ def _caller(
     # The sends below count `sendPerIp`, so `requestsPerIp` does not count this too.
     caller = sessions.authenticate(authorization, ip, counted=False)
     caller.require_tenant(tenant_id)
-    return caller.request(origin=origin, ip=ip, user_agent=user_agent), caller.user
+    return context.token_request(caller, origin=origin, ip=ip, user_agent=user_agent), caller.user
 
 
 def _same_user(user: UserItem, user_id: int | None, user_uuid: str | None) -> None:

@@ -32,10 +32,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
+    INVALID_TOKEN,
     Forbidden,
     TooManyRequests,
     Unauthorized,
@@ -48,7 +48,6 @@ from portcullis.store import snapshots
 from portcullis.store.sessions import SessionItem
 from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
-from portcullis.tenancy import modes
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tenancy.state import remember, settings_from, tenant_state
 from portcullis.tokens import claims as token_claims
@@ -70,6 +69,9 @@ USER_LOCKED = "User is locked"
 MAX_SESSION_ID_LENGTH = 64
 _GRACE_SALT = b"portcullis/refresh-grace/v1"
 _ISO_LENGTH = len("2000-01-01T00:00:00.000Z")
+
+# Longest User-Agent kept with a session (listed back to the user, api-client §9.6).
+MAX_USER_AGENT = 512
 
 
 jti_digest = secret_digest
@@ -231,21 +233,6 @@ class TokenCaller:
     @property
     def session_id(self) -> str:
         return self.session.sessionId
-
-    def request(self, *, origin: str | None, ip: str, user_agent: str | None) -> Request:
-        """The request as a tenant-scoped one, in the token's tenant and mode (the origin
-        never decides the mode of a token-authenticated call, api-client §0.6)."""
-        assert self.tenant is not None, "authenticate(with_user=True) reads the tenant"
-        return Request(
-            tenant_id=self.tenant_id,
-            mode=self.mode,
-            tenant=self.tenant,
-            settings=self.settings,
-            origin=origin,
-            ip=ip,
-            user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
-            link_base=modes.token_link_origin(self.mode, self.tenant_id, origin),
-        )
 
     def require_tenant(self, tenant_id: str | None) -> None:
         """A tenant path must name the token's own tenant (api-client §9: 403)."""
