@@ -30,7 +30,7 @@ from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import modes
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy.domains import live_origin
-from portcullis.tenancy.modes import LOCAL_ORIGIN, RequestMode
+from portcullis.tenancy.modes import LOCAL_ORIGIN
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tenancy.state import tenant_state
 
@@ -40,12 +40,6 @@ FACTOR_DISABLED = "This sign-in method is not enabled"
 FIRST_FACTOR_TOKEN = re.compile(r"^uf_(live|test)_first_factor_[0-9a-f]{32}$")
 # RFC 7636 S256: BASE64URL(SHA-256(verifier)) without padding is exactly 43 characters.
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def request_mode(tenant_id: str, origin: str | None) -> RequestMode:
-    """The mode and link origin of a sign-in request (`modes.request_mode`): an origin
-    the strict reader refuses is 400 naming `origin`."""
-    return modes.request_mode(tenant_id, origin, strict=True)
 
 
 def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
@@ -141,7 +135,7 @@ def load(
 ) -> Request:
     if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
         raise NotFound("Tenant not found")
-    decided = request_mode(tenant_id, origin)
+    decided = modes.request_mode(tenant_id, origin)
     mode = decided.mode
     state = tenant_state(mode, tenant_id)
     if state is None:
