@@ -15,14 +15,14 @@ from portcullis.auth import code, context, link, password, reset, selfservice, v
 from portcullis.auth import pkce as pkce_exchange
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler, header, source_ip
-from portcullis.sessions import service as sessions
+from portcullis.sessions import tokenauth
 
 
 def _token_route_credentials(resolver: Any) -> None:
     """Only the password update is token-authenticated here; the rest are public."""
     event = resolver.current_event
     if event.http_method == "PUT" and event.path.rstrip("/").endswith("/auth/basic"):
-        sessions.authenticate(header(resolver, "authorization"), source_ip(resolver))
+        tokenauth.authenticate(header(resolver, "authorization"), source_ip(resolver))
 
 
 app = create_app(credentials=_token_route_credentials)
@@ -179,7 +179,7 @@ def _log_in(tenant_path: str | None, body: LogIn | None) -> dict[str, Any]:
 
 def _update_password(tenant_path: str | None, body: PasswordUpdate | None) -> dict[str, Any]:
     body = body or PasswordUpdate()
-    caller = sessions.authenticate(header(app, "authorization"), source_ip(app))
+    caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
     caller.require_tenant(tenant_path)
     context.tenant_from(caller.tenant_id, body.tenantId)
     return selfservice.update_password(

@@ -10,7 +10,7 @@ from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.http import create_app, handler
 from portcullis.search.query import list_envelope
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle, listing
 from portcullis.users import service as users
 
 app = create_app(credentials=api_caller)
@@ -42,20 +42,20 @@ def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[s
 def _read(tenant_id: str | None, user_id: str) -> dict[str, Any]:
     mode, user = _owner(tenant_id, user_id, "read")
     page, limit = _positive("page", 1), _positive("limit", DEFAULT_LIMIT, MAX_LIMIT)
-    found = sessions.list_for_user(mode, user.tenantId, int(user.userId), active_only=_active())
+    found = listing.list_for_user(mode, user.tenantId, int(user.userId), active_only=_active())
     chunk = found[(page - 1) * limit : page * limit]
-    return list_envelope([sessions.session_json(s) for s in chunk], len(found), page, limit)
+    return list_envelope([listing.session_json(s) for s in chunk], len(found), page, limit)
 
 
 def _end(tenant_id: str | None, user_id: str, session_id: str | None = None) -> dict[str, Any]:
     mode, user = _owner(tenant_id, user_id, "admin")
     owner = (mode, user.tenantId, int(user.userId))
     if session_id is None:
-        ended = sessions.end_all(*owner, "admin")
+        ended = lifecycle.end_all(*owner, "admin")
     else:
-        if sessions.owned(session_id, *owner) is None:
+        if listing.owned(session_id, *owner) is None:
             raise NotFound("Session not found")
-        ended = [session_id] if sessions.end_by_id(session_id, *owner, "admin") else []
+        ended = [session_id] if lifecycle.end_by_id(session_id, *owner, "admin") else []
     return {
         "message": "OK",
         "result": {"userId": int(user.userId), "endedCount": len(ended), "sessionIds": ended},

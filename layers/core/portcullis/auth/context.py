@@ -25,7 +25,8 @@ from portcullis.platform.errors import (
     Unauthorized,
 )
 from portcullis.platform.identifiers import TENANT_ID, bearer_credential
-from portcullis.sessions.service import MAX_USER_AGENT, TokenCaller
+from portcullis.sessions.lifecycle import MAX_USER_AGENT
+from portcullis.sessions.tokenauth import TokenCaller
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import modes
 from portcullis.tenancy import settings as tenant_settings
