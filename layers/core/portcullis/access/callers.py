@@ -142,11 +142,9 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
     claims = verified.claims
     if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
         raise _fail(source_ip, credential)
-    from portcullis.sessions import (
-        service as sessions,  # imported here: only token callers need sessions
-    )
+    from portcullis.sessions import tokenauth  # imported here: only token callers need sessions
 
-    user = sessions.token_user(claims)
+    user = tokenauth.token_user(claims)
     if user is None:
         raise _fail(source_ip, credential)
     roles = {
