@@ -5,11 +5,13 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 
 import jwt
 import pytest
 from jwt.algorithms import HMACAlgorithm
 
+from infra.local import calltrace
 from portcullis import tenants, tokens
 from portcullis.errors import Unauthorized
 
@@ -117,8 +119,30 @@ def test_private_key_is_stored_encrypted(tenant) -> None:
     assert b"PRIVATE KEY" not in ciphertext
 
 
+def _aws_calls_of(action) -> list[str]:
+    """The AWS calls (every botocore client, pynamodb's included) `action` makes on this
+    thread, counted by the local runtime's tracer (infra/local/calltrace.py)."""
+    calltrace.install()
+    request_id = f"unit-{uuid.uuid4()}"
+    with calltrace.recording(request_id):
+        action()
+    return calltrace.calls_of(request_id) or []
+
+
+def _refused(token: str) -> None:
+    with pytest.raises(Unauthorized):
+        tokens.verify(token)
+
+
 @pytest.mark.parametrize("claimed", ["x" * 5000, "UPPERCASE", "../../etc", ""])
 def test_malformed_tenant_claim_is_refused_before_any_lookup(tenant, claimed: str) -> None:
     token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": claimed})
-    with pytest.raises(Unauthorized):
-        tokens.verify(token)
+    assert _aws_calls_of(lambda: _refused(token)) == []
+
+
+def test_a_well_formed_unknown_tenant_claim_costs_one_key_set_query(tenant) -> None:
+    """The counter sees the store: the same kind of token with a well-formed tenant id
+    that no cache holds reads that tenant's key set (and is refused: no such key)."""
+    unknown = f"u{uuid.uuid4().hex[:7]}"
+    token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": unknown})
+    assert _aws_calls_of(lambda: _refused(token)) == ["dynamodb:Query"]
