@@ -224,6 +224,34 @@ def test_jwks_and_public_keys(api: Any, workspace: Any) -> None:
     snap("jwt-public-keys-test", test_keys)
 
 
+def test_live_mode_answers(client: httpx.Client, base_url: str, workspace: Any) -> None:
+    """Live mode (an Origin on a live domain): secure cookies, and send answers that carry
+    a receipt instead of the link or code (api-client §1.7)."""
+    domain = f"{uuid.uuid4().hex[:10]}.example.com"
+    live = new_tenant(
+        base_url,
+        workspace.key("live", "admin"),
+        {"liveDomains": [{"domain": domain}]},
+        name="Snapshot live",
+    )
+    origin = {"Origin": f"https://app.{domain}", "User-Agent": USER_AGENT}
+    path = f"/v0/tenants/{live}/auth"
+    email = snap_email()
+    body = {"email": email, "password": PASSWORD, "options": {"noSignupEmail": True}}
+    snap("client-sign-up-live", client.post(f"{path}/create", json=body, headers=origin))
+
+    def send(route: str, payload: dict[str, Any]) -> httpx.Response:
+        return client.post(f"{path}/{route}", json=payload, headers=origin)
+
+    snap("client-link-send-live", send("link", {"email": snap_email()}))
+    code_by_email = {"channel": "email", "email": snap_email()}
+    snap("client-code-send-email-live", send("code", code_by_email))
+    code_by_sms = {"channel": "sms", "phoneNumber": snap_phone()}
+    snap("client-code-send-sms-live", send("code", code_by_sms))
+    snap("client-reset-send-live", send("reset/link", {"email": email}))
+    snap("client-verify-email-send-live", send("verify/email", {"email": email}))
+
+
 # ---------------------------------------------------------------------- error envelopes
 
 
