@@ -5,7 +5,7 @@ Each test makes real requests to the local runtime and compares status + body wi
 (ids, uuids, times, tokens, keys) by placeholders. So a field that is added, removed,
 renamed or changes type fails here with a diff; a change on purpose is recorded with
 `UPDATE_SNAPSHOTS=1 pytest tests/api/test_wire_snapshots.py` and reviewed as a diff of
-the snapshot files. Contract: /work/shared/spec api-client.md and api-server.md.
+the snapshot files. The contract: the spec's api-client.md and api-server.md.
 
 Every test builds what it needs in tenants of its own with fixed names and emails of
 one recognisable pattern, so the snapshots do not depend on test order or on which

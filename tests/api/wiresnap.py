@@ -18,6 +18,7 @@ test instead of being written, so a snapshot can never be created silently in CI
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -171,8 +172,6 @@ def check(kind: str, status: int, body: Any, directory: Path = SNAPSHOT_DIR) -> 
 
 
 def _diff(expected: str, actual: str, name: str) -> str:
-    import difflib
-
     lines = difflib.unified_diff(
         expected.splitlines(keepends=True),
         actual.splitlines(keepends=True),
