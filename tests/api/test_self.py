@@ -78,7 +78,14 @@ def test_hs256_signed_with_the_public_key_pem_is_refused(client, tenant) -> None
     raw_signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     assert HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), pem, raw_signature)
     assert client.get("/v0/self", headers=bearer(access)).status_code == 200  # claims are good
-    for path in ("/v0/self", "/v0/auth/session", "/v0/auth/sessions", "/v0/auth/logout"):
+    # The client routes, and the server API that takes access tokens too (api-server §4.4).
+    for path in (
+        "/v0/self",
+        "/v0/auth/session",
+        "/v0/auth/sessions",
+        "/v0/auth/logout",
+        "/v0/users",
+    ):
         error(client.get(path, headers=bearer(forged)), 401)
     forged_refresh = hs256(jwt_header(refresh), claims(refresh), pem)
     error(client.get("/v0/auth/refresh", headers=bearer(forged_refresh)), 401)
