@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -119,7 +120,7 @@ def test_private_key_is_stored_encrypted(tenant) -> None:
     assert b"PRIVATE KEY" not in ciphertext
 
 
-def _aws_calls_of(action) -> list[str]:
+def _aws_calls_of(action: Callable[[], None]) -> list[str]:
     """The AWS calls (every botocore client, pynamodb's included) `action` makes on this
     thread, counted by the local runtime's tracer (infra/local/calltrace.py)."""
     calltrace.install()
