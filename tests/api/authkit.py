@@ -8,6 +8,8 @@ request has touched yet is never served from a function's short settings cache.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import uuid
 from typing import Any
@@ -67,6 +69,21 @@ def claims(token: str) -> dict[str, Any]:
 
 def jwt_header(token: str) -> dict[str, Any]:
     return _segment(token, 0)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hs256(header: dict[str, Any], payload: dict[str, Any], secret: bytes) -> str:
+    """An HS256 JWT built by hand (PyJWT refuses a PEM as an HMAC key): the algorithm
+    confusion attack signs with the tenant's public key PEM as the secret."""
+    header = {**header, "alg": "HS256"}
+    signing_input = (
+        f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
+    )
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(mac)}"
 
 
 # Parents already given the roomy limits, so that their children may have them too.

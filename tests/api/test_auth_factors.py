@@ -12,6 +12,16 @@ from authkit import PASSWORD, bearer, error, link_params, new_tenant, unique_ema
 
 DISABLED = "This sign-in method is not enabled"
 LINK_ONLY = [{"channel": "email", "strategy": "link"}]
+# The tenant + settings read (portcullis.tenancy.state): the check needs the settings, and
+# an instance repeats the read every few seconds, so it may or may not fall on a request.
+SETTINGS_READ = "dynamodb:TransactGetItems"
+
+
+def _calls(client: httpx.Client, response: httpx.Response) -> list[str]:
+    """The AWS calls the request made (`GET /_local/calls`, infra/local/calltrace.py)."""
+    traced = client.get("/_local/calls", params={"requestId": response.headers["x-amzn-RequestId"]})
+    assert traced.status_code == 200, traced.text
+    return list(traced.json()["calls"])
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +50,9 @@ def test_mode_publishes_only_the_enabled_factor(client, link_only) -> None:
     ],
 )
 def test_disabled_methods_are_refused(client, link_only, path, body) -> None:
-    error(client.post(f"/v0/tenants/{link_only}/{path}", json=body), 403, DISABLED)
+    response = client.post(f"/v0/tenants/{link_only}/{path}", json=body)
+    error(response, 403, DISABLED)
+    assert set(_calls(client, response)) <= {SETTINGS_READ}
 
 
 def test_code_log_in_is_refused_when_codes_are_off(client, link_only) -> None:
@@ -49,13 +61,17 @@ def test_code_log_in_is_refused_when_codes_are_off(client, link_only) -> None:
         json={"channel": "email", "email": "new@example.com", "verificationCode": "123456"},
     )
     error(response, 403, DISABLED)
+    assert set(_calls(client, response)) <= {SETTINGS_READ}
 
 
-def test_refusal_is_the_same_for_known_and_unknown_accounts(client, link_only) -> None:
-    """The check comes before any lookup: an existing account changes nothing."""
+def test_refusal_comes_before_any_account_lookup(client, link_only) -> None:
+    """The factor check comes before any lookup: the refused requests, for a known and
+    an unknown account, make no AWS call but the tenant's settings read, and answer alike."""
     email = unique_email("factor")
     sent = client.post(f"/v0/tenants/{link_only}/auth/link", json={"email": email})
     assert sent.status_code == 200, sent.text  # signs the address up (passwordless)
+    # The enabled method, for comparison: it does look the account up.
+    assert [c for c in _calls(client, sent) if c != SETTINGS_READ]
     known = client.post(
         f"/v0/tenants/{link_only}/auth/basic", json={"emailOrUsername": email, "password": "x"}
     )
@@ -64,6 +80,8 @@ def test_refusal_is_the_same_for_known_and_unknown_accounts(client, link_only) -
         json={"emailOrUsername": unique_email("nobody"), "password": "x"},
     )
     assert error(known, 403) == error(unknown, 403)
+    assert set(_calls(client, known)) <= {SETTINGS_READ}
+    assert set(_calls(client, unknown)) <= {SETTINGS_READ}
 
 
 def test_the_enabled_method_works(client, link_only) -> None:

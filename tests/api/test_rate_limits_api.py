@@ -109,7 +109,10 @@ def test_bad_tokens_at_self_turn_from_401_into_429(client, neighbour, base_url, 
     # affected.
     tenant = new_tenant(base_url, _admin(workspace))
     access = tokens(sign_up(client, tenant))[0]
-    error(client.get("/v0/self", headers=bearer(access)), 429, CLIENT_LIMITED)
+    waiting = client.get("/v0/self", headers=bearer(access))
+    error(waiting, 429, CLIENT_LIMITED)
+    traced = client.get("/_local/calls", params={"requestId": waiting.headers["x-amzn-RequestId"]})
+    assert traced.json()["calls"] == []  # not even the token's session was read
     assert neighbour.get("/v0/self", headers=bearer(access)).status_code == 200
     error(neighbour.get("/v0/self", headers=bearer("not.a.token")), 401, "Unauthorized")
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
-from authkit import bearer, claims, error, new_tenant, sign_up, tokens, unique_email
+from authkit import (
+    bearer,
+    claims,
+    error,
+    hs256,
+    jwt_header,
+    new_tenant,
+    sign_up,
+    tokens,
+    unique_email,
+)
+from jwt.algorithms import HMACAlgorithm
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +61,37 @@ def test_access_token_rules(client, tenant, workspace) -> None:
     ok = client.get("/v0/self", headers={"authorization": f"Bearer {access}"})
     assert ok.status_code == 200
     assert claims(id_token)["sessionId"] == created["sessionId"]
+
+
+def test_hs256_signed_with_the_public_key_pem_is_refused(client, tenant) -> None:
+    """Algorithm confusion (RFC 8725 §2.1): the public key PEM, as the service serves it,
+    used as the HMAC secret of an HS256 token that keeps the real kid and the claims of a
+    live session. Only `alg` differs, and every token route refuses it."""
+    access, _, refresh = tokens(sign_up(client, tenant))
+    served = client.get(f"/v0/tenants/{tenant}/keys/jwt", params={"test": "true"})
+    assert served.status_code == 200, served.text
+    kid = jwt_header(access)["kid"]
+    pem = next(k["publicKey"] for k in served.json()["results"] if k["kid"] == kid).encode()
+    forged = hs256(jwt_header(access), claims(access), pem)
+    # A verifier that trusted `alg` would accept it (PyJWT's own HMAC under the PEM).
+    signing_input, signature = forged.rsplit(".", 1)
+    raw_signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    assert HMACAlgorithm(HMACAlgorithm.SHA256).verify(signing_input.encode(), pem, raw_signature)
+    assert client.get("/v0/self", headers=bearer(access)).status_code == 200  # claims are good
+    # The client routes, and the server API that takes access tokens too (api-server §4.4).
+    for path in (
+        "/v0/self",
+        "/v0/auth/session",
+        "/v0/auth/sessions",
+        "/v0/auth/logout",
+        "/v0/users",
+    ):
+        error(client.get(path, headers=bearer(forged)), 401)
+    forged_refresh = hs256(jwt_header(refresh), claims(refresh), pem)
+    error(client.get("/v0/auth/refresh", headers=bearer(forged_refresh)), 401)
+    # Neither forgery ended the session: the real tokens still work.
+    assert client.get("/v0/self", headers=bearer(access)).status_code == 200
+    assert client.get("/v0/auth/refresh", headers=bearer(refresh)).status_code == 200
 
 
 def test_a_locked_users_token_stops_working(client, tenant, workspace) -> None:

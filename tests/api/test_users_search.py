@@ -261,7 +261,7 @@ def test_get_listing_takes_query_parameters(api: Any, world: World) -> None:
     )
 
 
-def test_exact_lookups_use_the_indexes(api: Any, world: World) -> None:
+def test_exact_lookups_by_email_username_phone_and_uuid(api: Any, world: World) -> None:
     alice, dave = world.users["alice"], world.users["dave"]
     cases = [
         ("email", alice["email"].upper(), {"alice"}),

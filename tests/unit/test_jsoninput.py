@@ -30,8 +30,9 @@ def test_refused_values_name_the_field(text: str, message: str) -> None:
     assert isinstance(caught.value, BadRequest)
 
 
-@pytest.mark.parametrize("text", ["NaN", '{"x": Infinity}', "[-Infinity]", "{", '{"a": 1,}'])
-def test_non_json_is_a_decode_error(text: str) -> None:
+@pytest.mark.parametrize("text", ["NaN", '{"x": Infinity}', "[-Infinity]"])
+def test_non_standard_constants_are_a_decode_error(text: str) -> None:
+    """`json.loads` accepts these; `jsoninput` refuses them as the framework expects."""
     with pytest.raises(json.JSONDecodeError):
         jsoninput.loads(text)
 
@@ -43,11 +44,6 @@ def test_non_json_is_a_decode_error(text: str) -> None:
 def test_good_documents_parse_as_json_loads_does(value: Any) -> None:
     text = json.dumps(value, ensure_ascii=True)
     assert jsoninput.loads(text) == json.loads(text)
-
-
-def test_deep_nesting_is_a_recursion_error_not_a_crash() -> None:
-    with pytest.raises(RecursionError):
-        jsoninput.loads("[" * 100_000)
 
 
 @pytest.mark.parametrize(

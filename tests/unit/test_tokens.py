@@ -1,12 +1,18 @@
 """Signing keys, RS256 signing and the verification allow-list (RFC 8725)."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
+import uuid
+from collections.abc import Callable
 
 import jwt
 import pytest
+from jwt.algorithms import HMACAlgorithm
 
+from infra.local import calltrace
 from portcullis.platform.errors import Unauthorized
 from portcullis.tenants import service as tenants
 from portcullis.tokens import signing as tokens
@@ -47,17 +53,47 @@ def test_expired_token_is_refused(tenant) -> None:
     assert tokens.verify(token, verify_exp=False).claims["userId"] == 1
 
 
-def test_alg_none_and_hs256_are_refused(tenant) -> None:
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def hs256(header: dict, payload: dict, secret: bytes) -> str:
+    """An HS256 JWT built by hand: PyJWT refuses a PEM as an HMAC key (InvalidKeyError)."""
+    signing_input = (
+        f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
+    )
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(mac)}"
+
+
+def test_alg_none_is_refused(tenant) -> None:
     unsigned = jwt.encode(claims(tenant.tenantId), None, algorithm="none")
     with pytest.raises(Unauthorized):
         tokens.verify(unsigned)
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False], ids=["pem", "pem-stripped"])
+def test_hs256_signed_with_the_public_key_pem_is_refused(tenant, trailing_newline: bool) -> None:
+    """Algorithm confusion (RFC 8725 §2.1): the attacker knows the public key and signs
+    HS256 with its PEM as the HMAC secret, hoping the verifier feeds the same key bytes to
+    HMAC. The token names the real kid and carries valid claims; only `alg` is wrong."""
     key = tokens.published_keys(tenant.tenantId, "test", 3600)[0]
-    header = base64.urlsafe_b64encode(
-        json.dumps({"alg": "HS256", "typ": "JWT", "kid": key.kid}).encode()
-    ).rstrip(b"=")
-    body = base64.urlsafe_b64encode(json.dumps(claims(tenant.tenantId)).encode()).rstrip(b"=")
+    pem = key.publicKeyPem if trailing_newline else key.publicKeyPem.rstrip("\n")
+    header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
+    forged = hs256(header, claims(tenant.tenantId), pem.encode())
+    # The forgery is the real attack: HMAC-SHA256 under the PEM's bytes (PyJWT's own
+    # HMAC, past the key check that a confused verifier lacks) accepts its signature.
+    signing_input, signature = forged.rsplit(".", 1)
+    confused = HMACAlgorithm(HMACAlgorithm.SHA256)
+    assert confused.verify(signing_input.encode(), pem.encode(), _unb64url(signature))
+    # ...and the same claims signed properly do verify, so the refusal is about `alg`.
+    assert tokens.verify(tokens.sign(tenant.tenantId, "test", claims(tenant.tenantId)))
     with pytest.raises(Unauthorized):
-        tokens.verify(f"{header.decode()}.{body.decode()}.c2ln")
+        tokens.verify(forged)
 
 
 def test_token_of_another_tenant_or_mode_is_refused(tenant) -> None:
@@ -85,8 +121,30 @@ def test_private_key_is_stored_encrypted(tenant) -> None:
     assert b"PRIVATE KEY" not in ciphertext
 
 
+def _aws_calls_of(action: Callable[[], None]) -> list[str]:
+    """The AWS calls (every botocore client, pynamodb's included) `action` makes on this
+    thread, counted by the local runtime's tracer (infra/local/calltrace.py)."""
+    calltrace.install()
+    request_id = f"unit-{uuid.uuid4()}"
+    with calltrace.recording(request_id):
+        action()
+    return calltrace.calls_of(request_id) or []
+
+
+def _refused(token: str) -> None:
+    with pytest.raises(Unauthorized):
+        tokens.verify(token)
+
+
 @pytest.mark.parametrize("claimed", ["x" * 5000, "UPPERCASE", "../../etc", ""])
 def test_malformed_tenant_claim_is_refused_before_any_lookup(tenant, claimed: str) -> None:
     token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": claimed})
-    with pytest.raises(Unauthorized):
-        tokens.verify(token)
+    assert _aws_calls_of(lambda: _refused(token)) == []
+
+
+def test_a_well_formed_unknown_tenant_claim_costs_one_key_set_query(tenant) -> None:
+    """The counter sees the store: the same kind of token with a well-formed tenant id
+    that no cache holds reads that tenant's key set (and is refused: no such key)."""
+    unknown = f"u{uuid.uuid4().hex[:7]}"
+    token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": unknown})
+    assert _aws_calls_of(lambda: _refused(token)) == ["dynamodb:Query"]
