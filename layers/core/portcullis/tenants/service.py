@@ -12,6 +12,7 @@ from portcullis.messaging import outbox
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
+from portcullis.search.envelope import list_envelope
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
@@ -133,11 +134,9 @@ def tenant_json(item: store.TenantItem, *, roles: list[str] | None = None) -> di
             if parent
             else None
         ),
-        "children": {
-            "totalCount": total_children,
-            "totalPages": -(-total_children // CHILDREN_PAGE),
-            "results": [summary(child) for child in children],
-        },
+        "children": list_envelope(
+            [summary(child) for child in children], total_children, 1, CHILDREN_PAGE, meta=False
+        ),
         "roles": [{"name": name} for name in role_names],
         "descendantCount": {
             "descendants": descendants,
