@@ -6,10 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import callers
 from portcullis.messaging import senders
-from portcullis.platform import config
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import api_caller, create_app, handler
-from portcullis.search import query as search
 from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy import state as tenantstate
@@ -79,14 +77,7 @@ def delete_tenant(tenantId: str) -> dict[str, Any]:
 def search_tenants(tenantId: str) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "read")
-    request = search.parse_search_request(json_body(app), search.TENANT_CATALOG)
-    window, position = tenants.children_window(
-        who.mode, parent.tenantId, request.after, config.search_scan_limit()
-    )
-    matches = [t for t in window if request.matches(t, {})]
-    page, total = search.order_and_page(matches, request)
-    token = None if position is None else search.continuation_token(position)
-    return search.list_envelope(page, total, request.page, request.limit, continuation=token)
+    return tenants.search_children(who.mode, parent.tenantId, json_body(app))
 
 
 @app.get("/v0/tenants/<tenantId>/settings")

@@ -9,9 +9,11 @@ from typing import Any
 
 from portcullis.access.roles import DEFAULT_ROLES
 from portcullis.messaging import outbox
+from portcullis.platform import config
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
+from portcullis.search import query as search
 from portcullis.search.envelope import list_envelope
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
@@ -281,3 +283,16 @@ def children_window(
     a tenant search reads at most `limit` children per request (docs/search.md)."""
     items, position = store.read_children(mode, parent_id, after=after, limit=limit)
     return [summary(child) for child in items], position
+
+
+def search_children(mode: str, parent_id: str, body: Any) -> dict[str, Any]:
+    """`POST .../tenants/find` (api-server §8): the direct children matching the search
+    `body`, ordered and paged, in the list envelope with `meta`. One bounded window of
+    children is read per request; when it stopped before the last child, `meta` carries
+    the continuation of the next window (docs/search.md)."""
+    request = search.parse_search_request(body, search.TENANT_CATALOG)
+    window, position = children_window(mode, parent_id, request.after, config.search_scan_limit())
+    matches = [child for child in window if request.matches(child, {})]
+    page, total = search.order_and_page(matches, request)
+    token = None if position is None else search.continuation_token(position)
+    return list_envelope(page, total, request.page, request.limit, continuation=token)
