@@ -62,6 +62,16 @@ def _request(
     )
 
 
+def _client() -> dict[str, Any]:
+    """Who is calling a verify endpoint, which may be signed in or not (§9.9–9.10)."""
+    return {
+        "authorization": header(app, "authorization"),
+        "origin": _origin(),
+        "ip": source_ip(app),
+        "user_agent": header(app, "user-agent"),
+    }
+
+
 def _tenant_or_token(tenant_path: str | None, body: Body) -> str | None:
     """Verify email/phone: a legacy call may leave the tenant to its access token."""
     if tenant_path is None and body.tenantId is None:
@@ -191,10 +201,7 @@ def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
 def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
     return verify.verify_email(
         _tenant_or_token(tenant_path, body),
-        authorization=header(app, "authorization"),
-        origin=_origin(),
-        ip=source_ip(app),
-        user_agent=header(app, "user-agent"),
+        **_client(),
         email=body.email,
         user_id=body.userId,
         user_uuid=body.userUuid,
@@ -206,10 +213,7 @@ def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
 def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
     return verify.verify_phone(
         _tenant_or_token(tenant_path, body),
-        authorization=header(app, "authorization"),
-        origin=_origin(),
-        ip=source_ip(app),
-        user_agent=header(app, "user-agent"),
+        **_client(),
         phone_number=body.phoneNumber,
         user_id=body.userId,
         user_uuid=body.userUuid,
