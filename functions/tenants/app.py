@@ -5,12 +5,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import callers
-from portcullis.messaging import senders
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import api_caller, create_app, handler
-from portcullis.tenancy import parentlimits
-from portcullis.tenancy import settings as tenant_settings
-from portcullis.tenancy import state as tenantstate
 from portcullis.tenants import service as tenants
 
 app = create_app(credentials=api_caller)
@@ -83,21 +79,14 @@ def search_tenants(tenantId: str) -> dict[str, Any]:
 @app.get("/v0/tenants/<tenantId>/settings")
 def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
-    item = who.tenant(tenantId, "admin")
-    own = tenant_settings.read(who.mode, item.tenantId)
-    return tenant_settings.as_json(parentlimits.effective(who.mode, item, own))
+    return tenants.read_settings(who.mode, who.tenant(tenantId, "admin"))
 
 
 @app.put("/v0/tenants/<tenantId>/settings")
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    change = json_body(app)
-    senders.check_settings_change(who, item, change)
-    parentlimits.check(who.mode, item, change)
-    updated = tenant_settings.as_json(tenant_settings.update(who.mode, item.tenantId, change))
-    # This instance's tenant cache sees the change at once (children clamp against it).
-    return tenant_settings.as_json(tenantstate.remember(who.mode, item, updated).settings)
+    return tenants.update_settings(who, item, json_body(app))
 
 
 lambda_handler = handler(app)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcullis.access.roles import DEFAULT_ROLES
-from portcullis.messaging import outbox
+from portcullis.messaging import outbox, senders
 from portcullis.platform import config
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
@@ -18,8 +18,13 @@ from portcullis.search.envelope import list_envelope
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
+from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy import state as tenantstate
 from portcullis.tokens import signing as tokens
+
+if TYPE_CHECKING:
+    from portcullis.access.callers import Caller
 
 _ALPHABET = string.ascii_lowercase + string.digits
 CHILDREN_PAGE = 50
@@ -296,3 +301,21 @@ def search_children(mode: str, parent_id: str, body: Any) -> dict[str, Any]:
     page, total = search.order_and_page(matches, request)
     token = None if position is None else search.continuation_token(position)
     return list_envelope(page, total, request.page, request.limit, continuation=token)
+
+
+def read_settings(mode: str, tenant: store.TenantItem) -> dict[str, Any]:
+    """The tenant's settings as they apply: its own, with rate limits clamped by its
+    parent's (docs/settings.md)."""
+    own = tenant_settings.read(mode, tenant.tenantId)
+    return tenant_settings.as_json(parentlimits.effective(mode, tenant, own))
+
+
+def update_settings(caller: Caller, tenant: store.TenantItem, change: Any) -> dict[str, Any]:
+    """Apply a settings patch: the sender address only as its workspace allows, rate
+    limits never above the parent's; answers the settings as they now apply."""
+    senders.check_settings_change(caller, tenant, change)
+    parentlimits.check(caller.mode, tenant, change)
+    stored = tenant_settings.update(caller.mode, tenant.tenantId, change)
+    # This instance's tenant cache sees the change at once (children clamp against it).
+    remembered = tenantstate.remember(caller.mode, tenant, tenant_settings.as_json(stored))
+    return tenant_settings.as_json(remembered.settings)
