@@ -6,9 +6,8 @@ The bodies are `portcullis.auth.inputs`. `PUT .../auth/basic` shares its path wi
 password log-in but is the signed-in user's password update.
 """
 
-import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from portcullis.auth import code, context, link, password, reset, selfservice, verify
 from portcullis.auth import pkce as pkce_exchange
@@ -90,7 +89,7 @@ def _route(method: str, path: str, *aliases: str) -> Callable[[Route[B]], Route[
     `handle` declares; an absent body is that model with every field unset."""
 
     def register(handle: Route[B]) -> Route[B]:
-        model = inspect.signature(handle).parameters["body"].annotation
+        model = get_type_hints(handle)["body"]
 
         def at_tenant(tenantId: str, body: Any = None) -> dict[str, Any]:
             return handle(tenantId, body or model())
