@@ -28,14 +28,14 @@ from portcullis.auth.inputs import (
 )
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler, header, source_ip
-from portcullis.sessions import service as sessions
+from portcullis.sessions import tokenauth
 
 
 def _token_route_credentials(resolver: Any) -> None:
     """Only the password update is token-authenticated here; the rest are public."""
     event = resolver.current_event
     if event.http_method == "PUT" and event.path.rstrip("/").endswith("/auth/basic"):
-        sessions.authenticate(header(resolver, "authorization"), source_ip(resolver))
+        tokenauth.authenticate(header(resolver, "authorization"), source_ip(resolver))
 
 
 app = create_app(credentials=_token_route_credentials)
@@ -133,7 +133,7 @@ def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
 @_route("PUT", "/basic")
 def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, Any]:
     """At the legacy path the tenant comes from the access token (§14.2)."""
-    caller = sessions.authenticate(header(app, "authorization"), source_ip(app))
+    caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
     caller.require_tenant(tenant_path)
     context.tenant_from(caller.tenant_id, body.tenantId)
     return selfservice.update_password(

@@ -5,8 +5,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import apikeys as keys
+from portcullis.access.callers import api_caller
 from portcullis.platform.errors import BadRequest
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.platform.identifiers import TENANT_ID
 from portcullis.search.envelope import list_envelope
 

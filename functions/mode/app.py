@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from portcullis.auth import tenantmode
 from portcullis.platform.http import Response, create_app, handler, header, json_response, source_ip
-from portcullis.tenancy import modes
 
 app = create_app()
 
@@ -11,7 +11,7 @@ app = create_app()
 @app.get("/v0/tenants/<tenantId>/mode")
 def read_mode(tenantId: str) -> Response[dict[str, Any]]:
     origin = header(app, "x-origin") or header(app, "origin")
-    body = modes.tenant_mode(tenantId, origin, source_ip(app))
+    body = tenantmode.tenant_mode(tenantId, origin, source_ip(app))
     return json_response(body, headers={"Cache-Control": "max-age=60"})
 
 

@@ -5,8 +5,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from portcullis.access import callers, roles, userscope
+from portcullis.access.callers import api_caller
 from portcullis.platform.errors import NotFound
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.users import invitations

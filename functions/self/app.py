@@ -8,7 +8,7 @@ from typing import Any
 from portcullis.auth import selfservice
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler, header, source_ip
-from portcullis.sessions import service as sessions
+from portcullis.sessions import rotation, tokenauth
 
 app = create_app()
 
@@ -17,8 +17,8 @@ def _authorization() -> str | None:
     return header(app, "authorization")
 
 
-def _caller(*, with_user: bool = True) -> sessions.TokenCaller:
-    return sessions.authenticate(_authorization(), source_ip(app), with_user=with_user)
+def _caller(*, with_user: bool = True) -> tokenauth.TokenCaller:
+    return tokenauth.authenticate(_authorization(), source_ip(app), with_user=with_user)
 
 
 @app.get("/v0/self")
@@ -44,28 +44,28 @@ def list_sessions() -> dict[str, Any]:
 
 @app.get("/v0/auth/logout")
 def log_out() -> dict[str, Any]:
-    return sessions.logout(_authorization(), source_ip(app))
+    return tokenauth.logout(_authorization(), source_ip(app))
 
 
 @app.post("/v0/auth/logout")
 def log_out_post() -> dict[str, Any]:
-    return sessions.logout(_authorization(), source_ip(app))
+    return tokenauth.logout(_authorization(), source_ip(app))
 
 
 @app.get("/v0/auth/logout/all")
 def log_out_all() -> dict[str, Any]:
-    return sessions.logout_all(_authorization(), source_ip(app))
+    return tokenauth.logout_all(_authorization(), source_ip(app))
 
 
 @app.post("/v0/auth/logout/all")
 def log_out_all_post() -> dict[str, Any]:
-    return sessions.logout_all(_authorization(), source_ip(app))
+    return tokenauth.logout_all(_authorization(), source_ip(app))
 
 
 @app.get("/v0/auth/refresh")
 def refresh() -> dict[str, Any]:
     """Exactly 200 on success: the client treats any other status as a failed refresh."""
-    return sessions.refresh(_authorization(), source_ip(app))
+    return rotation.refresh(_authorization(), source_ip(app))
 
 
 lambda_handler = handler(app)

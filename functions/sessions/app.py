@@ -4,10 +4,11 @@ or an admin's access token; the account-level aliases act on the caller's home t
 from typing import Any
 
 from portcullis.access import callers
+from portcullis.access.callers import api_caller
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.sessions import views
 from portcullis.users import service as users
 

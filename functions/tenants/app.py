@@ -5,8 +5,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import callers
+from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.tenants import service as tenants
 
 app = create_app(credentials=api_caller)

@@ -8,9 +8,10 @@ from urllib.parse import unquote
 from pydantic import BaseModel
 
 from portcullis.access import callers, userscope
+from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
-from portcullis.platform.http import api_caller, create_app, handler
+from portcullis.platform.http import create_app, handler
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.users import invitations

@@ -17,7 +17,7 @@ import pytest
 
 from portcullis.platform.errors import Unauthorized
 from portcullis.platform.timefmt import now_iso
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle, listing
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.store.tenants import TenantItem
@@ -58,8 +58,8 @@ def _session(tenant_id: str, user: user_store.UserItem, expires: int) -> store.S
 def test_end_all_ends_every_session_not_the_newest_thousand(
     tenant_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sessions, "SCAN_LIMIT", SCAN_LIMIT)
-    monkeypatch.setattr(sessions, "END_PAGE", PAGE, raising=False)
+    monkeypatch.setattr(listing, "SCAN_LIMIT", SCAN_LIMIT)
+    monkeypatch.setattr(lifecycle, "END_PAGE", PAGE)
     user = user_store.get_by_unique("test", tenant_id, "email", "member@example.com")
     assert user is not None
     expires = int(time.time()) + 3600
@@ -67,12 +67,12 @@ def test_end_all_ends_every_session_not_the_newest_thousand(
     with store.SessionItem.batch_write() as batch:
         for item in items:
             batch.save(item)
-    ended = sessions.end_all("test", tenant_id, int(user.userId), "admin")
+    ended = lifecycle.end_all("test", tenant_id, int(user.userId), "admin")
     assert len(ended) == MANY and set(ended) == {i.sessionId for i in items}
     left = [s for s in store.user_sessions("test", tenant_id, int(user.userId)) if not s.is_ended]
     assert left == []
     # Nothing left to end: a second call ends none (and reads, never fails).
-    assert sessions.end_all("test", tenant_id, int(user.userId), "admin") == []
+    assert lifecycle.end_all("test", tenant_id, int(user.userId), "admin") == []
 
 
 def test_end_all_keeps_the_excepted_session_and_tolerates_a_race(tenant_id: str) -> None:
@@ -82,8 +82,8 @@ def test_end_all_keeps_the_excepted_session_and_tolerates_a_race(tenant_id: str)
     for item in items:
         item.save()
     # One ended meanwhile: skipped, not counted.
-    sessions.end(items[1], "logout")
-    ended = sessions.end_all(
+    lifecycle.end(items[1], "logout")
+    ended = lifecycle.end_all(
         "test", tenant_id, int(user.userId), "logout_all", except_session=items[0].sessionId
     )
     assert ended == [items[2].sessionId]

@@ -10,7 +10,7 @@ import pytest
 
 from portcullis.platform.errors import MissingAuthentication, TooManyRequests, Unauthorized
 from portcullis.ratelimit import authfailures, fixedwindow
-from portcullis.sessions import service as sessions
+from portcullis.sessions import rotation, tokenauth
 from portcullis.tenancy.settings import RateLimit, RateLimits
 
 WINDOW_SECONDS = 300  # the default `authFailuresPerIp` window and the ones used here
@@ -56,19 +56,19 @@ def test_bad_access_tokens_count_but_a_missing_one_does_not(aws: str) -> None:
     ip = _address()
     for _ in range(5):
         with pytest.raises(MissingAuthentication):
-            sessions.authenticate(None, ip)
+            tokenauth.authenticate(None, ip)
     limit = RateLimits().authFailuresPerIp.limit
     for _ in range(limit):
         with pytest.raises(Unauthorized) as failed:
-            sessions.authenticate("Bearer not-a-token", ip)
+            tokenauth.authenticate("Bearer not-a-token", ip)
         assert not isinstance(failed.value, TooManyRequests)
     with pytest.raises(TooManyRequests):
-        sessions.authenticate("Bearer not-a-token", ip)
+        tokenauth.authenticate("Bearer not-a-token", ip)
     with pytest.raises(TooManyRequests):
-        sessions.refresh("Bearer not-a-token", ip)
+        rotation.refresh("Bearer not-a-token", ip)
     with pytest.raises(TooManyRequests):
-        sessions.logout("Bearer not-a-token", ip)
+        tokenauth.logout("Bearer not-a-token", ip)
     # Another address is not affected.
     with pytest.raises(Unauthorized) as other:
-        sessions.authenticate("Bearer not-a-token", _address())
+        tokenauth.authenticate("Bearer not-a-token", _address())
     assert not isinstance(other.value, TooManyRequests)

@@ -16,7 +16,7 @@ from portcullis.auth import context, password
 from portcullis.credentials import passwords
 from portcullis.platform.errors import Forbidden, TooManyRequests, Unauthorized
 from portcullis.ratelimit import tally
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle, listing, rotation, tokenauth
 from portcullis.store import sessions as store
 from portcullis.store import users as user_store
 from portcullis.tenants.workspace import create_workspace
@@ -70,13 +70,13 @@ def dynamodb_calls() -> Iterator[list[str]]:
 
 def test_grace_response_opens_only_with_the_replaced_token() -> None:
     body = {"tokens": {"access": {"value": "a"}}}
-    sealed = sessions.seal_grace("refresh-token-1", "session-1", body)
+    sealed = rotation.seal_grace("refresh-token-1", "session-1", body)
     assert "refresh-token-1" not in sealed and '"a"' not in sealed
-    assert sessions.open_grace("refresh-token-1", "session-1", sealed) == body
-    assert sessions.open_grace("refresh-token-2", "session-1", sealed) is None
-    assert sessions.open_grace("refresh-token-1", "session-2", sealed) is None
-    assert sessions.open_grace("refresh-token-1", "session-1", sealed[:-4] + "AAAA") is None
-    assert sessions.open_grace("refresh-token-1", "session-1", None) is None
+    assert rotation.open_grace("refresh-token-1", "session-1", sealed) == body
+    assert rotation.open_grace("refresh-token-2", "session-1", sealed) is None
+    assert rotation.open_grace("refresh-token-1", "session-2", sealed) is None
+    assert rotation.open_grace("refresh-token-1", "session-1", sealed[:-4] + "AAAA") is None
+    assert rotation.open_grace("refresh-token-1", "session-1", None) is None
 
 
 def test_session_item_never_holds_a_token(tenant_id: str) -> None:
@@ -88,7 +88,7 @@ def test_session_item_never_holds_a_token(tenant_id: str) -> None:
         assert body["tokens"][kind]["value"] not in stored
     refresh_claims = tokens.verify(body["tokens"]["refresh"]["value"]).claims
     assert refresh_claims["jti"] not in stored
-    assert item.jtiDigest == sessions.jti_digest(refresh_claims["jti"])
+    assert item.jtiDigest == lifecycle.jti_digest(refresh_claims["jti"])
     assert item.ip == "192.0.2.1" and item.userAgent == "ua"
     assert item.ttl > item.expiresAt
 
@@ -108,13 +108,13 @@ def test_hot_paths_stay_within_their_dynamodb_budgets(tenant_id: str) -> None:
     # only (k = 15 by default), never on the first.
     tally.forget()
     with dynamodb_calls() as self_calls:
-        caller = sessions.authenticate(_bearer(access), "192.0.2.1")
+        caller = tokenauth.authenticate(_bearer(access), "192.0.2.1")
     assert caller.user is not None and self_calls == ["TransactGetItems"]
     with dynamodb_calls() as refresh_calls:
-        sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
+        rotation.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
     assert refresh_calls == ["TransactGetItems", "UpdateItem"]
     with dynamodb_calls() as admin_check:
-        assert sessions.is_active_for_token(tokens.verify(access).claims)
+        assert tokenauth.is_active_for_token(tokens.verify(access).claims)
     assert admin_check == ["TransactGetItems"]
 
 
@@ -127,7 +127,7 @@ def test_requests_per_ip_cost_one_addition_per_k_requests(tenant_id: str) -> Non
     tally.forget()
     with dynamodb_calls() as calls:
         for _ in range(30):
-            sessions.authenticate(_bearer(access), "192.0.2.77")
+            tokenauth.authenticate(_bearer(access), "192.0.2.77")
     assert calls.count("TransactGetItems") == 30
     assert calls.count("UpdateItem") == 2 and len(calls) == 32
 
@@ -135,10 +135,10 @@ def test_requests_per_ip_cost_one_addition_per_k_requests(tenant_id: str) -> Non
 def test_reuse_ends_the_session_with_its_reason(tenant_id: str) -> None:
     body = _sign_in(tenant_id)
     first = body["tokens"]["refresh"]["value"]
-    second = sessions.refresh(_bearer(first), "192.0.2.1")["tokens"]["refresh"]["value"]
-    sessions.refresh(_bearer(second), "192.0.2.1")
+    second = rotation.refresh(_bearer(first), "192.0.2.1")["tokens"]["refresh"]["value"]
+    rotation.refresh(_bearer(second), "192.0.2.1")
     with pytest.raises(Unauthorized, match="Invalid token"):
-        sessions.refresh(_bearer(first), "192.0.2.1")
+        rotation.refresh(_bearer(first), "192.0.2.1")
     item = store.get(body["sessionId"])
     assert item is not None and item.endedReason == "refresh_reuse" and item.grace is None
 
@@ -146,12 +146,12 @@ def test_reuse_ends_the_session_with_its_reason(tenant_id: str) -> None:
 def test_grace_expires(tenant_id: str) -> None:
     body = _sign_in(tenant_id)
     first = body["tokens"]["refresh"]["value"]
-    sessions.refresh(_bearer(first), "192.0.2.1")
+    rotation.refresh(_bearer(first), "192.0.2.1")
     item = store.get(body["sessionId"])
     assert item is not None
     item.update(actions=[store.SessionItem.rotatedAt.set(int(time.time()) - 31)])
     with pytest.raises(Unauthorized):
-        sessions.refresh(_bearer(first), "192.0.2.1")
+        rotation.refresh(_bearer(first), "192.0.2.1")
     assert store.get(body["sessionId"]).endedReason == "refresh_reuse"  # type: ignore[union-attr]
 
 
@@ -163,7 +163,7 @@ def test_a_password_changed_elsewhere_ends_the_session_at_refresh(tenant_id: str
     user.update(actions=[user_store.UserItem.passwordChangedAt.set(later)])
     try:
         with pytest.raises(Unauthorized):
-            sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
+            rotation.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
         assert store.get(body["sessionId"]).endedReason == "password_change"  # type: ignore[union-attr]
     finally:
         user.update(actions=[user_store.UserItem.passwordChangedAt.set(user.createdAt)])
@@ -176,10 +176,10 @@ def test_log_out_accepts_an_expired_token_but_log_out_all_does_not(tenant_id: st
         tenant_id, "test", {**live, "iat": live["iat"] - 7200, "exp": live["iat"] - 3600}
     )
     with pytest.raises(Unauthorized):
-        sessions.logout_all(_bearer(expired), "192.0.2.1")
-    assert sessions.logout(_bearer(expired), "192.0.2.1")["message"] == "OK"
+        tokenauth.logout_all(_bearer(expired), "192.0.2.1")
+    assert tokenauth.logout(_bearer(expired), "192.0.2.1")["message"] == "OK"
     assert store.get(body["sessionId"]).endedReason == "logout"  # type: ignore[union-attr]
-    assert not sessions.is_active_for_token(live)
+    assert not tokenauth.is_active_for_token(live)
 
 
 def test_a_locked_user_with_a_live_session_is_403(tenant_id: str) -> None:
@@ -190,10 +190,10 @@ def test_a_locked_user_with_a_live_session_is_403(tenant_id: str) -> None:
     access = body["tokens"]["access"]["value"]
     try:
         with pytest.raises(Forbidden, match="User is locked"):
-            sessions.authenticate(_bearer(access), "192.0.2.1")
-        assert not sessions.is_active_for_token(tokens.verify(access).claims)
+            tokenauth.authenticate(_bearer(access), "192.0.2.1")
+        assert not tokenauth.is_active_for_token(tokens.verify(access).claims)
         with pytest.raises(Unauthorized):
-            sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
+            rotation.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
     finally:
         user.update(actions=[user_store.UserItem.locked.set(False)])
 
@@ -201,12 +201,12 @@ def test_a_locked_user_with_a_live_session_is_403(tenant_id: str) -> None:
 def test_active_check_compares_the_owner(tenant_id: str) -> None:
     body = _sign_in(tenant_id)
     live = tokens.verify(body["tokens"]["access"]["value"]).claims
-    assert sessions.is_active_for_token(live)
-    assert not sessions.is_active_for_token({**live, "userId": live["userId"] + 1})
-    assert not sessions.is_active_for_token({**live, "tenantId": "othertnt"})
-    assert not sessions.is_active_for_token({**live, "mode": "live"})
-    assert not sessions.is_active_for_token({**live, "sessionId": str(uuid.uuid4())})
-    assert not sessions.is_active_for_token({k: v for k, v in live.items() if k != "sessionId"})
+    assert tokenauth.is_active_for_token(live)
+    assert not tokenauth.is_active_for_token({**live, "userId": live["userId"] + 1})
+    assert not tokenauth.is_active_for_token({**live, "tenantId": "othertnt"})
+    assert not tokenauth.is_active_for_token({**live, "mode": "live"})
+    assert not tokenauth.is_active_for_token({**live, "sessionId": str(uuid.uuid4())})
+    assert not tokenauth.is_active_for_token({k: v for k, v in live.items() if k != "sessionId"})
 
 
 def test_refresh_limit_lives_on_the_session(tenant_id: str) -> None:
@@ -221,7 +221,7 @@ def test_refresh_limit_lives_on_the_session(tenant_id: str) -> None:
         ]
     )
     with pytest.raises(TooManyRequests):
-        sessions.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
+        rotation.refresh(_bearer(body["tokens"]["refresh"]["value"]), "192.0.2.1")
 
 
 def test_id_token_size_estimate_matches_a_signed_token(tenant_id: str) -> None:
@@ -237,7 +237,7 @@ def test_session_json_hides_rotation_state(tenant_id: str) -> None:
     body = _sign_in(tenant_id)
     item = store.get(body["sessionId"])
     assert item is not None
-    shown = sessions.session_json(item, body["sessionId"])
+    shown = listing.session_json(item, body["sessionId"])
     assert shown["isCurrent"] and shown["isActive"]
     assert not {"jtiDigest", "prevJtiDigest", "grace", "rot", "refreshCount"} & set(shown)
 
@@ -268,7 +268,7 @@ def test_a_session_older_than_the_password_is_refused(tenant_id: str) -> None:
     access token stops working because the session predates the change."""
     body = _sign_in(tenant_id, "admin@example.com")
     access = body["tokens"]["access"]["value"]
-    caller = sessions.authenticate(_bearer(access), "192.0.2.1")
+    caller = tokenauth.authenticate(_bearer(access), "192.0.2.1")
     user = caller.user
     assert user is not None
     user_store.UserItem(user.pk, user.sk).update(
@@ -276,7 +276,7 @@ def test_a_session_older_than_the_password_is_refused(tenant_id: str) -> None:
     )
     try:
         with pytest.raises(Unauthorized):
-            sessions.authenticate(_bearer(access), "192.0.2.1")
+            tokenauth.authenticate(_bearer(access), "192.0.2.1")
     finally:
         user_store.UserItem(user.pk, user.sk).update(
             actions=[user_store.UserItem.passwordChangedAt.remove()]

@@ -13,7 +13,8 @@ from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import fixedwindow
 from portcullis.store import apikeys as store
-from portcullis.tenancy import parentlimits, settings
+from portcullis.tenancy import settings
+from portcullis.tenancy import state as tenantstate
 
 if TYPE_CHECKING:
     from portcullis.access.callers import Caller  # callers imports this module
@@ -90,7 +91,7 @@ def verify_for(caller: Caller, key: str) -> dict[str, Any]:
     answer says whether a key is valid, so no credential may probe keys faster."""
     home = caller.home("admin")
     own = settings.read(caller.mode, home.tenantId)
-    limits = parentlimits.effective(caller.mode, home, own).rateLimits
+    limits = tenantstate.effective(caller.mode, home, own).rateLimits
     fixedwindow.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, caller.credential)
     return verify(key, caller.key_digest, caller.mode, lambda t: caller.can_reach(t, "admin"))
 

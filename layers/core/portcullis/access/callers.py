@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
 from portcullis.access import apikeys as keys
 from portcullis.platform.errors import (
     Forbidden,
@@ -17,8 +19,9 @@ from portcullis.platform.errors import (
     PortcullisError,
     Unauthorized,
 )
+from portcullis.platform.http import added_headers, header, source_ip
 from portcullis.platform.identifiers import TENANT_ID, bearer
-from portcullis.ratelimit import authfailures
+from portcullis.ratelimit import authfailures, percredential
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
 
@@ -139,11 +142,9 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
     claims = verified.claims
     if claims.get("type") == "refresh" or not isinstance(claims.get("authorization"), dict):
         raise _fail(source_ip, credential)
-    from portcullis.sessions import (
-        service as sessions,  # imported here: only token callers need sessions
-    )
+    from portcullis.sessions import tokenauth  # imported here: only token callers need sessions
 
-    user = sessions.token_user(claims)
+    user = tokenauth.token_user(claims)
     if user is None:
         raise _fail(source_ip, credential)
     roles = {
@@ -161,3 +162,20 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
         roles=roles,
         credential=f"session:{claims['sessionId']}",
     )
+
+
+def api_caller(app: APIGatewayRestResolver) -> Caller:
+    """The `Caller` of a server-to-server route (API key or admin access token), counted
+    once per request in its per-credential buckets (api-server §6; 429 past them)."""
+    test = (app.current_event.query_string_parameters or {}).get("test") == "true"
+    caller = authenticate(header(app, "authorization"), source_ip(app), test_query=test)
+    added = added_headers()
+    if "X-RateLimit-Limit" not in added:
+        route = app.current_event.resource or app.current_event.path
+        search = route.rstrip("/").endswith("/find")
+        try:
+            added.update(percredential.take(caller, search=search))
+        except PortcullisError as refused:
+            added.update(refused.headers)
+            raise
+    return caller

@@ -24,7 +24,7 @@ link reaches whoever owns the mailbox), and resetting is one email away (docs/au
 from __future__ import annotations
 
 from portcullis.auth.completion import Outcome, Verified
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle
 from portcullis.store import users as user_store
 
 REASON = "account_claimed"
@@ -61,7 +61,7 @@ def end_other_sessions(verified: Verified, outcome: Outcome) -> None:
     """After the claiming sign-in committed: end every other session of the user (their
     tokens already fail the password-changed check; this ends them for good)."""
     user = verified.user
-    sessions.end_all(
+    lifecycle.end_all(
         user.mode,
         user.tenantId,
         int(user.userId),

@@ -17,7 +17,7 @@ from portcullis.credentials import codes
 from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import attempts, spraying
-from portcullis.sessions.service import USER_LOCKED
+from portcullis.sessions.tokenauth import USER_LOCKED
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem

@@ -29,7 +29,7 @@ from portcullis.credentials import pkce
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.timefmt import iso, now
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store import users as user_store
@@ -131,7 +131,7 @@ def finish(req: Request, verified: Verified) -> Outcome:
     user = verified.user
     user.lastActiveAt = iso(now())
     pkce_code = None
-    session, jti = sessions.new_session(
+    session, jti = lifecycle.new_session(
         user,
         {"firstFactor": dict(verified.factor)},
         ip=req.ip,
@@ -164,7 +164,7 @@ def _answer(
 ) -> dict[str, Any]:
     """The §1.4 body: the session's signed tokens and where to go next."""
     user = verified.user
-    issued = sessions.sign(session, user, req.settings, at, jti)
+    issued = lifecycle.sign(session, user, req.settings, at, jti)
     redirect = _redirect(req.settings, verified.after_signup)
     return signed_in(req.tenant, req.settings, user, session, issued, redirect)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from portcullis.credentials.links import LOCAL_ORIGIN
 from portcullis.platform import origins
 from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
@@ -26,11 +25,13 @@ from portcullis.platform.errors import (
     Unauthorized,
 )
 from portcullis.platform.identifiers import TENANT_ID, bearer_credential
+from portcullis.sessions.lifecycle import MAX_USER_AGENT
+from portcullis.sessions.tokenauth import TokenCaller
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import modes
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy.domains import live_origin
-from portcullis.tenancy.modes import RequestMode
+from portcullis.tenancy.modes import LOCAL_ORIGIN
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tenancy.state import tenant_state
 
@@ -40,13 +41,6 @@ FACTOR_DISABLED = "This sign-in method is not enabled"
 FIRST_FACTOR_TOKEN = re.compile(r"^uf_(live|test)_first_factor_[0-9a-f]{32}$")
 # RFC 7636 S256: BASE64URL(SHA-256(verifier)) without padding is exactly 43 characters.
 CODE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-MAX_USER_AGENT = 512
-
-
-def request_mode(tenant_id: str, origin: str | None) -> RequestMode:
-    """The mode and link origin of a sign-in request (`modes.request_mode`): an origin
-    the strict reader refuses is 400 naming `origin`."""
-    return modes.request_mode(tenant_id, origin, strict=True)
 
 
 def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
@@ -142,7 +136,7 @@ def load(
 ) -> Request:
     if not isinstance(tenant_id, str) or not TENANT_ID.match(tenant_id):
         raise NotFound("Tenant not found")
-    decided = request_mode(tenant_id, origin)
+    decided = modes.request_mode(tenant_id, origin)
     mode = decided.mode
     state = tenant_state(mode, tenant_id)
     if state is None:
@@ -160,4 +154,22 @@ def load(
         code_challenge=code_challenge,
         first_factor_token=_first_factor_token(bearer_credential(authorization), mode),
         link_base=decided.link_origin,
+    )
+
+
+def token_request(
+    caller: TokenCaller, *, origin: str | None, ip: str, user_agent: str | None
+) -> Request:
+    """An access-token request as a tenant-scoped one, in the token's tenant and mode (the
+    origin never decides the mode of a token-authenticated call, api-client §0.6)."""
+    assert caller.tenant is not None, "authenticate(with_user=True) reads the tenant"
+    return Request(
+        tenant_id=caller.tenant_id,
+        mode=caller.mode,
+        tenant=caller.tenant,
+        settings=caller.settings,
+        origin=origin,
+        ip=ip,
+        user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
+        link_base=modes.token_link_origin(caller.mode, caller.tenant_id, origin),
     )

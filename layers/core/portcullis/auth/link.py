@@ -18,7 +18,7 @@ from portcullis.credentials import links
 from portcullis.platform.errors import BadRequest, Forbidden, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import authfailures, perip
-from portcullis.sessions.service import USER_LOCKED
+from portcullis.sessions.tokenauth import USER_LOCKED
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.links import LinkItem

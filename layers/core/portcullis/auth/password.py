@@ -17,7 +17,7 @@ from portcullis.credentials import passwords
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, TooManyRequests
 from portcullis.ratelimit import attempts, fixedwindow, spraying
-from portcullis.sessions.service import USER_LOCKED
+from portcullis.sessions.tokenauth import USER_LOCKED
 from portcullis.store.users import UserItem
 
 INCORRECT = "Incorrect email or password"

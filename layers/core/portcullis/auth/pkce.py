@@ -16,7 +16,7 @@ from portcullis.credentials import pkce
 from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
 from portcullis.platform.identifiers import TENANT_ID
 from portcullis.ratelimit import authfailures, perip
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle, tokenauth
 from portcullis.store import snapshots
 from portcullis.tenancy.state import remember
 
@@ -38,8 +38,8 @@ def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, 
         if int(session.userId) != int(user.userId) or int(session.expiresAt) <= at:
             raise Unauthorized(INVALID_TOKEN)
     if user.locked:
-        raise Forbidden(sessions.USER_LOCKED)
+        raise Forbidden(tokenauth.USER_LOCKED)
     settings = remember(item.mode, tenant, snapshot.settings).settings
     perip.count_request(item.mode, tenant_id, ip, settings.rateLimits)
-    issued = sessions.issue_first_refresh(session, user, settings, at)
+    issued = lifecycle.issue_first_refresh(session, user, settings, at)
     return completion.signed_in(tenant, settings, user, session, issued, None)

@@ -19,7 +19,7 @@ from portcullis.credentials import links, passwords
 from portcullis.platform.errors import BadRequest, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import perip
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
 
@@ -88,7 +88,7 @@ def reset(
         updatedAt=stamp,
     )
     outcome = completion.finish(req, verified)
-    sessions.end_all(
+    lifecycle.end_all(
         req.mode,
         req.tenant_id,
         int(user.userId),

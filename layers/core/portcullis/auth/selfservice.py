@@ -20,8 +20,8 @@ from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.ratelimit import fixedwindow
-from portcullis.sessions import service as sessions
-from portcullis.sessions.service import TokenCaller
+from portcullis.sessions import lifecycle, listing
+from portcullis.sessions.tokenauth import TokenCaller
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
@@ -146,7 +146,7 @@ def update_password(
     except transactions.WriteConflict as exc:
         # The password changed (or the account or session went) since it was read.
         raise BadRequest(CHANGED_MEANWHILE) from exc
-    sessions.end_all(
+    lifecycle.end_all(
         caller.mode,
         caller.tenant_id,
         int(user.userId),
@@ -158,14 +158,12 @@ def update_password(
 
 
 def session(caller: TokenCaller) -> dict[str, Any]:
-    return sessions.session_json(caller.session, caller.session_id)
+    return listing.session_json(caller.session, caller.session_id)
 
 
 def session_list(caller: TokenCaller) -> dict[str, Any]:
     """Active sessions of the caller, most recently active first, at most 100."""
-    found = sessions.list_for_user(caller.mode, caller.tenant_id, int(caller.claims["userId"]))
+    found = listing.list_for_user(caller.mode, caller.tenant_id, int(caller.claims["userId"]))
     return {
-        "results": [
-            sessions.session_json(s, caller.session_id) for s in found[: sessions.LIST_LIMIT]
-        ]
+        "results": [listing.session_json(s, caller.session_id) for s in found[: listing.LIST_LIMIT]]
     }

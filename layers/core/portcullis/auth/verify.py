@@ -16,7 +16,7 @@ from typing import Any
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
 from portcullis.platform.errors import BadRequest
-from portcullis.sessions import service as sessions
+from portcullis.sessions import tokenauth
 from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
@@ -35,9 +35,9 @@ def _caller(
         tenant = context.tenant_from(None, tenant_id)
         return context.load(tenant, origin=origin, ip=ip, user_agent=user_agent), None
     # The sends below count `sendPerIp`, so `requestsPerIp` does not count this too.
-    caller = sessions.authenticate(authorization, ip, counted=False)
+    caller = tokenauth.authenticate(authorization, ip, counted=False)
     caller.require_tenant(tenant_id)
-    return caller.request(origin=origin, ip=ip, user_agent=user_agent), caller.user
+    return context.token_request(caller, origin=origin, ip=ip, user_agent=user_agent), caller.user
 
 
 def _same_user(user: UserItem, user_id: int | None, user_uuid: str | None) -> None:

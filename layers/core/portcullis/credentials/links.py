@@ -37,6 +37,7 @@ from portcullis.store import links as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store.users import UserItem
 from portcullis.tenancy import settings
+from portcullis.tenancy.modes import LOCAL_ORIGIN
 
 LINK_TYPES: tuple[str, ...] = ("login", "welcome", "verify", "reset", "invite", "sso")
 LOGIN_LINK_TYPES = frozenset({"login", "welcome", "verify", "sso"})
@@ -53,7 +54,6 @@ DEFAULT_SECONDS: dict[str, int] = {
     "sso": 10 * MINUTE,
 }
 
-LOCAL_ORIGIN = "http://localhost:3000"
 # Longer than any uuid (36): refused before it becomes part of a DynamoDB key.
 MAX_UUID_LENGTH = 64
 

@@ -250,23 +250,8 @@ def source_ip(app: APIGatewayRestResolver) -> str:
 _response_headers: ContextVar[dict[str, str] | None] = ContextVar("response_headers", default=None)
 
 
-def api_caller(app: APIGatewayRestResolver) -> Any:
-    """The `Caller` of a server-to-server route (API key or admin access token), counted
-    once per request in its per-credential buckets (api-server §6; 429 past them)."""
-    from portcullis.access import callers
-    from portcullis.ratelimit import percredential
-
-    test = (app.current_event.query_string_parameters or {}).get("test") == "true"
-    caller = callers.authenticate(header(app, "authorization"), source_ip(app), test_query=test)
+def added_headers() -> dict[str, str]:
+    """The headers this request's answer will carry besides its own (see `handler`),
+    errors included; a throwaway dict when resolved without `handler` (a test)."""
     added = _response_headers.get()
-    if added is None:  # resolved without `handler` (a test): count, add nothing
-        added = {}
-    if "X-RateLimit-Limit" not in added:
-        route = app.current_event.resource or app.current_event.path
-        search = route.rstrip("/").endswith("/find")
-        try:
-            added.update(percredential.take(caller, search=search))
-        except PortcullisError as refused:
-            added.update(refused.headers)
-            raise
-    return caller
+    return {} if added is None else added

@@ -11,7 +11,7 @@ from typing import Any
 
 from portcullis.platform.errors import NotFound
 from portcullis.search.envelope import list_envelope
-from portcullis.sessions import service as sessions
+from portcullis.sessions import lifecycle, listing
 
 # Page size of the session list when `limit` is absent, and the most it may ask for
 # (api-server §1.9: the same as every other list).
@@ -24,9 +24,9 @@ def user_sessions(
 ) -> dict[str, Any]:
     """One page of the user's sessions, most recently active first, with `meta`. A page
     past the end is empty and keeps the real totals (§1.9)."""
-    found = sessions.list_for_user(mode, tenant_id, user_id, active_only=active_only)
+    found = listing.list_for_user(mode, tenant_id, user_id, active_only=active_only)
     chunk = found[(page - 1) * limit : page * limit]
-    return list_envelope([sessions.session_json(s) for s in chunk], len(found), page, limit)
+    return list_envelope([listing.session_json(s) for s in chunk], len(found), page, limit)
 
 
 def end_user_sessions(
@@ -36,11 +36,11 @@ def end_user_sessions(
     one already ended is counted as none ended). Ending none is still a success."""
     owner = (mode, tenant_id, user_id)
     if session_id is None:
-        ended = sessions.end_all(*owner, "admin")
+        ended = lifecycle.end_all(*owner, "admin")
     else:
-        if sessions.owned(session_id, *owner) is None:
+        if listing.owned(session_id, *owner) is None:
             raise NotFound("Session not found")
-        ended = [session_id] if sessions.end_by_id(session_id, *owner, "admin") else []
+        ended = [session_id] if lifecycle.end_by_id(session_id, *owner, "admin") else []
     return {
         "message": "OK",
         "result": {"userId": user_id, "endedCount": len(ended), "sessionIds": ended},

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from portcullis.credentials.links import LOCAL_ORIGIN
-from portcullis.platform.errors import BadRequest, NotFound
-from portcullis.platform.identifiers import TENANT_ID
+from portcullis.platform.errors import BadRequest
 from portcullis.platform.origins import InvalidOrigin, Origin, request_origin
-from portcullis.ratelimit import perip
 from portcullis.tenancy.domains import live_origin
 from portcullis.tenancy.state import tenant_state
 
+# Where links point when a test-mode request has no usable origin (the toolkit's dev server).
+LOCAL_ORIGIN = "http://localhost:3000"
 INVALID_ORIGIN = '"origin" must be an http(s) origin: scheme, host and optional port only'
 
 
@@ -72,19 +71,3 @@ def token_link_origin(mode: str, tenant_id: str, origin: str | None) -> str:
     if live is not None:
         return live.origin
     return f"https://{domains[0]['domain']}" if domains else LOCAL_ORIGIN
-
-
-def tenant_mode(tenant_id: str, origin: str | None, ip: str) -> dict[str, Any]:
-    """Counted in `requestsPerIp` of the tenant and the mode the origin selects.
-
-    Toolkit forms call this on every load: tenant and settings come from the
-    instance's short cache, so a warm call reads nothing (but the batched counter).
-    An origin the strict reader refuses is answered as test mode, never an error."""
-    if not TENANT_ID.match(tenant_id):
-        raise NotFound("Tenant not found")
-    mode = request_mode(tenant_id, origin, strict=False).mode
-    state = tenant_state(mode, tenant_id)
-    if state is None:
-        raise NotFound("Tenant not found")
-    perip.count_request(mode, tenant_id, ip, state.settings.rateLimits)
-    return {"mode": mode, "authentication": state.settings.authentication.model_dump(mode="json")}

@@ -7,7 +7,7 @@ deployment's mail and SMS sending) as far as the schema allows, and use its own
 credentials as a lever for load on a service the workspace pays for. The parent's limits
 are the ceiling: a `PUT .../settings` that sets a limit above it is a 400 naming the
 field, and because a parent may lower its limits later, every read of a child's limits
-(`tenantstate`, the settings endpoint) clamps them again. The workspace (a tenant
+(`tenancy.state`, the settings endpoint) clamps them again. The workspace (a tenant
 without a parent) is bounded only by the schema.
 
 "Exceeds": a limit `n per w seconds` exceeds the parent's `N per W` when it allows a
@@ -44,20 +44,10 @@ def within(own: RateLimits, parent: RateLimits) -> RateLimits:
     return own.model_copy(update=changes) if changes else own
 
 
-def _clamped(own: TenantSettings, parent: RateLimits) -> TenantSettings:
+def clamped(own: TenantSettings, parent: RateLimits) -> TenantSettings:
+    """`own` settings with every rate limit that exceeds the parent's replaced by it."""
     limits = within(own.rateLimits, parent)
     return own if limits is own.rateLimits else own.model_copy(update={"rateLimits": limits})
-
-
-def effective(mode: str, tenant: TenantItem, own: TenantSettings) -> TenantSettings:
-    """`own` settings of `tenant` with its rate limits clamped to its parent's effective
-    limits (read through the tenant cache, which clamps the parent in turn)."""
-    if not tenant.ancestors:
-        return own
-    from portcullis.tenancy.state import tenant_state  # tenantstate imports this module
-
-    parent = tenant_state(mode, tenant.ancestors[0])
-    return own if parent is None else _clamped(own, parent.settings.rateLimits)
 
 
 def ceiling(mode: str, tenant: TenantItem) -> RateLimits | None:

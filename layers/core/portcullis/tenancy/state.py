@@ -68,11 +68,20 @@ def tenant_state(mode: str, tenant_id: str) -> TenantState | None:
     return remember(mode, snapshot.tenant, snapshot.settings)
 
 
+def effective(mode: str, tenant: TenantItem, own: TenantSettings) -> TenantSettings:
+    """`own` settings of `tenant` with its rate limits clamped to its parent's effective
+    limits (`tenancy.parentlimits`), read through this cache, which clamps the parent in
+    turn. The cache holds each tenant's own settings and the clamp is applied on every
+    read, so a parent's change counts for its children as soon as it counts for the
+    parent."""
+    if not tenant.ancestors:
+        return own
+    parent = tenant_state(mode, tenant.ancestors[0])
+    return own if parent is None else parentlimits.clamped(own, parent.settings.rateLimits)
+
+
 def _within_parent(mode: str, state: TenantState) -> TenantState:
-    """A child's rate limits clamped to its parent's (`ratelimit.parentlimits`). The cache holds
-    each tenant's own settings and the clamp is applied on every read, so a parent's
-    change counts for its children as soon as it counts for the parent."""
-    clamped = parentlimits.effective(mode, state.tenant, state.settings)
+    clamped = effective(mode, state.tenant, state.settings)
     return state if clamped is state.settings else TenantState(state.tenant, clamped)
 
 

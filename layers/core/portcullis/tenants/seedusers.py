@@ -60,7 +60,7 @@ def replace_password(tenant_id: str) -> tuple[str, list[str]]:
     their sessions, e.g. for a workspace created while the password was a fixed one.
     Returns the new password and the usernames it was set on."""
     from portcullis.sessions import (
-        service as sessions,  # only this operator command needs the sessions module
+        lifecycle,  # only this operator command needs the sessions module
     )
 
     password = new_password()
@@ -70,6 +70,6 @@ def replace_password(tenant_id: str) -> tuple[str, list[str]]:
         if user is None or user.username != username:
             continue
         updated = users.update(user, {"password": password})
-        sessions.end_all(MODE, tenant_id, int(updated.userId), "password_change")
+        lifecycle.end_all(MODE, tenant_id, int(updated.userId), "password_change")
         changed.append(username)
     return password, changed

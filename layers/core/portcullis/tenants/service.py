@@ -307,7 +307,7 @@ def read_settings(mode: str, tenant: store.TenantItem) -> dict[str, Any]:
     """The tenant's settings as they apply: its own, with rate limits clamped by its
     parent's (docs/settings.md)."""
     own = tenant_settings.read(mode, tenant.tenantId)
-    return tenant_settings.as_json(parentlimits.effective(mode, tenant, own))
+    return tenant_settings.as_json(tenantstate.effective(mode, tenant, own))
 
 
 def update_settings(caller: Caller, tenant: store.TenantItem, change: Any) -> dict[str, Any]:

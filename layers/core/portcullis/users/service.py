@@ -506,12 +506,10 @@ def _end_sessions(user: store.UserItem, reason: str) -> None:
     """Mark the user's sessions ended after a lock or a deletion has committed (§7.3,
     §7.4). Best effort: the sessions module refuses a locked or deleted user's session at
     every use anyway, so this only keeps the session lists truthful."""
-    from portcullis.sessions import (
-        service as sessions,  # the client-auth side; users need not load it early
-    )
+    from portcullis.sessions import lifecycle  # the client-auth side; users need not load it early
 
     try:
-        sessions.end_all(user.mode, user.tenantId, int(user.userId), reason)
+        lifecycle.end_all(user.mode, user.tenantId, int(user.userId), reason)
     except Exception:
         log.warning("ending the sessions of a user failed", exc_info=True)
 

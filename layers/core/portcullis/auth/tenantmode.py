@@ -1,0 +1,28 @@
+"""What `GET /v0/tenants/{tenantId}/mode` answers (api-client §5): the mode the page's
+origin selects and the sign-in factors the tenant enables in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portcullis.platform.errors import NotFound
+from portcullis.platform.identifiers import TENANT_ID
+from portcullis.ratelimit import perip
+from portcullis.tenancy.modes import request_mode
+from portcullis.tenancy.state import tenant_state
+
+
+def tenant_mode(tenant_id: str, origin: str | None, ip: str) -> dict[str, Any]:
+    """Counted in `requestsPerIp` of the tenant and the mode the origin selects.
+
+    Toolkit forms call this on every load: tenant and settings come from the
+    instance's short cache, so a warm call reads nothing (but the batched counter).
+    An origin the strict reader refuses is answered as test mode, never an error."""
+    if not TENANT_ID.match(tenant_id):
+        raise NotFound("Tenant not found")
+    mode = request_mode(tenant_id, origin, strict=False).mode
+    state = tenant_state(mode, tenant_id)
+    if state is None:
+        raise NotFound("Tenant not found")
+    perip.count_request(mode, tenant_id, ip, state.settings.rateLimits)
+    return {"mode": mode, "authentication": state.settings.authentication.model_dump(mode="json")}
