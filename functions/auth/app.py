@@ -1,18 +1,31 @@
 """Client-to-server sign-up, log-in, reset and verification (api-client §6–§8, §9.3,
 §9.9–9.10, §7.11), at the tenant paths and at the legacy short paths (§0.1, §14.2),
-which take the tenant from the body's `tenantId`.
+which take the tenant from the body's `tenantId`: one function serves both.
 
-Bodies ignore unknown fields (the client sends `options`, `linkType`... that older
-servers did not know) and treat `null` as absent (§0.2). `PUT .../auth/basic` shares
-its path with password log-in but is the signed-in user's password update.
+The bodies are `portcullis.auth.inputs`. `PUT .../auth/basic` shares its path with
+password log-in but is the signed-in user's password update.
 """
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Callable
+from typing import Any, TypeVar, get_type_hints
 
 from portcullis.auth import code, context, link, password, reset, selfservice, verify
 from portcullis.auth import pkce as pkce_exchange
+from portcullis.auth.inputs import (
+    Body,
+    CodeLogIn,
+    LinkCredentials,
+    LogIn,
+    PasswordUpdate,
+    PkceExchange,
+    Reset,
+    ResetLink,
+    SendCode,
+    SendLink,
+    SignUp,
+    VerifyEmail,
+    VerifyPhone,
+)
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler, header, source_ip
 from portcullis.sessions import tokenauth
@@ -26,102 +39,6 @@ def _token_route_credentials(resolver: Any) -> None:
 
 
 app = create_app(credentials=_token_route_credentials)
-
-# Built on first use: a cold start builds only the model of the route it serves.
-_LENIENT = ConfigDict(strict=True, extra="ignore", defer_build=True)
-
-
-class Options(BaseModel):
-    model_config = _LENIENT
-    noSignupEmail: bool | None = None
-    noResetEmail: bool | None = None
-    redirect: str | None = None
-
-
-class Body(BaseModel):
-    """Fields every endpoint may carry: the legacy tenant id and the client's options."""
-
-    model_config = _LENIENT
-    tenantId: str | None = None
-    options: Options | None = None
-
-    def option(self, name: str) -> Any:
-        return getattr(self.options, name) if self.options else None
-
-
-class SignUp(Body):
-    email: str | None = None
-    password: str | None = None
-    username: str | None = None
-    name: str | None = None
-    data: dict[str, Any] | None = None
-
-
-class LogIn(Body):
-    emailOrUsername: str | None = None
-    email: str | None = None
-    username: str | None = None
-    password: str | None = None
-
-
-class PasswordUpdate(Body):
-    password: str | None = None
-    existingPassword: str | None = None
-
-
-class SendLink(Body):
-    email: str | None = None
-    name: str | None = None
-    username: str | None = None
-    data: dict[str, Any] | None = None
-
-
-class LinkCredentials(Body):
-    token: str | None = None
-    uuid: str | None = None
-
-
-class SendCode(Body):
-    channel: str | None = None
-    phoneNumber: str | None = None
-    email: str | None = None
-    name: str | None = None
-    username: str | None = None
-    data: dict[str, Any] | None = None
-
-
-class CodeLogIn(Body):
-    channel: str | None = None
-    verificationCode: str | None = None
-    phoneNumber: str | None = None
-    email: str | None = None
-
-
-class ResetLink(Body):
-    email: str | None = None
-
-
-class Reset(Body):
-    uuid: str | None = None
-    token: str | None = None
-    password: str | None = None
-
-
-class VerifyEmail(Body):
-    email: str | None = None
-    userId: int | None = None
-    userUuid: str | None = None
-
-
-class VerifyPhone(Body):
-    phoneNumber: str | None = None
-    userId: int | None = None
-    userUuid: str | None = None
-
-
-class PkceExchange(Body):
-    authorizationCode: str | None = None
-    codeVerifier: str | None = None
 
 
 def _origin() -> str | None:
@@ -144,6 +61,16 @@ def _request(
     )
 
 
+def _client() -> dict[str, Any]:
+    """Who is calling a verify endpoint, which may be signed in or not (§9.9–9.10)."""
+    return {
+        "authorization": header(app, "authorization"),
+        "origin": _origin(),
+        "ip": source_ip(app),
+        "user_agent": header(app, "user-agent"),
+    }
+
+
 def _tenant_or_token(tenant_path: str | None, body: Body) -> str | None:
     """Verify email/phone: a legacy call may leave the tenant to its access token."""
     if tenant_path is None and body.tenantId is None:
@@ -151,11 +78,37 @@ def _tenant_or_token(tenant_path: str | None, body: Body) -> str | None:
     return context.tenant_from(tenant_path, body.tenantId)
 
 
-# ----------------------------------------------------------------------------- handlers
+B = TypeVar("B", bound=Body)
+Route = Callable[[str | None, B], dict[str, Any]]
 
 
-def _sign_up(tenant_path: str | None, body: SignUp | None) -> dict[str, Any]:
-    body = body or SignUp()
+def _route(method: str, path: str, *aliases: str) -> Callable[[Route[B]], Route[B]]:
+    """Serve `handle(tenant_path, body)` at `/v0/tenants/<tenantId>/auth{path}` and at
+    the legacy `/v0/auth{path}` (and `aliases`), where `tenant_path` is None and the
+    tenant comes from the body's `tenantId` (§0.1, §14.2). The body model is the one
+    `handle` declares; an absent body is that model with every field unset."""
+
+    def register(handle: Route[B]) -> Route[B]:
+        model = get_type_hints(handle)["body"]
+
+        def at_tenant(tenantId: str, body: Any = None) -> dict[str, Any]:
+            return handle(tenantId, body or model())
+
+        def at_legacy(body: Any = None) -> dict[str, Any]:
+            return handle(None, body or model())
+
+        for route in (at_tenant, at_legacy):
+            route.__annotations__["body"] = model | None  # what Powertools validates
+        app.route(f"/v0/tenants/<tenantId>/auth{path}", method)(at_tenant)
+        for legacy in (path, *aliases):
+            app.route(f"/v0/auth{legacy}", method)(at_legacy)
+        return handle
+
+    return register
+
+
+@_route("POST", "/create")
+def sign_up(tenant_path: str | None, body: SignUp) -> dict[str, Any]:
     return password.sign_up(
         _request(tenant_path, body, pkce=True),
         email=body.email,
@@ -167,8 +120,8 @@ def _sign_up(tenant_path: str | None, body: SignUp | None) -> dict[str, Any]:
     )
 
 
-def _log_in(tenant_path: str | None, body: LogIn | None) -> dict[str, Any]:
-    body = body or LogIn()
+@_route("POST", "/basic")
+def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     return password.log_in(
         _request(tenant_path, body, pkce=True, factor=True),
         identifier=body.emailOrUsername or body.email or body.username,
@@ -177,8 +130,9 @@ def _log_in(tenant_path: str | None, body: LogIn | None) -> dict[str, Any]:
     )
 
 
-def _update_password(tenant_path: str | None, body: PasswordUpdate | None) -> dict[str, Any]:
-    body = body or PasswordUpdate()
+@_route("PUT", "/basic")
+def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, Any]:
+    """At the legacy path the tenant comes from the access token (§14.2)."""
     caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
     caller.require_tenant(tenant_path)
     context.tenant_from(caller.tenant_id, body.tenantId)
@@ -187,8 +141,8 @@ def _update_password(tenant_path: str | None, body: PasswordUpdate | None) -> di
     )
 
 
-def _send_link(tenant_path: str | None, body: SendLink | None) -> dict[str, Any]:
-    body = body or SendLink()
+@_route("POST", "/link")
+def send_link(tenant_path: str | None, body: SendLink) -> dict[str, Any]:
     return link.send(
         _request(tenant_path, body),
         email=body.email,
@@ -200,17 +154,14 @@ def _send_link(tenant_path: str | None, body: SendLink | None) -> dict[str, Any]
     )
 
 
-def _link_log_in(tenant_path: str | None, body: LinkCredentials | None) -> dict[str, Any]:
-    body = body or LinkCredentials()
-    return link.log_in(
-        _request(tenant_path, body, pkce=True, factor=True),
-        token=body.token,
-        uuid=body.uuid,
-    )
+@_route("PUT", "/link")
+def link_log_in(tenant_path: str | None, body: LinkCredentials) -> dict[str, Any]:
+    request = _request(tenant_path, body, pkce=True, factor=True)
+    return link.log_in(request, token=body.token, uuid=body.uuid)
 
 
-def _send_code(tenant_path: str | None, body: SendCode | None) -> dict[str, Any]:
-    body = body or SendCode()
+@_route("POST", "/code")
+def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
     return code.send(
         _request(tenant_path, body, factor=True),
         channel=body.channel,
@@ -222,8 +173,8 @@ def _send_code(tenant_path: str | None, body: SendCode | None) -> dict[str, Any]
     )
 
 
-def _code_log_in(tenant_path: str | None, body: CodeLogIn | None) -> dict[str, Any]:
-    body = body or CodeLogIn()
+@_route("PUT", "/code")
+def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
     return code.log_in(
         _request(tenant_path, body, pkce=True, factor=True),
         channel=body.channel,
@@ -233,28 +184,23 @@ def _code_log_in(tenant_path: str | None, body: CodeLogIn | None) -> dict[str, A
     )
 
 
-def _reset_link(tenant_path: str | None, body: ResetLink | None) -> dict[str, Any]:
-    body = body or ResetLink()
-    return reset.send_link(
-        _request(tenant_path, body), email=body.email, redirect=body.option("redirect")
-    )
+@_route("POST", "/reset/link")
+def send_reset_link(tenant_path: str | None, body: ResetLink) -> dict[str, Any]:
+    request = _request(tenant_path, body)
+    return reset.send_link(request, email=body.email, redirect=body.option("redirect"))
 
 
-def _reset(tenant_path: str | None, body: Reset | None) -> dict[str, Any]:
-    body = body or Reset()
-    return reset.reset(
-        _request(tenant_path, body), uuid=body.uuid, token=body.token, password=body.password
-    )
+@_route("PUT", "/reset")
+def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
+    request = _request(tenant_path, body)
+    return reset.reset(request, uuid=body.uuid, token=body.token, password=body.password)
 
 
-def _verify_email(tenant_path: str | None, body: VerifyEmail | None) -> dict[str, Any]:
-    body = body or VerifyEmail()
+@_route("POST", "/verify/email", "/verify/link")  # `verify/link`: the 2021 name
+def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
     return verify.verify_email(
         _tenant_or_token(tenant_path, body),
-        authorization=header(app, "authorization"),
-        origin=_origin(),
-        ip=source_ip(app),
-        user_agent=header(app, "user-agent"),
+        **_client(),
         email=body.email,
         user_id=body.userId,
         user_uuid=body.userUuid,
@@ -262,150 +208,25 @@ def _verify_email(tenant_path: str | None, body: VerifyEmail | None) -> dict[str
     )
 
 
-def _verify_phone(tenant_path: str | None, body: VerifyPhone | None) -> dict[str, Any]:
-    body = body or VerifyPhone()
+@_route("POST", "/verify/phone")
+def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
     return verify.verify_phone(
         _tenant_or_token(tenant_path, body),
-        authorization=header(app, "authorization"),
-        origin=_origin(),
-        ip=source_ip(app),
-        user_agent=header(app, "user-agent"),
+        **_client(),
         phone_number=body.phoneNumber,
         user_id=body.userId,
         user_uuid=body.userUuid,
     )
 
 
-# ------------------------------------------------------------------------ tenant paths
-
-
-@app.post("/v0/tenants/<tenantId>/auth/create")
-def sign_up(tenantId: str, body: SignUp | None = None) -> dict[str, Any]:
-    return _sign_up(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/basic")
-def log_in(tenantId: str, body: LogIn | None = None) -> dict[str, Any]:
-    return _log_in(tenantId, body)
-
-
-@app.put("/v0/tenants/<tenantId>/auth/basic")
-def update_password(tenantId: str, body: PasswordUpdate | None = None) -> dict[str, Any]:
-    return _update_password(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/link")
-def send_link(tenantId: str, body: SendLink | None = None) -> dict[str, Any]:
-    return _send_link(tenantId, body)
-
-
-@app.put("/v0/tenants/<tenantId>/auth/link")
-def link_log_in(tenantId: str, body: LinkCredentials | None = None) -> dict[str, Any]:
-    return _link_log_in(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/code")
-def send_code(tenantId: str, body: SendCode | None = None) -> dict[str, Any]:
-    return _send_code(tenantId, body)
-
-
-@app.put("/v0/tenants/<tenantId>/auth/code")
-def code_log_in(tenantId: str, body: CodeLogIn | None = None) -> dict[str, Any]:
-    return _code_log_in(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/reset/link")
-def send_reset_link(tenantId: str, body: ResetLink | None = None) -> dict[str, Any]:
-    return _reset_link(tenantId, body)
-
-
-@app.put("/v0/tenants/<tenantId>/auth/reset")
-def reset_password(tenantId: str, body: Reset | None = None) -> dict[str, Any]:
-    return _reset(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/verify/email")
-def verify_email(tenantId: str, body: VerifyEmail | None = None) -> dict[str, Any]:
-    return _verify_email(tenantId, body)
-
-
-@app.post("/v0/tenants/<tenantId>/auth/verify/phone")
-def verify_phone(tenantId: str, body: VerifyPhone | None = None) -> dict[str, Any]:
-    return _verify_phone(tenantId, body)
-
-
 @app.post("/v0/tenants/<tenantId>/auth/pkce")
 def pkce(tenantId: str, body: PkceExchange | None = None) -> dict[str, Any]:
+    """Tenant path only: the PKCE exchange is newer than the legacy short paths."""
     body = body or PkceExchange()
     context.tenant_from(tenantId, body.tenantId)
     return pkce_exchange.exchange(
         tenantId, code=body.authorizationCode, verifier=body.codeVerifier, ip=source_ip(app)
     )
-
-
-# ------------------------------------------------------------------------ legacy paths
-
-
-@app.post("/v0/auth/create")
-def legacy_sign_up(body: SignUp | None = None) -> dict[str, Any]:
-    return _sign_up(None, body)
-
-
-@app.post("/v0/auth/basic")
-def legacy_log_in(body: LogIn | None = None) -> dict[str, Any]:
-    return _log_in(None, body)
-
-
-@app.put("/v0/auth/basic")
-def legacy_update_password(body: PasswordUpdate | None = None) -> dict[str, Any]:
-    """The tenant comes from the access token (§14.2)."""
-    return _update_password(None, body)
-
-
-@app.post("/v0/auth/link")
-def legacy_send_link(body: SendLink | None = None) -> dict[str, Any]:
-    return _send_link(None, body)
-
-
-@app.put("/v0/auth/link")
-def legacy_link_log_in(body: LinkCredentials | None = None) -> dict[str, Any]:
-    return _link_log_in(None, body)
-
-
-@app.post("/v0/auth/code")
-def legacy_send_code(body: SendCode | None = None) -> dict[str, Any]:
-    return _send_code(None, body)
-
-
-@app.put("/v0/auth/code")
-def legacy_code_log_in(body: CodeLogIn | None = None) -> dict[str, Any]:
-    return _code_log_in(None, body)
-
-
-@app.post("/v0/auth/reset/link")
-def legacy_send_reset_link(body: ResetLink | None = None) -> dict[str, Any]:
-    return _reset_link(None, body)
-
-
-@app.put("/v0/auth/reset")
-def legacy_reset_password(body: Reset | None = None) -> dict[str, Any]:
-    return _reset(None, body)
-
-
-@app.post("/v0/auth/verify/email")
-def legacy_verify_email(body: VerifyEmail | None = None) -> dict[str, Any]:
-    return _verify_email(None, body)
-
-
-@app.post("/v0/auth/verify/link")
-def legacy_verify_link(body: VerifyEmail | None = None) -> dict[str, Any]:
-    """The 2021 name of verify email."""
-    return _verify_email(None, body)
-
-
-@app.post("/v0/auth/verify/phone")
-def legacy_verify_phone(body: VerifyPhone | None = None) -> dict[str, Any]:
-    return _verify_phone(None, body)
 
 
 lambda_handler = handler(app)

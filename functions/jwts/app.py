@@ -9,6 +9,7 @@ from typing import Any
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
+from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks
 
 app = create_app()
@@ -22,8 +23,7 @@ def _query_mode() -> str:
 
 @app.get("/v0/tenants/<tenantId>/keys/jwt")
 def list_public_keys(tenantId: str) -> Response[dict[str, Any]]:
-    results = jwks.public_keys(tenantId, _query_mode())
-    body: dict[str, Any] = {"totalCount": len(results), "totalPages": 1, "results": results}
+    body = list_envelope(jwks.public_keys(tenantId, _query_mode()), meta=False)
     return json_response(body, headers=CACHE)
 
 

@@ -8,14 +8,13 @@ from portcullis.access import apikeys as keys
 from portcullis.access.callers import api_caller
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
-from portcullis.ratelimit import fixedwindow
-from portcullis.tenancy import settings
-from portcullis.tenancy import state as tenantstate
+from portcullis.platform.identifiers import TENANT_ID
+from portcullis.search.envelope import list_envelope
 
 app = create_app(credentials=api_caller)
 
 _STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
-TenantId = Annotated[str, Field(pattern=r"^[a-z0-9]{8}$")]
+TenantId = Annotated[str, Field(pattern=TENANT_ID.pattern)]
 
 
 class KeyCreate(BaseModel):
@@ -47,7 +46,7 @@ def list_keys(type: str) -> dict[str, Any]:
     who = api_caller(app)
     key_type = _key_type(type)
     tenant = who.home("admin")
-    return _envelope(keys.list_keys(tenant.tenantId, who.mode, key_type))
+    return list_envelope(keys.list_keys(tenant.tenantId, who.mode, key_type), meta=False)
 
 
 @app.get("/v0/tenants/<tenantId>/keys/<type>")
@@ -55,18 +54,12 @@ def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
     who = api_caller(app)
     key_type = _key_type(type)
     tenant = who.tenant(tenantId, "admin")
-    return _envelope(keys.list_keys(tenant.tenantId, who.mode, key_type))
+    return list_envelope(keys.list_keys(tenant.tenantId, who.mode, key_type), meta=False)
 
 
 @app.post("/v0/keys/verify")
 def verify_key(body: KeyRef) -> dict[str, Any]:
-    who = api_caller(app)
-    home = who.home("admin")
-    limits = tenantstate.effective(
-        who.mode, home, settings.read(who.mode, home.tenantId)
-    ).rateLimits
-    fixedwindow.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, who.credential)
-    return keys.verify(body.key, who.key_digest, who.mode, lambda t: who.can_reach(t, "admin"))
+    return keys.verify_for(api_caller(app), body.key)
 
 
 @app.put("/v0/keys/invalidate")
@@ -81,10 +74,6 @@ def delete_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     who.home("admin")
     return keys.delete(body.key, who.mode, lambda t: who.can_reach(t, "admin"))
-
-
-def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"totalCount": len(results), "totalPages": 1 if results else 0, "results": results}
 
 
 lambda_handler = handler(app)

@@ -7,16 +7,12 @@ from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
-from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
-from portcullis.search.query import list_envelope
-from portcullis.sessions import lifecycle, listing
+from portcullis.sessions import views
 from portcullis.users import service as users
 
 app = create_app(credentials=api_caller)
-
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 100
 
 
 def _positive(name: str, default: int, maximum: int | None = None) -> int:
@@ -33,33 +29,23 @@ def _active() -> bool:
     raise BadRequest('"active" must be a boolean')
 
 
-def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[str, Any]:
+def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[str, str, int]:
+    """Mode, tenant and user id of the addressed user, once the caller may reach them."""
     who = api_caller(app)
     tenant = who.tenant(tenant_id, level) if tenant_id else who.home(level)
-    return who.mode, users.get_by_path_id(who.mode, tenant.tenantId, user_id)
+    user = users.get_by_path_id(who.mode, tenant.tenantId, user_id)
+    return who.mode, user.tenantId, int(user.userId)
 
 
 def _read(tenant_id: str | None, user_id: str) -> dict[str, Any]:
-    mode, user = _owner(tenant_id, user_id, "read")
-    page, limit = _positive("page", 1), _positive("limit", DEFAULT_LIMIT, MAX_LIMIT)
-    found = listing.list_for_user(mode, user.tenantId, int(user.userId), active_only=_active())
-    chunk = found[(page - 1) * limit : page * limit]
-    return list_envelope([listing.session_json(s) for s in chunk], len(found), page, limit)
+    owner = _owner(tenant_id, user_id, "read")
+    page = _positive("page", 1)
+    limit = _positive("limit", views.DEFAULT_LIMIT, views.MAX_LIMIT)
+    return views.user_sessions(*owner, active_only=_active(), page=page, limit=limit)
 
 
 def _end(tenant_id: str | None, user_id: str, session_id: str | None = None) -> dict[str, Any]:
-    mode, user = _owner(tenant_id, user_id, "admin")
-    owner = (mode, user.tenantId, int(user.userId))
-    if session_id is None:
-        ended = lifecycle.end_all(*owner, "admin")
-    else:
-        if listing.owned(session_id, *owner) is None:
-            raise NotFound("Session not found")
-        ended = [session_id] if lifecycle.end_by_id(session_id, *owner, "admin") else []
-    return {
-        "message": "OK",
-        "result": {"userId": int(user.userId), "endedCount": len(ended), "sessionIds": ended},
-    }
+    return views.end_user_sessions(*_owner(tenant_id, user_id, "admin"), session_id)
 
 
 @app.get("/v0/tenants/<tenantId>/users/<userId>/sessions")

@@ -6,14 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
-from portcullis.messaging import senders
-from portcullis.platform import config
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
-from portcullis.search import query as search
-from portcullis.tenancy import parentlimits
-from portcullis.tenancy import settings as tenant_settings
-from portcullis.tenancy import state as tenantstate
 from portcullis.tenants import service as tenants
 
 app = create_app(credentials=api_caller)
@@ -80,34 +74,20 @@ def delete_tenant(tenantId: str) -> dict[str, Any]:
 def search_tenants(tenantId: str) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "read")
-    request = search.parse_search_request(json_body(app), search.TENANT_CATALOG)
-    window, position = tenants.children_window(
-        who.mode, parent.tenantId, request.after, config.search_scan_limit()
-    )
-    matches = [t for t in window if request.matches(t, {})]
-    page, total = search.order_and_page(matches, request)
-    token = None if position is None else search.continuation_token(position)
-    return search.list_envelope(page, total, request.page, request.limit, continuation=token)
+    return tenants.search_children(who.mode, parent.tenantId, json_body(app))
 
 
 @app.get("/v0/tenants/<tenantId>/settings")
 def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
-    item = who.tenant(tenantId, "admin")
-    own = tenant_settings.read(who.mode, item.tenantId)
-    return tenant_settings.as_json(tenantstate.effective(who.mode, item, own))
+    return tenants.read_settings(who.mode, who.tenant(tenantId, "admin"))
 
 
 @app.put("/v0/tenants/<tenantId>/settings")
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")
-    change = json_body(app)
-    senders.check_settings_change(who, item, change)
-    parentlimits.check(who.mode, item, change)
-    updated = tenant_settings.as_json(tenant_settings.update(who.mode, item.tenantId, change))
-    # This instance's tenant cache sees the change at once (children clamp against it).
-    return tenant_settings.as_json(tenantstate.remember(who.mode, item, updated).settings)
+    return tenants.update_settings(who, item, json_body(app))
 
 
 lambda_handler = handler(app)

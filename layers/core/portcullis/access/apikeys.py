@@ -6,12 +6,18 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
+from portcullis.ratelimit import fixedwindow
 from portcullis.store import apikeys as store
+from portcullis.tenancy import settings
+from portcullis.tenancy import state as tenantstate
+
+if TYPE_CHECKING:
+    from portcullis.access.callers import Caller  # callers imports this module
 
 KeyType = Literal["admin", "readonly", "webhook"]
 KEY_TYPES: tuple[KeyType, ...] = ("admin", "readonly", "webhook")
@@ -77,6 +83,17 @@ def _in_scope_key(key: str, mode: str, in_scope: Any) -> store.ApiKeyItem | None
     if item is None or item.mode != mode or not in_scope(item.tenantId):
         return None
     return item
+
+
+def verify_for(caller: Caller, key: str) -> dict[str, Any]:
+    """`POST /v0/keys/verify` (api-server §11.3) for an admin caller: counted first in
+    `verifyKeyPerCredential` of its home tenant (clamped by its parent's limits): the
+    answer says whether a key is valid, so no credential may probe keys faster."""
+    home = caller.home("admin")
+    own = settings.read(caller.mode, home.tenantId)
+    limits = tenantstate.effective(caller.mode, home, own).rateLimits
+    fixedwindow.hit("verifyKeyPerCredential", limits.verifyKeyPerCredential, caller.credential)
+    return verify(key, caller.key_digest, caller.mode, lambda t: caller.can_reach(t, "admin"))
 
 
 def verify(key: str, caller_digest: str | None, mode: str, in_scope: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from portcullis.messaging import outbox
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.timefmt import now_iso
+from portcullis.search.envelope import list_envelope
 from portcullis.store import roles as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store.base import tenant_pk
@@ -107,7 +108,7 @@ def create(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, A
 
 def list_roles(mode: str, tenant: tenant_store.TenantItem) -> dict[str, Any]:
     results = [role_json(item) for item in tenant_store.list_roles(mode, tenant.tenantId)]
-    return {"totalCount": len(results), "totalPages": 1 if results else 0, "results": results}
+    return list_envelope(results, meta=False)
 
 
 def delete(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, Any]:

@@ -7,4 +7,5 @@
   tokens (§1.4), "MFA required" (§1.5) and PKCE (§1.6), and creates the session.
 - `password`, `link`, `code`, `reset`, `verify`, `pkce`: the strategies.
 - `messages`: sending links and codes (rate limits, outbox items, §1.7 answers).
+- `inputs`: the request bodies of the auth endpoints, shapes only.
 """

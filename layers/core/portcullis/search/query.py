@@ -12,7 +12,7 @@ on odd stored data: a record value of an unexpected runtime type simply does not
 
 Records are the public JSON representation (plain dicts with ISO timestamp strings).
 Callers filter with `SearchRequest.matches`, then hand the survivors to
-`order_and_page`, then wrap the page with `list_envelope`.
+`order_and_page`, then wrap the page with `list_envelope` (`search/envelope.py`, re-exported here).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any, Literal
 from portcullis.platform import integers
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.timefmt import now, parse_iso
+from portcullis.search.envelope import list_envelope as list_envelope  # re-exported
 
 AttrType = Literal["string", "boolean", "number", "date", "array"]
 
@@ -745,33 +746,3 @@ def order_and_page(records: list[dict[str, Any]], request: SearchRequest) -> tup
     ordered = [record for _, record in present] + absent
     start = request.offset
     return ordered[start : start + request.limit], len(ordered)
-
-
-def list_envelope(
-    results: list[Any],
-    total: int,
-    page: int,
-    limit: int,
-    *,
-    meta: bool = True,
-    continuation: str | None = None,
-) -> dict[str, Any]:
-    """The §1.9 list envelope; `meta` is only for search endpoints, and carries the
-    `continuation` of a bounded search that stopped before the end (docs/search.md)."""
-    total_pages = math.ceil(total / limit) if total > 0 and limit > 0 else 0
-    envelope: dict[str, Any] = {
-        "totalCount": total,
-        "totalPages": total_pages,
-        "results": results,
-    }
-    if meta:
-        envelope["meta"] = {
-            "page": page,
-            "pageSize": limit,
-            "count": len(results),
-            "totalCount": total,
-            "totalPages": total_pages,
-        }
-        if continuation is not None:
-            envelope["meta"]["continuation"] = continuation
-    return envelope

@@ -5,18 +5,26 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcullis.access.roles import DEFAULT_ROLES
-from portcullis.messaging import outbox
+from portcullis.messaging import outbox, senders
+from portcullis.platform import config
 from portcullis.platform.customdata import check_data_size, merge_data
 from portcullis.platform.errors import BadRequest, NotFound, TooManyRequests
 from portcullis.platform.timefmt import now_iso
+from portcullis.search import query as search
+from portcullis.search.envelope import list_envelope
 from portcullis.store import apikeys as key_store
 from portcullis.store import tenants as store
 from portcullis.store.base import Item
+from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
+from portcullis.tenancy import state as tenantstate
 from portcullis.tokens import signing as tokens
+
+if TYPE_CHECKING:
+    from portcullis.access.callers import Caller
 
 _ALPHABET = string.ascii_lowercase + string.digits
 CHILDREN_PAGE = 50
@@ -133,11 +141,9 @@ def tenant_json(item: store.TenantItem, *, roles: list[str] | None = None) -> di
             if parent
             else None
         ),
-        "children": {
-            "totalCount": total_children,
-            "totalPages": -(-total_children // CHILDREN_PAGE),
-            "results": [summary(child) for child in children],
-        },
+        "children": list_envelope(
+            [summary(child) for child in children], total_children, 1, CHILDREN_PAGE, meta=False
+        ),
         "roles": [{"name": name} for name in role_names],
         "descendantCount": {
             "descendants": descendants,
@@ -282,3 +288,34 @@ def children_window(
     a tenant search reads at most `limit` children per request (docs/search.md)."""
     items, position = store.read_children(mode, parent_id, after=after, limit=limit)
     return [summary(child) for child in items], position
+
+
+def search_children(mode: str, parent_id: str, body: Any) -> dict[str, Any]:
+    """`POST .../tenants/find` (api-server §8): the direct children matching the search
+    `body`, ordered and paged, in the list envelope with `meta`. One bounded window of
+    children is read per request; when it stopped before the last child, `meta` carries
+    the continuation of the next window (docs/search.md)."""
+    request = search.parse_search_request(body, search.TENANT_CATALOG)
+    window, position = children_window(mode, parent_id, request.after, config.search_scan_limit())
+    matches = [child for child in window if request.matches(child, {})]
+    page, total = search.order_and_page(matches, request)
+    token = None if position is None else search.continuation_token(position)
+    return list_envelope(page, total, request.page, request.limit, continuation=token)
+
+
+def read_settings(mode: str, tenant: store.TenantItem) -> dict[str, Any]:
+    """The tenant's settings as they apply: its own, with rate limits clamped by its
+    parent's (docs/settings.md)."""
+    own = tenant_settings.read(mode, tenant.tenantId)
+    return tenant_settings.as_json(tenantstate.effective(mode, tenant, own))
+
+
+def update_settings(caller: Caller, tenant: store.TenantItem, change: Any) -> dict[str, Any]:
+    """Apply a settings patch: the sender address only as its workspace allows, rate
+    limits never above the parent's; answers the settings as they now apply."""
+    senders.check_settings_change(caller, tenant, change)
+    parentlimits.check(caller.mode, tenant, change)
+    stored = tenant_settings.update(caller.mode, tenant.tenantId, change)
+    # This instance's tenant cache sees the change at once (children clamp against it).
+    remembered = tenantstate.remember(caller.mode, tenant, tenant_settings.as_json(stored))
+    return tenant_settings.as_json(remembered.settings)

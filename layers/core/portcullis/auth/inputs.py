@@ -1,0 +1,110 @@
+"""The request bodies of the client API's auth endpoints (api-client §6–§8, §9.3,
+§9.9–9.10, §7.11), in one place for `functions/auth`.
+
+They ignore unknown fields (the client sends `options`, `linkType`... that older servers
+did not know) and treat `null` as absent (§0.2). Every body may carry the legacy
+`tenantId` (§0.1) and the client's `options`. Shapes only: what a value must look like
+(an e-mail, a password) is judged by the flows, which know the tenant's settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+# Built on first use: a cold start builds only the model of the route it serves.
+_LENIENT = ConfigDict(strict=True, extra="ignore", defer_build=True)
+
+
+class Options(BaseModel):
+    model_config = _LENIENT
+    noSignupEmail: bool | None = None
+    noResetEmail: bool | None = None
+    redirect: str | None = None
+
+
+class Body(BaseModel):
+    """Fields every endpoint may carry: the legacy tenant id and the client's options."""
+
+    model_config = _LENIENT
+    tenantId: str | None = None
+    options: Options | None = None
+
+    def option(self, name: str) -> Any:
+        return getattr(self.options, name) if self.options else None
+
+
+class SignUp(Body):
+    email: str | None = None
+    password: str | None = None
+    username: str | None = None
+    name: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class LogIn(Body):
+    emailOrUsername: str | None = None
+    email: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+
+class PasswordUpdate(Body):
+    password: str | None = None
+    existingPassword: str | None = None
+
+
+class SendLink(Body):
+    email: str | None = None
+    name: str | None = None
+    username: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class LinkCredentials(Body):
+    token: str | None = None
+    uuid: str | None = None
+
+
+class SendCode(Body):
+    channel: str | None = None
+    phoneNumber: str | None = None
+    email: str | None = None
+    name: str | None = None
+    username: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class CodeLogIn(Body):
+    channel: str | None = None
+    verificationCode: str | None = None
+    phoneNumber: str | None = None
+    email: str | None = None
+
+
+class ResetLink(Body):
+    email: str | None = None
+
+
+class Reset(Body):
+    uuid: str | None = None
+    token: str | None = None
+    password: str | None = None
+
+
+class VerifyEmail(Body):
+    email: str | None = None
+    userId: int | None = None
+    userUuid: str | None = None
+
+
+class VerifyPhone(Body):
+    phoneNumber: str | None = None
+    userId: int | None = None
+    userUuid: str | None = None
+
+
+class PkceExchange(Body):
+    authorizationCode: str | None = None
+    codeVerifier: str | None = None
