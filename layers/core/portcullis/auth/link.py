@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis.auth import claim, completion, identity, messages
-from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
+from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.credentials import links
-from portcullis.platform.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Forbidden, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions.service import USER_LOCKED

@@ -32,10 +32,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from portcullis.auth.context import INVALID_TOKEN, MAX_USER_AGENT, Request
+from portcullis.auth.context import MAX_USER_AGENT, Request
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import (
     CLIENT_RATE_LIMITED,
+    INVALID_TOKEN,
     Forbidden,
     TooManyRequests,
     Unauthorized,

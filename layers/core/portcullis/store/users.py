@@ -22,7 +22,8 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, tenant_pk
+from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 
 USER_PREFIX = "USER#"
 GUARD_SK = "UNIQUE"
