@@ -76,7 +76,8 @@ def send(
     if user is None:
         fields = identity.profile(username=username, name=name, data=data)
         created = identity.new_user(req, email_address=address, fields=fields)
-        url, items = None, []
+        url: str | None = None
+        items: list[Any] = []
         if not no_signup_email:
             url, items = link_items(req, created, "welcome", address, redirect=redirect)
         try:
