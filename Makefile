@@ -12,7 +12,7 @@ PORT ?= 3000
 # 4 workers vs. about 17 minutes with 2 on a 2-core machine).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: dev test lint format venv sam-venv node-deps validate unit api e2e bench clean
+.PHONY: dev test lint typecheck format venv sam-venv node-deps validate unit api e2e bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -45,6 +45,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The core layer under strict mypy (configuration: [tool.mypy] in pyproject.toml).
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
@@ -56,7 +60,7 @@ validate: $(STAMP) $(SAMSTAMP)
 # The local runtime's own tests start moto inside the pytest process; they run in their
 # own pytest invocation so they never share moto's in-process state with the core's
 # unit tests.
-test: $(STAMP) $(SAMSTAMP) $(NODESTAMP) lint validate
+test: $(STAMP) $(SAMSTAMP) $(NODESTAMP) lint typecheck validate
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --ignore=tests/unit/test_local_runtime.py
 	$(VENV)/bin/pytest -n auto tests/unit/test_local_runtime.py
 
@@ -64,4 +68,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache
+	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache .mypy_cache

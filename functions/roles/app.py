@@ -18,7 +18,8 @@ app = create_app(credentials=api_caller)
 
 
 def caller() -> callers.Caller:
-    return api_caller(app)
+    who: callers.Caller = api_caller(app)
+    return who
 
 
 def _user_for_roles(

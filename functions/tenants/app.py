@@ -31,7 +31,8 @@ class TenantUpdate(BaseModel):
 
 
 def caller() -> callers.Caller:
-    return api_caller(app)
+    who: callers.Caller = api_caller(app)
+    return who
 
 
 @app.post("/v0/tenants")

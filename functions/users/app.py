@@ -32,7 +32,8 @@ _RESERVED = {"find", "invite", "createOrUpdate"}
 
 
 def caller() -> callers.Caller:
-    return api_caller(app)
+    who: callers.Caller = api_caller(app)
+    return who
 
 
 def _fields(body: BaseModel) -> dict[str, Any]:
@@ -79,7 +80,9 @@ def _create(tenant: tenant_store.TenantItem, body: UserCreate) -> dict[str, Any]
     return users.user_json(item, tenant=tenant)
 
 
-def _shown(who: callers.Caller, tenant: tenant_store.TenantItem, body: dict[str, Any]) -> Any:
+def _shown(
+    who: callers.Caller, tenant: tenant_store.TenantItem, body: dict[str, Any]
+) -> dict[str, Any]:
     """A User object as a caller scoped below the workspace may see it: only the roles
     inside its subtree (`userscope`); the users themselves are the addressed tenant's."""
     return userscope.scope(who, tenant, "read").shown(body)

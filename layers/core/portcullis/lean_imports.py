@@ -140,7 +140,7 @@ def _lean_package(name: str) -> ModuleType | None:
         setattr(module, attr, value)
         return value
 
-    module.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
 
     parent_name, _, child = name.rpartition(".")
     sys.modules[name] = module

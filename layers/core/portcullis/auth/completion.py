@@ -185,7 +185,8 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
     if verified.previous is not None:
         _save_whole(verified, saves)
         return
-    actions = [UserItem.lastActiveAt.set(user.lastActiveAt)]
+    assert user.lastActiveAt is not None  # stamped by finish()
+    actions: list[transactions.Action] = [UserItem.lastActiveAt.set(user.lastActiveAt)]
     fields = {**verified.quiet, **verified.changed}
     for name, value in fields.items():
         attribute = getattr(UserItem, name)

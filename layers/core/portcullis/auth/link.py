@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis.auth import claim, completion, identity, messages
-from portcullis.auth.context import INVALID_TOKEN, RATE_LIMITED, Request
+from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.credentials import links
-from portcullis.platform.errors import BadRequest, Forbidden, Unauthorized
+from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Forbidden, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions.tokenauth import USER_LOCKED
@@ -76,7 +76,8 @@ def send(
     if user is None:
         fields = identity.profile(username=username, name=name, data=data)
         created = identity.new_user(req, email_address=address, fields=fields)
-        url, items = None, []
+        url: str | None = None
+        items: list[Any] = []
         if not no_signup_email:
             url, items = link_items(req, created, "welcome", address, redirect=redirect)
         try:

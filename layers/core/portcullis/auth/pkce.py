@@ -11,9 +11,8 @@ import time
 from typing import Any
 
 from portcullis.auth import completion
-from portcullis.auth.context import INVALID_TOKEN
 from portcullis.credentials import pkce
-from portcullis.platform.errors import Forbidden, NotFound, Unauthorized
+from portcullis.platform.errors import INVALID_TOKEN, Forbidden, NotFound, Unauthorized
 from portcullis.platform.identifiers import TENANT_ID
 from portcullis.ratelimit import authfailures, perip
 from portcullis.sessions import lifecycle, tokenauth

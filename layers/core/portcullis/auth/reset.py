@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis.auth import claim, completion, deferred, identity, link, messages
-from portcullis.auth.context import INVALID_TOKEN, Request
+from portcullis.auth.context import Request
 from portcullis.credentials import links, passwords
-from portcullis.platform.errors import BadRequest, Unauthorized
+from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import perip
 from portcullis.sessions import lifecycle

@@ -61,6 +61,7 @@ def verify_email(
 ) -> dict[str, Any]:
     req, user = _caller(tenant_id, authorization, origin, ip, user_agent)
     redirect = req.redirect(redirect)
+    address: str | None
     if user is None:
         address = identity.email(identity.required(email, "email is required"))
         messages.limit_send(req, "email", address)

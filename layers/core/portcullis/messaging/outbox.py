@@ -60,7 +60,9 @@ def _new_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
 
 
-def _item(kind: str, payload: dict[str, Any], mode: str | None, tenant_id: str | None) -> Any:
+def _item(
+    kind: str, payload: dict[str, Any], mode: str | None, tenant_id: str | None
+) -> store.OutboxItem:
     outbox_id = payload.pop("_id", None) or _new_id()
     return store.new_item(
         outbox_id,

@@ -13,7 +13,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import Response as Response  # re-exported for routes
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
@@ -38,7 +39,7 @@ ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, x-userfront-source, x-application-id, x-origin"
 
 
-def error_response(error: PortcullisError) -> Response:
+def error_response(error: PortcullisError) -> Response[str]:
     return Response(
         status_code=error.status_code,
         content_type=JSON_TYPE,
@@ -47,7 +48,7 @@ def error_response(error: PortcullisError) -> Response:
     )
 
 
-def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Response[Any]:
     """A 200 with explicit headers (e.g. caching); plain dict returns need no wrapper."""
     return Response(status_code=200, content_type=JSON_TYPE, body=body, headers=headers or {})
 
@@ -70,10 +71,10 @@ def create_app(
     )
 
     @app.exception_handler(PortcullisError)
-    def _portcullis_error(error: PortcullisError) -> Response:
+    def _portcullis_error(error: PortcullisError) -> Response[str]:
         return error_response(error)
 
-    def bad_input(message: str) -> Response:
+    def bad_input(message: str) -> Response[str]:
         """400 for input that failed before the route ran, after the credential check."""
         from portcullis.platform.errors import BadRequest
 
@@ -85,7 +86,7 @@ def create_app(
         return error_response(BadRequest(message))
 
     @app.exception_handler(RequestValidationError)
-    def _validation_error(error: RequestValidationError) -> Response:
+    def _validation_error(error: RequestValidationError) -> Response[str]:
         errors = list(error.errors())
         if errors and tuple(errors[0].get("loc", ()))[:1] == ("response",):
             logger.error("Response failed validation", extra={"errors": str(errors)[:2000]})
@@ -93,23 +94,23 @@ def create_app(
         return bad_input(first_message(errors))
 
     @app.exception_handler(jsoninput.InvalidValue)
-    def _invalid_value(error: jsoninput.InvalidValue) -> Response:
+    def _invalid_value(error: jsoninput.InvalidValue) -> Response[str]:
         # Raised while the body is parsed (e.g. a 5,000-digit integer, "\ud800").
         return bad_input(error.message)
 
     @app.exception_handler(RecursionError)
-    def _too_deep(_: RecursionError) -> Response:
+    def _too_deep(_: RecursionError) -> Response[str]:
         # Powertools parses bodies with json.loads, which recurses per nesting level.
         return bad_input('"body" must be valid JSON')
 
     @app.exception_handler(UnicodeEncodeError)
-    def _unencodable(_: UnicodeEncodeError) -> Response:
+    def _unencodable(_: UnicodeEncodeError) -> Response[str]:
         # JSON may carry "\ud800" (an unpaired surrogate): a valid JSON string that is
         # not text, which fails wherever it is encoded (hashing, DynamoDB keys).
         return bad_input(UNENCODABLE)
 
     @app.not_found
-    def _not_found(_: NotFoundError) -> Response:
+    def _not_found(_: NotFoundError) -> Response[str]:
         path = app.current_event.path
         routes = app._static_routes + app._dynamic_routes
         if any(route.rule.match(path) for route in routes):
@@ -117,7 +118,7 @@ def create_app(
         return error_response(NotFound())
 
     @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[str]:
         request_id = (app.current_event.request_context.request_id) if app.current_event else None
         logger.exception("Unhandled error", extra={"requestId": request_id})
         return error_response(InternalError())
@@ -126,7 +127,8 @@ def create_app(
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
+    headers: dict[str, str | None] = event.get("headers") or {}
+    for key, value in headers.items():
         if key.lower() == name:
             return value
     return None
@@ -225,7 +227,7 @@ def _bad_encoding() -> PortcullisError:
     return BadRequest('"body" must be valid UTF-8 JSON')
 
 
-def _finish(response: Response, origin: str | None) -> dict[str, Any]:
+def _finish(response: Response[Any], origin: str | None) -> dict[str, Any]:
     headers = {"Content-Type": JSON_TYPE, **response.headers, **cors_headers(origin)}
     return {
         "statusCode": response.status_code,

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import overload
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def iso(dt: datetime) -> str: ...
+@overload
+def iso(dt: None) -> None: ...
+@overload
+def iso(dt: datetime | None) -> str | None: ...
+
+
 def iso(dt: datetime | None) -> str | None:
+    """A time on the wire; None stays None (an absent timestamp)."""
     if dt is None:
         return None
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def now_iso() -> str:
-    return iso(now())  # type: ignore[return-value]
+    return iso(now())
 
 
 def epoch() -> int:

@@ -5,7 +5,7 @@ Messages follow the reference's style: `"<field path>" <problem>` (api-server §
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,7 +48,7 @@ def field_path(loc: Sequence[Any]) -> str:
     return path
 
 
-def describe(error: dict[str, Any]) -> str:
+def describe(error: Mapping[str, Any]) -> str:
     """One human message for one pydantic error dict."""
     kind = error.get("type", "")
     loc = error.get("loc", ())
@@ -84,7 +84,7 @@ def describe(error: dict[str, Any]) -> str:
     return f'"{name}" {problem}'
 
 
-def first_message(errors: Sequence[dict[str, Any]]) -> str:
+def first_message(errors: Sequence[Mapping[str, Any]]) -> str:
     return describe(errors[0]) if errors else '"body" is invalid'
 
 

@@ -526,10 +526,10 @@ def _compile_number(op: str, value: Any, vpath: str, _ci: bool) -> ValueTest:
         if n is None:
             return False
         if op == "is":
-            return n == value
+            return bool(n == value)
         if op == "more than":
-            return n > value
-        return n < value  # less than
+            return bool(n > value)
+        return bool(n < value)  # less than
 
     return test
 
@@ -602,7 +602,7 @@ def _same_scalar(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if _is_number(a) and _is_number(b):
-        return a == b
+        return bool(a == b)
     return isinstance(a, str) and isinstance(b, str) and a == b
 
 
@@ -716,7 +716,9 @@ def _sort_key(value: Any, as_date: bool) -> tuple[Any, ...]:
     return (_RANK_OTHER, type(value).__name__, repr(value))
 
 
-def order_and_page(records: list[dict[str, Any]], request: SearchRequest) -> tuple[list[dict], int]:
+def order_and_page(
+    records: list[dict[str, Any]], request: SearchRequest
+) -> tuple[list[dict[str, Any]], int]:
     """Sort already-filtered records and cut out the requested page.
 
     Returns (page, totalCount). Nulls sort last in both directions and ties go to the

@@ -27,7 +27,7 @@ class ApiKeyItem(Item):
     updatedAt = UnicodeAttribute()
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_tenant = Gsi1()
+    by_tenant: Gsi1[ApiKeyItem] = Gsi1()
 
 
 class ActiveKeyCount(Item):

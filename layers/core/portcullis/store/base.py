@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -26,7 +26,10 @@ class TableMeta:
     max_retry_attempts = 3
 
 
-class Gsi1(GlobalSecondaryIndex[Any]):
+_M = TypeVar("_M", bound=Model)
+
+
+class Gsi1(GlobalSecondaryIndex[_M]):
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
@@ -35,7 +38,7 @@ class Gsi1(GlobalSecondaryIndex[Any]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class Gsi2(GlobalSecondaryIndex[Any]):
+class Gsi2(GlobalSecondaryIndex[_M]):
     class Meta:
         index_name = "gsi2"
         projection = AllProjection()
@@ -69,6 +72,9 @@ class Item(Model):
         return super()._get_connection()
 
 
+_I = TypeVar("_I", bound=Item)
+
+
 @cache
 def connection() -> Connection:
     """One low-level connection per process, for transactions spanning item types."""
@@ -98,7 +104,7 @@ def configure(table_name: str | None = None, host: str | None = None) -> None:
     connection.cache_clear()
 
 
-def take(model: type[Item], pk: str, sk: str, condition: Any) -> Any:
+def take(model: type[_I], pk: str, sk: str, condition: Any) -> _I | None:
     """Delete an item only if `condition` holds and return it as it was, else None.
 
     One conditional DeleteItem makes single-use secrets (links, PKCE codes) redeemable

@@ -23,7 +23,17 @@ class JwtKeyItem(Item):
     retiredAt = UnicodeAttribute(null=True)
 
 
-def new_key_item(tenant_id: str, mode: str, kid: str, created_at: str, **fields: str) -> JwtKeyItem:
+def new_key_item(
+    tenant_id: str,
+    mode: str,
+    kid: str,
+    created_at: str,
+    *,
+    publicKeyPem: str,
+    encryptedPrivateKey: str,
+    encryptedDataKey: str,
+    nonce: str,
+) -> JwtKeyItem:
     return JwtKeyItem(
         tenant_pk(mode, tenant_id),
         f"{PREFIX}{created_at}#{kid}",
@@ -33,7 +43,10 @@ def new_key_item(tenant_id: str, mode: str, kid: str, created_at: str, **fields:
         kid=kid,
         isActive=True,
         createdAt=created_at,
-        **fields,
+        publicKeyPem=publicKeyPem,
+        encryptedPrivateKey=encryptedPrivateKey,
+        encryptedDataKey=encryptedDataKey,
+        nonce=nonce,
     )
 
 

@@ -37,7 +37,7 @@ class LinkItem(Item):
     expiresAt = NumberAttribute()
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_user = Gsi1()
+    by_user: Gsi1[LinkItem] = Gsi1()
 
 
 def link_pk(digest: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
@@ -47,7 +48,7 @@ class OutboxItem(Item):
     sentAt = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
-    pending_index = Gsi1()
+    pending_index: Gsi1[OutboxItem] = Gsi1()
 
 
 def outbox_pk(outbox_id: str) -> str:
@@ -192,7 +193,7 @@ def get(outbox_id: str) -> OutboxItem | None:
         return None
 
 
-def from_stream_image(image: dict[str, object]) -> OutboxItem:
+def from_stream_image(image: dict[str, dict[str, Any]]) -> OutboxItem:
     """An item rebuilt from a DynamoDB stream NewImage (already in wire format)."""
     item = OutboxItem()
     item.deserialize(image)

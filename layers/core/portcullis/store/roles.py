@@ -28,7 +28,9 @@ class AssignmentItem(Item):
     userTenantId = UnicodeAttribute()  # the tenant that owns the user record
     userId = NumberAttribute()
     userUuid = UnicodeAttribute()
-    roles = ListAttribute(of=UnicodeAttribute, default=list)
+    # pynamodb types `of` as the element type itself (right only for lists of MapAttribute):
+    # the elements here are the str values of UnicodeAttribute.
+    roles: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     updatedAt = UnicodeAttribute()
 
 

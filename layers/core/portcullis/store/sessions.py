@@ -65,7 +65,7 @@ class SessionItem(Item):
     refreshCount = NumberAttribute(default=0)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_user = Gsi1()
+    by_user: Gsi1[SessionItem] = Gsi1()
 
     @property
     def is_ended(self) -> bool:

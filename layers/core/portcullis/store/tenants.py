@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import (
@@ -11,6 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Gsi1, Item, connection, tenant_pk
@@ -31,7 +33,9 @@ class TenantItem(Item):
     aliasId = UnicodeAttribute(null=True)
     data = JSONAttribute(default=dict)
     parentTenantId = UnicodeAttribute(null=True)
-    ancestors = ListAttribute(of=UnicodeAttribute, default=list)
+    # pynamodb types `of` as the element type itself (right only for lists of MapAttribute):
+    # the elements here are the str values of UnicodeAttribute.
+    ancestors: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, default=list)  # type: ignore[arg-type]
     childCount = NumberAttribute(default=0)
     descendantCount = NumberAttribute(default=0)
     createdAt = UnicodeAttribute()
@@ -39,7 +43,7 @@ class TenantItem(Item):
     lastActiveAt = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
-    children_index = Gsi1()
+    children_index: Gsi1[TenantItem] = Gsi1()
 
 
 class RoleItem(Item):
@@ -98,7 +102,7 @@ def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> 
     ]
 
 
-def create_tenant(tenant: TenantItem, roles: list[RoleItem], extra: list[Item] = ()) -> None:
+def create_tenant(tenant: TenantItem, roles: list[RoleItem], extra: Sequence[Item] = ()) -> None:
     """Write the tenant, its roles and bump every ancestor's counters in one transaction."""
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -108,7 +112,7 @@ def create_tenant(tenant: TenantItem, roles: list[RoleItem], extra: list[Item] =
             for item in extra:
                 tx.save(item)
             for depth, ancestor_id in enumerate(tenant.ancestors):
-                actions = [TenantItem.descendantCount.add(1)]
+                actions: list[Action] = [TenantItem.descendantCount.add(1)]
                 if depth == 0:
                     actions.append(TenantItem.childCount.add(1))
                 tx.update(
@@ -238,7 +242,7 @@ def delete_tenant(tenant: TenantItem, extra: list[Item] | None = None) -> None:
         for item in extra or []:
             tx.save(item)
         for depth, ancestor_id in enumerate(tenant.ancestors):
-            actions = [TenantItem.descendantCount.add(-1)]
+            actions: list[Action] = [TenantItem.descendantCount.add(-1)]
             if depth == 0:
                 actions.append(TenantItem.childCount.add(-1))
             tx.update(

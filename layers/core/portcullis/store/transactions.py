@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.update import Action as Action  # re-exported: callers type their actions
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 

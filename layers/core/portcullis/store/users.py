@@ -9,7 +9,7 @@ transaction as the record, so two concurrent writers of one email cannot both wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,8 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, tenant_pk
+from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 
 USER_PREFIX = "USER#"
 GUARD_SK = "UNIQUE"
@@ -69,8 +70,8 @@ class UserItem(Item):
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    by_uuid = Gsi1()
-    by_email = Gsi2()
+    by_uuid: Gsi1[UserItem] = Gsi1()
+    by_email: Gsi2[UserItem] = Gsi2()
 
 
 class GuardItem(Item):
@@ -112,7 +113,7 @@ def email_index_key(mode: str, tenant_id: str, email: str) -> str:
     return f"EMAIL#{mode}#{tenant_id}#{normalise('email', email)}"
 
 
-def guard_item(mode: str, tenant_id: str, kind: str, value: str, user_id: int) -> GuardItem:
+def guard_item(mode: str, tenant_id: str, kind: str, value: str, user_id: float) -> GuardItem:
     return GuardItem(guard_pk(mode, tenant_id, kind, value), GUARD_SK, type="guard", userId=user_id)
 
 
@@ -209,8 +210,8 @@ class Extra:
     and `updates`: objects with `item`, `actions`, `condition`, such as a sign-in's
     `store.transactions.Update`s)."""
 
-    saves: list[Item]
-    deletes: list[Item]
+    saves: Sequence[Item]
+    deletes: Sequence[Item]
     updates: list[Any] = field(default_factory=list)
 
     @classmethod

@@ -141,6 +141,7 @@ def verify(
     """
     import jwt
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     try:
         header = jwt.get_unverified_header(token)
@@ -162,6 +163,8 @@ def verify(
     if match is None:
         raise Unauthorized()
     public = serialization.load_pem_public_key(match.publicKeyPem.encode())
+    if not isinstance(public, rsa.RSAPublicKey):
+        raise Unauthorized()  # only RSA keys are made here; PyJWT refuses others too
     try:
         claims = jwt.decode(
             token,
@@ -172,7 +175,7 @@ def verify(
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized() from exc
-    return VerifiedToken(claims=claims, kid=kid)
+    return VerifiedToken(claims=claims, kid=match.kid)
 
 
 def _still_published(key: store.JwtKeyItem, max_token_seconds: int) -> bool:
@@ -208,9 +211,13 @@ def _b64url_uint(value: int) -> str:
 
 def jwk(key: store.JwtKeyItem) -> dict[str, str]:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     public = serialization.load_pem_public_key(key.publicKeyPem.encode())
-    numbers = public.public_numbers()  # type: ignore[union-attr]
+    assert isinstance(
+        public, rsa.RSAPublicKey
+    )  # only RSA keys are ever made (new_signing_key_item)
+    numbers = public.public_numbers()
     return {
         "kty": "RSA",
         "use": "sig",

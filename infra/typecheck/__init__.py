@@ -1,0 +1,1 @@
+"""Type-checking support for `make typecheck` (mypy plugins); never imported at run time."""
