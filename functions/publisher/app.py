@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from portcullis import lean_imports, outbox
+from portcullis import outbox
 
 logger = Logger(service="portcullis")
 
@@ -29,6 +29,3 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     sent = outbox.drain_pending(limit=500)
     logger.info("due outbox items published", extra={"sent": sent})
     return {"sent": sent}
-
-
-lean_imports.resume_collector()  # initialisation ends here (see portcullis/lean_imports.py)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from portcullis import config, jsonbody, jsoninput, lean_imports
+from portcullis import config, jsonbody, jsoninput
 from portcullis.errors import (
     InternalError,
     MethodNotAllowed,
@@ -205,8 +205,6 @@ def handler(
                 del multi[key]
         return result
 
-    # The function module ends with `lambda_handler = handler(app)`: its imports are done.
-    lean_imports.resume_collector()
     return lambda_handler
 
 
