@@ -1,5 +1,6 @@
 """API keys: create, list (masked), verify, invalidate, delete (api-server §11)."""
 
+import gc
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,3 +86,7 @@ def _envelope(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 lambda_handler = handler(app)
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()
