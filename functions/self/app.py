@@ -3,6 +3,7 @@
 the tenant and mode come from that token, never from the origin.
 """
 
+import gc
 from typing import Any
 
 from portcullis.auth import selfservice
@@ -69,3 +70,7 @@ def refresh() -> dict[str, Any]:
 
 
 lambda_handler = handler(app)
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()

@@ -2,6 +2,7 @@
 server-side link generation (api-server §7.1-7.8, §13.1), at account level (the
 credential's home tenant) and tenant level (`/v0/tenants/{tenantId}/...`)."""
 
+import gc
 from typing import Any
 from urllib.parse import unquote
 
@@ -262,3 +263,7 @@ def generate_tenant_link(tenantId: str, body: LinkGenerate) -> dict[str, Any]:
 
 
 lambda_handler = handler(app)
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()

@@ -62,7 +62,8 @@ def test_token_signed_by_the_core_verifies_with_the_jwks(api, workspace, base_ur
         "exp": now + 60,
     }
     script = (
-        "import json,sys; from portcullis import tokens; print(tokens.sign(*json.load(sys.stdin)))"
+        "import json,sys; from portcullis.tokens import signing;"
+        " print(signing.sign(*json.load(sys.stdin)))"
     )
     signed = subprocess.run(
         [sys.executable, "-c", script],

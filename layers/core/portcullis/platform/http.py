@@ -18,7 +18,6 @@ from aws_lambda_powertools.event_handler import Response as Response  # re-expor
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from portcullis import lean_imports
 from portcullis.platform import config, jsonbody, jsoninput
 from portcullis.platform.errors import (
     InternalError,
@@ -208,8 +207,6 @@ def handler(
                 del multi[key]
         return result
 
-    # The function module ends with `lambda_handler = handler(app)`: its imports are done.
-    lean_imports.resume_collector()
     return lambda_handler
 
 

@@ -1,0 +1,98 @@
+"""Importing the core changes nothing global (issue 9, item 4), and a function only
+freezes what its imports built, in the last line of its `app.py`.
+
+No environment variable is set, the garbage collector keeps its settings, and `import
+portcullis` puts nothing into `sys.modules` but itself: a module's behaviour must not
+depend on which module happened to be imported first. Each check runs in a fresh
+interpreter, since this test process has imported everything long ago.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "core"
+FUNCTIONS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
+LAMBDA_ENV = {
+    "TABLE_NAME": "portcullis-import",
+    "KMS_KEY_ID": "alias/portcullis-test",
+    "EVENT_BUS_NAME": "portcullis-test",
+    "SENDER_EMAIL": "no-reply@example.com",
+    "STAGE": "test",
+    "ALLOWED_ORIGINS": "*",
+    "PUBLIC_BASE_URL": "https://api.example.com/prod",
+    "POWERTOOLS_SERVICE_NAME": "portcullis",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # as inside Lambda
+}
+# Before and after `statement`: what a module could change for the whole process.
+_PROBE = """
+import gc, json, os, sys
+def state():
+    return {"environ": dict(os.environ), "threshold": gc.get_threshold(),
+            "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+before, modules = state(), set(sys.modules)
+exec(compile(STATEMENT, "<probe>", "exec"), {})
+print(json.dumps({"before": before, "after": state(),
+                  "added": sorted(set(sys.modules) - modules)}))
+"""
+
+
+def _probe(statement: str, *paths: Path) -> dict:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYDANTIC_", "AWS_"))}
+    environment.update(LAMBDA_ENV)
+    prelude = f"import sys; sys.path[:0] = {[str(p) for p in (*paths, LAYER)]!r}\n"
+    code = prelude + f"STATEMENT = {textwrap.dedent(statement)!r}\n" + _PROBE
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_portcullis_loads_only_itself_and_changes_nothing() -> None:
+    seen = _probe("import portcullis")
+    assert seen["added"] == ["portcullis"]
+    assert seen["after"] == seen["before"]
+
+
+def test_importing_every_core_module_changes_nothing_global() -> None:
+    seen = _probe(
+        """
+        import importlib, pkgutil, portcullis
+        names = [m.name for m in pkgutil.walk_packages(portcullis.__path__, "portcullis.")]
+        for name in names:
+            importlib.import_module(name)
+        assert len(names) > 40, names
+        """
+    )
+    assert "portcullis.store.base" in seen["added"]
+    assert seen["after"] == seen["before"]
+
+
+@pytest.mark.parametrize("group", FUNCTIONS)
+def test_a_function_changes_nothing_global_but_freezing_what_it_imported(group: str) -> None:
+    """The one global step is the visible `gc.freeze()` that ends each `app.py`
+    (docs/performance.md): the imported objects leave the collector's generations."""
+    seen = _probe("import app", ROOT / "functions" / group)
+    assert "app" in seen["added"]
+    before, after = seen["before"], seen["after"]
+    assert after["frozen"] > before["frozen"] + 10_000
+    assert {**after, "frozen": None} == {**before, "frozen": None}
