@@ -10,7 +10,7 @@ from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.http import api_caller, create_app, handler
 from portcullis.search.query import list_envelope
 from portcullis.sessions import service as sessions
-from portcullis.users import service as users
+from portcullis.users import lookups
 
 app = create_app(credentials=api_caller)
 
@@ -35,7 +35,7 @@ def _active() -> bool:
 def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[str, Any]:
     who = api_caller(app)
     tenant = who.tenant(tenant_id, level) if tenant_id else who.home(level)
-    return who.mode, users.get_by_path_id(who.mode, tenant.tenantId, user_id)
+    return who.mode, lookups.get_by_path_id(who.mode, tenant.tenantId, user_id)
 
 
 def _read(tenant_id: str | None, user_id: str) -> dict[str, Any]:
