@@ -230,7 +230,7 @@ class Row:
 
 
 def measure(sizes: list[int], runs: int, scan_runs: int) -> list[Row]:
-    from portcullis.users import search as users
+    from portcullis.users import search as user_search
 
     meter = DynamoMeter()
     meter.install()
@@ -239,13 +239,13 @@ def measure(sizes: list[int], runs: int, scan_runs: int) -> list[Row]:
         print(f"seeding {size} users ...", file=sys.stderr, flush=True)
         tenant, people = seed(size)
         for name, make_body in SEARCHES.items():
-            users.find("test", tenant, make_body(people))  # warm-up, not counted
+            user_search.find("test", tenant, make_body(people))  # warm-up, not counted
             row = Row(size, name)
             for _ in range(runs if name in EXACT else scan_runs):
                 body = make_body(people)
                 meter.reset()
                 start = time.perf_counter()
-                result = users.find("test", tenant, body)
+                result = user_search.find("test", tenant, body)
                 row.seconds.append(time.perf_counter() - start)
                 row.dynamo_seconds.append(meter.seconds)
                 row.requests.append(meter.requests)
