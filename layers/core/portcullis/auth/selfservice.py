@@ -21,7 +21,7 @@ from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.ratelimit import fixedwindow
 from portcullis.sessions import lifecycle, listing
-from portcullis.sessions.tokenauth import TokenCaller
+from portcullis.sessions.tokenauth import SignedIn
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store import users as user_store
@@ -36,7 +36,7 @@ CHANGED_MEANWHILE = "The password changed meanwhile, please try again"
 MFA_OFF_FORBIDDEN = "isMfaRequired can only be turned off by an administrator"
 
 
-def read(caller: TokenCaller) -> dict[str, Any]:
+def read(caller: SignedIn) -> dict[str, Any]:
     assert caller.user is not None
     return user_json(caller.user, tenant=caller.tenant, tenant_settings=caller.settings)
 
@@ -72,7 +72,7 @@ def _check_token_size(user: UserItem, changes: dict[str, Any]) -> None:
     identity.check_token_size(probe)
 
 
-def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
+def update(caller: SignedIn, body: Any) -> dict[str, Any]:
     """Shallow `data` merge, `null` removes a key (api-client §9.2); no tokens are
     returned, the client refreshes to get an ID token with the change."""
     user = caller.user
@@ -89,7 +89,7 @@ def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
 
 
 def update_password(
-    caller: TokenCaller, *, password: str | None, existing_password: str | None
+    caller: SignedIn, *, password: str | None, existing_password: str | None
 ) -> dict[str, Any]:
     """Set a new password; the existing one is required when the user has one.
 
@@ -155,11 +155,11 @@ def update_password(
     return {"message": "OK"}
 
 
-def session(caller: TokenCaller) -> dict[str, Any]:
+def session(caller: SignedIn) -> dict[str, Any]:
     return listing.session_json(caller.session, caller.session_id)
 
 
-def session_list(caller: TokenCaller) -> dict[str, Any]:
+def session_list(caller: SignedIn) -> dict[str, Any]:
     """Active sessions of the caller, most recently active first, at most 100."""
     found = listing.list_for_user(caller.mode, caller.tenant_id, int(caller.claims["userId"]))
     return {

@@ -90,7 +90,7 @@ def _count_email(invitation: Invitation, confirmed: bool) -> Invitation:
 
 
 @dataclass(frozen=True)
-class Request:
+class InviteTerms:
     """An invitation, validated: who owns the user, which roles where, which link."""
 
     mode: str
@@ -119,7 +119,7 @@ class _Plan:
         return [x for x in (self.link_item, self.email_item) if x is not None]
 
 
-def _plan(request: Request, user: user_store.UserItem, email_allowed: bool) -> _Plan:
+def _plan(request: InviteTerms, user: user_store.UserItem, email_allowed: bool) -> _Plan:
     """Issue the link and render the email for `user` (in memory, nothing written)."""
     if not request.send:
         return _Plan(None, None, None)
@@ -184,7 +184,7 @@ def invite(
     if fields.get("data") is not None:
         customdata.check_data_size(fields["data"])
     target = role_tenant or owner
-    request = Request(
+    request = InviteTerms(
         mode=mode,
         owner=owner,
         role_tenant=target,
@@ -208,7 +208,7 @@ def invite(
 
 
 def _invite_new(
-    request: Request, fields: Mapping[str, Any], email: str, email_allowed: bool
+    request: InviteTerms, fields: Mapping[str, Any], email: str, email_allowed: bool
 ) -> Invitation | None:
     """Create the user with its link and email; None if the email was taken meanwhile."""
     names = request.role_names
@@ -235,7 +235,7 @@ def _invite_new(
 
 
 def _invite_existing(
-    request: Request, user: user_store.UserItem, email_allowed: bool
+    request: InviteTerms, user: user_store.UserItem, email_allowed: bool
 ) -> Invitation:
     """Add roles and send a fresh invitation; one transaction when anything changes."""
     renderer = Renderer.for_tenant(user.mode, user.tenantId, request.owner)
