@@ -8,9 +8,10 @@ message for every bad value, including non-strings.
 """
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from portcullis.platform.identifiers import PHONE, UUID_PATTERN
 from portcullis.tenancy.settings import EMAIL_PATTERN
@@ -22,38 +23,39 @@ _STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
+# What each profile field must look like (§1.4), and the message that names the rule.
+_PROFILE_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "email": (
+        lambda v: len(v) <= 254 and EMAIL_PATTERN.match(v.strip()) is not None,
+        "must be a valid email",
+    ),
+    "username": (
+        lambda v: _USERNAME.match(v) is not None,
+        "must be 1-100 letters, digits or . _ @ + -",
+    ),
+    "phoneNumber": (
+        lambda v: PHONE.match(v) is not None,
+        "must be an E.164 phone number such as +15558675309",
+    ),
+    "image": (
+        lambda v: len(v) <= 2048 and _URL.match(v) is not None,
+        "must be an absolute http(s) URL of at most 2048 characters",
+    ),
+}
+
 
 class Checked(BaseModel):
     """Field rules of §1.4, shared by every body that carries profile fields."""
 
     model_config = _STRICT
 
-    @field_validator("email", check_fields=False)
+    @field_validator("email", "username", "phoneNumber", "image", check_fields=False)
     @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 254 or not EMAIL_PATTERN.match(value.strip())):
-            raise ValueError("must be a valid email")
-        return value
-
-    @field_validator("username", check_fields=False)
-    @classmethod
-    def _username(cls, value: str | None) -> str | None:
-        if value is not None and not _USERNAME.match(value):
-            raise ValueError("must be 1-100 letters, digits or . _ @ + -")
-        return value
-
-    @field_validator("phoneNumber", check_fields=False)
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not PHONE.match(value):
-            raise ValueError("must be an E.164 phone number such as +15558675309")
-        return value
-
-    @field_validator("image", check_fields=False)
-    @classmethod
-    def _image(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 2048 or not _URL.match(value)):
-            raise ValueError("must be an absolute http(s) URL of at most 2048 characters")
+    def _profile_field(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.field_name is not None:
+            accepts, message = _PROFILE_RULES[info.field_name]
+            if not accepts(value):
+                raise ValueError(message)
         return value
 
 

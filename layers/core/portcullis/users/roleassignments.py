@@ -46,6 +46,16 @@ def role_change(
     ]
 
 
+def _write_roles(
+    user: store.UserItem, tenant_id: str, wanted: list[str], renderer: Renderer
+) -> None:
+    """Save `user` holding `wanted` in `tenant_id`, with the assignment items and the
+    `user.update` event, in one transaction (raises `Changed`/`Contention` on a race)."""
+    saves, deletes = role_change(user, tenant_id, wanted, now_iso())
+    saves.append(event_item("update", user, renderer))
+    store.save_user(user, store.unique_fields(user), store.Extra(saves, deletes))
+
+
 def union(current: Iterable[str], added: Iterable[str]) -> list[str]:
     merged = list(current)
     merged.extend(name for name in added if name not in merged)
@@ -74,10 +84,8 @@ def set_roles(
         wanted = union(held, names) if merge else names
         if wanted == held:
             return current
-        saves, deletes = role_change(current, role_tenant.tenantId, wanted, now_iso())
-        saves.append(event_item("update", current, renderer))
         try:
-            store.save_user(current, store.unique_fields(current), store.Extra(saves, deletes))
+            _write_roles(current, role_tenant.tenantId, wanted, renderer)
         except (store.Changed, store.Contention):
             current = lookups.reload(current)
             raise
@@ -146,10 +154,8 @@ def drop_roles(user: store.UserItem, tenant_id: str, names: set[str] | None) -> 
         wanted = [] if names is None else [n for n in held if n not in names]
         if wanted == held and (held or tenant_id not in (current.roles or {})):
             return current
-        saves, deletes = role_change(current, tenant_id, wanted, now_iso())
-        saves.append(event_item("update", current, renderer))
         try:
-            store.save_user(current, store.unique_fields(current), store.Extra(saves, deletes))
+            _write_roles(current, tenant_id, wanted, renderer)
         except (store.Changed, store.Contention):
             current = lookups.reload(current)
             raise
