@@ -140,13 +140,6 @@ def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
             confirmedPhoneNumberAt=stamp,
             updatedAt=stamp,
         )
-    elif kind == "sms" and not user.isPhoneNumberConfirmed:
-        claimed = claim.apply(verified, "sms", stamp)
-        verified.set(isPhoneNumberConfirmed=True, confirmedPhoneNumberAt=stamp, updatedAt=stamp)
-    elif kind == "email" and not user.isEmailConfirmed:
-        claimed = claim.apply(verified, "email", stamp)
-        verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    outcome = completion.finish(req, verified)
-    if claimed:
-        claim.end_other_sessions(verified, outcome)
-    return outcome.body
+    elif not (user.isPhoneNumberConfirmed if kind == "sms" else user.isEmailConfirmed):
+        claimed = claim.confirm(verified, kind, stamp)
+    return claim.finish(req, verified, claimed)

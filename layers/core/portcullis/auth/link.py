@@ -134,9 +134,5 @@ def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, An
             email=new_email, isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp
         )
     elif not user.isEmailConfirmed:
-        claimed = claim.apply(verified, "email", stamp)
-        verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    outcome = completion.finish(req, verified)
-    if claimed:
-        claim.end_other_sessions(verified, outcome)
-    return outcome.body
+        claimed = claim.confirm(verified, "email", stamp)
+    return claim.finish(req, verified, claimed)
