@@ -1,6 +1,6 @@
 """User search cost: an exact lookup against a `contains` filter, at 1,000 and 10,000 users.
 
-Each search is a real `portcullis.users.service.find` call (what `POST /v0/users/find` runs after
+Each search is a real `portcullis.users.search.find` call (what `POST /v0/users/find` runs after
 authentication) against DynamoDB in an in-process moto server, for a tenant seeded with
 N users in the exact layout normal writes produce (record + email/username guards).
 
@@ -230,7 +230,7 @@ class Row:
 
 
 def measure(sizes: list[int], runs: int, scan_runs: int) -> list[Row]:
-    from portcullis.users import service as users
+    from portcullis.users import search as user_search
 
     meter = DynamoMeter()
     meter.install()
@@ -239,13 +239,13 @@ def measure(sizes: list[int], runs: int, scan_runs: int) -> list[Row]:
         print(f"seeding {size} users ...", file=sys.stderr, flush=True)
         tenant, people = seed(size)
         for name, make_body in SEARCHES.items():
-            users.find("test", tenant, make_body(people))  # warm-up, not counted
+            user_search.find("test", tenant, make_body(people))  # warm-up, not counted
             row = Row(size, name)
             for _ in range(runs if name in EXACT else scan_runs):
                 body = make_body(people)
                 meter.reset()
                 start = time.perf_counter()
-                result = users.find("test", tenant, body)
+                result = user_search.find("test", tenant, body)
                 row.seconds.append(time.perf_counter() - start)
                 row.dynamo_seconds.append(meter.seconds)
                 row.requests.append(meter.requests)
@@ -317,7 +317,7 @@ users.
 normal writes produce (record, email guard, username guard; ~500 bytes per record), then
 each search runs once untimed and then N times (exact lookups, a random existing user
 each time) or M times (`email contains "user12"`, which reads every user) through
-`portcullis.users.service.find` — what the endpoint runs after authentication — against
+`portcullis.users.search.find` — what the endpoint runs after authentication — against
 DynamoDB in an in-process moto server. DynamoDB requests are counted and timed by
 wrapping botocore's `BaseClient._make_api_call`; "function ms" is the wall time minus the
 time spent in DynamoDB calls, i.e. what the Lambda itself spends (deserialising,

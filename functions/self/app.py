@@ -18,7 +18,7 @@ def _authorization() -> str | None:
     return header(app, "authorization")
 
 
-def _caller(*, with_user: bool = True) -> tokenauth.TokenCaller:
+def _caller(*, with_user: bool = True) -> tokenauth.SignedIn:
     return tokenauth.authenticate(_authorization(), source_ip(app), with_user=with_user)
 
 

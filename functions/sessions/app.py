@@ -11,7 +11,7 @@ from portcullis.platform.bodies import query
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
 from portcullis.sessions import views
-from portcullis.users import service as users
+from portcullis.users import lookups
 
 app = create_app(credentials=api_caller)
 
@@ -34,7 +34,7 @@ def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[s
     """Mode, tenant and user id of the addressed user, once the caller may reach them."""
     who = api_caller(app)
     tenant = who.tenant(tenant_id, level) if tenant_id else who.home(level)
-    user = users.get_by_path_id(who.mode, tenant.tenantId, user_id)
+    user = lookups.get_by_path_id(who.mode, tenant.tenantId, user_id)
     return who.mode, user.tenantId, int(user.userId)
 
 

@@ -13,18 +13,16 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
 from portcullis.platform.http import create_app, handler
-from portcullis.store import tenants as tenant_store
-from portcullis.store import users as user_store
-from portcullis.users import invitations
-from portcullis.users import service as users
+from portcullis.users import invitations, lookups, search, service, upsert
 from portcullis.users.fields import (
     LinkGenerate,
-    LinkOptions,
     UserCreate,
     UserCreateOrUpdate,
     UserInvite,
     UserWrite,
 )
+from portcullis.users.records import Tenant, User
+from portcullis.users.rendering import user_json
 
 app = create_app(credentials=api_caller)
 
@@ -41,11 +39,11 @@ def _fields(body: BaseModel) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True)
 
 
-def _user(tenant: tenant_store.TenantItem, user_id: str) -> user_store.UserItem:
+def _user(tenant: Tenant, user_id: str) -> User:
     raw = unquote(user_id)
     if raw in _RESERVED:
         raise MethodNotAllowed()
-    return users.get_by_path_id(tenant.mode, tenant.tenantId, raw)
+    return lookups.get_by_path_id(tenant.mode, tenant.tenantId, raw)
 
 
 def _listing_body() -> dict[str, Any]:
@@ -74,56 +72,35 @@ def _mark_active_body() -> None:
 # ----------------------------------------------------------------- shared implementations
 
 
-def _create(tenant: tenant_store.TenantItem, body: UserCreate) -> dict[str, Any]:
+def _create(tenant: Tenant, body: UserCreate) -> dict[str, Any]:
     fields = _fields(body)
     roles = fields.pop("roles", None)
-    item = users.register(tenant.mode, tenant, fields, role_names=roles)
-    return users.user_json(item, tenant=tenant)
+    return user_json(service.register(tenant.mode, tenant, fields, role_names=roles), tenant=tenant)
 
 
-def _shown(
-    who: callers.Caller, tenant: tenant_store.TenantItem, body: dict[str, Any]
-) -> dict[str, Any]:
+def _shown(who: callers.Caller, tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
     """A User object as a caller scoped below the workspace may see it: only the roles
     inside its subtree (`userscope`); the users themselves are the addressed tenant's."""
     return userscope.scope(who, tenant, "read").shown(body)
 
 
-def _find(who: callers.Caller, tenant: tenant_store.TenantItem, body: Any) -> dict[str, Any]:
-    found = users.find(
-        who.mode, tenant, body, role_scope=lambda tenant_id: who.can_reach(tenant_id, "read")
-    )
-    return userscope.scope(who, tenant, "read").shown_list(found)
-
-
-def _invite(tenant: tenant_store.TenantItem, body: UserInvite) -> dict[str, Any]:
+def _invite(tenant: Tenant, body: UserInvite) -> dict[str, Any]:
     fields = _fields(body)
     options = fields.pop("options", None)
-    invitation = invitations.invite(tenant.mode, tenant, fields, options)
-    return invitations.invitation_json(invitation)
+    return invitations.invitation_json(invitations.invite(tenant.mode, tenant, fields, options))
 
 
-def _create_or_update(tenant: tenant_store.TenantItem, body: UserCreateOrUpdate) -> dict[str, Any]:
-    item = users.create_or_update(tenant.mode, tenant, _fields(body))
-    return users.user_json(item, tenant=tenant)
+def _create_or_update(tenant: Tenant, body: UserCreateOrUpdate) -> dict[str, Any]:
+    return user_json(upsert.create_or_update(tenant.mode, tenant, _fields(body)), tenant=tenant)
 
 
-def _update(tenant: tenant_store.TenantItem, user_id: str, body: UserWrite) -> dict[str, Any]:
-    user = _user(tenant, user_id)
-    return users.user_json(users.update(user, _fields(body)), tenant=tenant)
+def _update(tenant: Tenant, user_id: str, body: UserWrite) -> dict[str, Any]:
+    return user_json(service.update(_user(tenant, user_id), _fields(body)), tenant=tenant)
 
 
-def _generate(tenant: tenant_store.TenantItem, body: LinkGenerate) -> dict[str, Any]:
-    options = body.options or LinkOptions()
-    return invitations.generate_link(
-        tenant.mode,
-        tenant,
-        email=body.email,
-        user_id=body.userId,
-        user_uuid=body.userUuid,
-        link_type=options.type,
-        duration=options.duration,
-    )
+def _active(tenant: Tenant, user_id: str) -> dict[str, Any]:
+    _mark_active_body()
+    return service.mark_active(_user(tenant, user_id))
 
 
 # ----------------------------------------------------------------- account level
@@ -137,14 +114,13 @@ def create_user(body: UserCreate) -> dict[str, Any]:
 @app.get("/v0/users")
 def list_users() -> dict[str, Any]:
     who = caller()
-    return _find(who, who.home("read"), _listing_body())
+    return search.find_for(who, who.home("read"), _listing_body())
 
 
 @app.post("/v0/users/find")
 def find_users() -> dict[str, Any]:
     who = caller()
-    tenant = who.home("read")
-    return _find(who, tenant, _search_body())
+    return search.find_for(who, who.home("read"), _search_body())
 
 
 @app.post("/v0/users/invite")
@@ -161,7 +137,7 @@ def create_or_update_user(body: UserCreateOrUpdate) -> dict[str, Any]:
 def read_user(userId: str) -> dict[str, Any]:
     who = caller()
     tenant = who.home("read")
-    return _shown(who, tenant, users.user_json(_user(tenant, userId), tenant=tenant))
+    return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
 
 
 @app.put("/v0/users/<userId>")
@@ -174,24 +150,17 @@ def update_user(userId: str, body: UserWrite) -> dict[str, Any]:
 @app.delete("/v0/users/<userId>")
 def delete_user(userId: str) -> dict[str, Any]:
     tenant = caller().home("admin")
-    return users.delete(_user(tenant, userId))
+    return service.delete(_user(tenant, userId))
 
 
-@app.post("/v0/users/<userId>/active")
+@app.route("/v0/users/<userId>/active", method=["POST", "PUT"])
 def mark_user_active(userId: str) -> dict[str, Any]:
-    tenant = caller().home("admin")
-    _mark_active_body()
-    return users.mark_active(_user(tenant, userId))
-
-
-@app.put("/v0/users/<userId>/active")
-def mark_user_active_put(userId: str) -> dict[str, Any]:
-    return mark_user_active(userId)
+    return _active(caller().home("admin"), userId)
 
 
 @app.post("/v0/auth/link/generate")
 def generate_link(body: LinkGenerate) -> dict[str, Any]:
-    return _generate(caller().home("admin"), body)
+    return invitations.generate_link_for(caller().home("admin"), body)
 
 
 # ----------------------------------------------------------------- tenant level
@@ -205,14 +174,13 @@ def create_tenant_user(tenantId: str, body: UserCreate) -> dict[str, Any]:
 @app.get("/v0/tenants/<tenantId>/users")
 def list_tenant_users(tenantId: str) -> dict[str, Any]:
     who = caller()
-    return _find(who, who.tenant(tenantId, "read"), _listing_body())
+    return search.find_for(who, who.tenant(tenantId, "read"), _listing_body())
 
 
 @app.post("/v0/tenants/<tenantId>/users/find")
 def find_tenant_users(tenantId: str) -> dict[str, Any]:
     who = caller()
-    tenant = who.tenant(tenantId, "read")
-    return _find(who, tenant, _search_body())
+    return search.find_for(who, who.tenant(tenantId, "read"), _search_body())
 
 
 @app.post("/v0/tenants/<tenantId>/users/invite")
@@ -229,7 +197,7 @@ def create_or_update_tenant_user(tenantId: str, body: UserCreateOrUpdate) -> dic
 def read_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     who = caller()
     tenant = who.tenant(tenantId, "read")
-    return _shown(who, tenant, users.user_json(_user(tenant, userId), tenant=tenant))
+    return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
 
 
 @app.put("/v0/tenants/<tenantId>/users/<userId>")
@@ -242,24 +210,17 @@ def update_tenant_user(tenantId: str, userId: str, body: UserWrite) -> dict[str,
 @app.delete("/v0/tenants/<tenantId>/users/<userId>")
 def delete_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     tenant = caller().tenant(tenantId, "admin")
-    return users.delete(_user(tenant, userId))
+    return service.delete(_user(tenant, userId))
 
 
-@app.post("/v0/tenants/<tenantId>/users/<userId>/active")
+@app.route("/v0/tenants/<tenantId>/users/<userId>/active", method=["POST", "PUT"])
 def mark_tenant_user_active(tenantId: str, userId: str) -> dict[str, Any]:
-    tenant = caller().tenant(tenantId, "admin")
-    _mark_active_body()
-    return users.mark_active(_user(tenant, userId))
-
-
-@app.put("/v0/tenants/<tenantId>/users/<userId>/active")
-def mark_tenant_user_active_put(tenantId: str, userId: str) -> dict[str, Any]:
-    return mark_tenant_user_active(tenantId, userId)
+    return _active(caller().tenant(tenantId, "admin"), userId)
 
 
 @app.post("/v0/tenants/<tenantId>/auth/link/generate")
 def generate_tenant_link(tenantId: str, body: LinkGenerate) -> dict[str, Any]:
-    return _generate(caller().tenant(tenantId, "admin"), body)
+    return invitations.generate_link_for(caller().tenant(tenantId, "admin"), body)
 
 
 lambda_handler = handler(app)

@@ -242,12 +242,13 @@ def test_role_cleanup_task_is_queued_with_the_deletion(
     from portcullis.access import roles
     from portcullis.store import outbox as store
     from portcullis.tenants import service as tenants
+    from portcullis.users import lookups, roleassignments
     from portcullis.users import service as users
 
     tenant = tenants.create("test", "Roles unit")
     roles.create("test", tenant, "Temp")
     user = users.register("test", tenant, {"email": "temp@example.com"}, role_names=["Temp"])
-    result = roles.delete("test", tenant, "Temp")
+    result = roleassignments.delete_role("test", tenant, "Temp")
     assert result["result"] == {"name": "Temp", "usersUpdated": 1}
     tasks = [
         i
@@ -256,7 +257,7 @@ def test_role_cleanup_task_is_queued_with_the_deletion(
     ]
     assert len(tasks) == 1
     assert drain_only(tasks) == 1  # the clean-up already ran: the task is a no-op now
-    assert users.reload(user).roles == {}
+    assert lookups.reload(user).roles == {}
 
 
 def test_an_invitation_whose_email_ses_refuses_keeps_the_user(

@@ -2,7 +2,9 @@
 
 A role is a name inside one tenant. Definitions live in the tenant's partition;
 who holds which role is on the user record (`roles` map) and mirrored in assignment
-items (store/roles.py), both written in one transaction by `users.set_roles`.
+items (store/roles.py), both written in one transaction by `users.roleassignments`.
+This module knows nothing of users: deleting a role from its holders is
+`users.roleassignments.delete_role`, which calls `delete` here.
 
 Name rules: 1-100 characters, no leading or trailing whitespace, case preserved and
 compared exactly (§1.6); additionally no `:` (the separator of role search values,
@@ -14,13 +16,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from portcullis.messaging import outbox
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.timefmt import now_iso
 from portcullis.search.envelope import list_envelope
 from portcullis.store import roles as store
 from portcullis.store import tenants as tenant_store
-from portcullis.store.base import tenant_pk
+from portcullis.store.base import Item
 
 DEFAULT_ROLES: tuple[str, ...] = (
     "subscriber",
@@ -88,17 +89,8 @@ def require_roles(mode: str, tenant_id: str, wanted: list[str] | None) -> list[s
 def create(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, Any]:
     """Define a role; it sorts after every existing one (creation order, §9.2)."""
     valid = validate_name(name)
-    item = tenant_store.RoleItem(
-        tenant_pk(mode, tenant.tenantId),
-        store.role_sk(valid),
-        type="role",
-        tenantId=tenant.tenantId,
-        mode=mode,
-        name=valid,
-        # Defaults use positions 0-8; later roles use creation time in milliseconds.
-        position=int(time.time() * 1000),
-        createdAt=now_iso(),
-    )
+    # Defaults use positions 0-8; later roles use creation time in milliseconds.
+    item = store.new_role_item(mode, tenant.tenantId, valid, int(time.time() * 1000), now_iso())
     try:
         store.create_role(item)
     except store.RoleExists:
@@ -111,27 +103,13 @@ def list_roles(mode: str, tenant: tenant_store.TenantItem) -> dict[str, Any]:
     return list_envelope(results, meta=False)
 
 
-def delete(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, Any]:
-    """Remove a role and take it from every holder in the tenant (§9.5).
-
-    The definition is deleted together with a clean-up task in one transaction, then
-    the clean-up runs at once for the response's `usersUpdated`. Should the request
-    die half-way, the queued task finishes the job, so no user keeps a role that no
-    longer exists.
-    """
+def delete(mode: str, tenant: tenant_store.TenantItem, name: Any, follow_up: list[Item]) -> None:
+    """Remove a role definition together with `follow_up` items (the holders' clean-up
+    task, which `users.roleassignments.delete_role` queues and runs), in one
+    transaction; 404 `Role not found` when there is no such role."""
     if not isinstance(name, str) or name_problem(name):
         raise NotFound(ROLE_NOT_FOUND)
-    task = outbox.task_item(
-        "role.cleanup",
-        {"mode": mode, "tenant_id": tenant.tenantId, "role_name": name},
-        mode=mode,
-        tenant_id=tenant.tenantId,
-    )
     try:
-        store.delete_role(mode, tenant.tenantId, name, [task])
+        store.delete_role(mode, tenant.tenantId, name, follow_up)
     except store.RoleMissing:
         raise NotFound(ROLE_NOT_FOUND) from None
-    from portcullis.users import service as users  # users imports this module
-
-    updated = users.remove_role_from_holders(mode, tenant.tenantId, name)
-    return {"message": "OK", "result": {"name": name, "usersUpdated": updated}}

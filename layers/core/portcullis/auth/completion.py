@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
 from portcullis.auth import identity
 from portcullis.auth.context import Request
 from portcullis.credentials import pkce
@@ -38,7 +36,8 @@ from portcullis.store.tenants import TenantItem
 from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tokens import claims as token_claims
-from portcullis.users import service as users
+from portcullis.users.conflicts import conflict_error
+from portcullis.users.rendering import event_item
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}
@@ -66,7 +65,9 @@ class Verified:
     previous: dict[str, str | None] | None = None
     extra: list[user_store.Item] = field(default_factory=list)
     updates: list[transactions.Update] = field(default_factory=list)
-    user_condition: Condition | None = None
+    # Attributes of the record that must still hold the values read (None: absent) for
+    # the write to commit, e.g. the password hash a password sign-in verified.
+    expect: dict[str, str | None] = field(default_factory=dict)
     conflict: PortcullisError | None = None
     # Run when the transaction's conditions fail, before `conflict` is raised: a strategy
     # whose `updates` carry a limit's condition raises that limit's 429 here.
@@ -181,23 +182,15 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
         identity.create(req, user, saves)
         return
     if verified.changed:
-        saves.append(users.event_item("update", user, identity.renderer(req)))
+        saves.append(event_item("update", user, identity.renderer(req)))
     if verified.previous is not None:
         _save_whole(verified, saves)
         return
-    assert user.lastActiveAt is not None  # stamped by finish()
-    actions: list[transactions.Action] = [UserItem.lastActiveAt.set(user.lastActiveAt)]
-    fields = {**verified.quiet, **verified.changed}
-    for name, value in fields.items():
-        attribute = getattr(UserItem, name)
-        actions.append(attribute.remove() if value is None else attribute.set(value))
-    if verified.changed:
-        # A profile change: a concurrent whole-record save must notice it (optimistic lock).
-        actions.append(UserItem.version.add(1))
-    condition = UserItem.pk.exists()
-    if verified.user_condition is not None:
-        condition = condition & verified.user_condition
-    user_update = transactions.Update(UserItem(user.pk, user.sk), actions, condition)
+    fields = {"lastActiveAt": user.lastActiveAt, **verified.quiet, **verified.changed}
+    # A profile change bumps the version: a concurrent whole-record save must notice it.
+    user_update = user_store.field_update(
+        user, fields, bump_version=bool(verified.changed), expect=verified.expect
+    )
     try:
         transactions.commit(
             saves,
@@ -218,7 +211,7 @@ def _save_whole(verified: Verified, saves: list[user_store.Item]) -> None:
         extra = user_store.Extra(saves, [], list(verified.updates))
         user_store.save_user(verified.user, verified.previous, extra)
     except user_store.Conflict as exc:
-        raise identity.client_conflict(users.conflict_error(exc)) from exc
+        raise identity.client_conflict(conflict_error(exc)) from exc
     except (user_store.Changed, user_store.Contention) as exc:
         _explain(verified)
         raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc

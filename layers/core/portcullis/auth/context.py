@@ -26,7 +26,7 @@ from portcullis.platform.errors import (
 )
 from portcullis.platform.identifiers import TENANT_ID, bearer_credential
 from portcullis.sessions.lifecycle import MAX_USER_AGENT
-from portcullis.sessions.tokenauth import TokenCaller
+from portcullis.sessions.tokenauth import SignedIn
 from portcullis.store.tenants import TenantItem
 from portcullis.tenancy import modes
 from portcullis.tenancy import settings as tenant_settings
@@ -158,7 +158,7 @@ def load(
 
 
 def token_request(
-    caller: TokenCaller, *, origin: str | None, ip: str, user_agent: str | None
+    caller: SignedIn, *, origin: str | None, ip: str, user_agent: str | None
 ) -> Request:
     """An access-token request as a tenant-scoped one, in the token's tenant and mode (the
     origin never decides the mode of a token-authenticated call, api-client §0.6)."""

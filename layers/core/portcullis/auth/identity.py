@@ -8,7 +8,6 @@ field has one rule wherever a user is created.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,26 +17,29 @@ from portcullis.auth.context import Request
 from portcullis.credentials import passwords
 from portcullis.platform import customdata
 from portcullis.platform.errors import BadRequest
+from portcullis.platform.identifiers import PHONE
 from portcullis.platform.validation import bad_request_from
 from portcullis.store import users as user_store
 from portcullis.tenancy.settings import EMAIL_PATTERN
 from portcullis.tokens import claims
+from portcullis.users import records
 from portcullis.users import service as users
+from portcullis.users.conflicts import CONFLICT_MESSAGES
 from portcullis.users.fields import UserWrite
+from portcullis.users.rendering import Renderer
 
 EMAIL_INVALID = "Email format is invalid"
 PHONE_INVALID = "Phone number must be in E.164 format."
 DATA_TOO_LARGE = "data is too large"
 EMAIL_EXISTS = "Email exists"
 PHONE_EXISTS = "Phone number exists"
-PHONE_PATTERN = re.compile(r"^\+[0-9]{8,15}$")
 # The longest email address (RFC 5321) and longer than any username: no account has more.
 MAX_IDENTIFIER_LENGTH = 254
 # The client contract's wording for taken identifiers (api-client §6.1, §9.10).
 CONFLICTS = {
-    users.CONFLICT_MESSAGES["email"]: EMAIL_EXISTS,
-    users.CONFLICT_MESSAGES["username"]: "Username exists",
-    users.CONFLICT_MESSAGES["phoneNumber"]: PHONE_EXISTS,
+    CONFLICT_MESSAGES["email"]: EMAIL_EXISTS,
+    CONFLICT_MESSAGES["username"]: "Username exists",
+    CONFLICT_MESSAGES["phoneNumber"]: PHONE_EXISTS,
 }
 
 
@@ -57,7 +59,7 @@ def email(value: str) -> str:
 
 def phone(value: str) -> str:
     number = value.strip()
-    if not PHONE_PATTERN.match(number):
+    if not PHONE.match(number):
         raise BadRequest(PHONE_INVALID)
     return number
 
@@ -117,7 +119,7 @@ def new_user(
         updatedAt="2000-01-01T00:00:00.000Z",
     )
     check_token_size(probe)
-    return users.new_user(
+    return records.new_user(
         req.mode,
         req.tenant_id,
         email=email_address,
@@ -131,9 +133,9 @@ def new_user(
     )
 
 
-def renderer(req: Request) -> users.Renderer:
+def renderer(req: Request) -> Renderer:
     """Renders webhook records with the tenant and settings this request already holds."""
-    return users.Renderer(req.tenant, req.settings, {req.tenant.tenantId: req.tenant})
+    return Renderer(req.tenant, req.settings, {req.tenant.tenantId: req.tenant})
 
 
 def create(req: Request, user: user_store.UserItem, saves: list[user_store.Item]) -> None:

@@ -84,7 +84,7 @@ def log_in(
         updates=[refund, spraying.guard(req)],
         # A password changed since it was read here must not be overwritten by a rehash,
         # nor signed in with: the old password is no longer the user's.
-        user_condition=UserItem.passwordHash == user.passwordHash,
+        expect={"passwordHash": user.passwordHash},
         conflict=BadRequest(INCORRECT),
         explain_conflict=lambda: spraying.refuse_if_exhausted(req),
     )

@@ -21,12 +21,14 @@ from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.ratelimit import fixedwindow
 from portcullis.sessions import lifecycle, listing
-from portcullis.sessions.tokenauth import TokenCaller
+from portcullis.sessions.tokenauth import SignedIn
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
+from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 from portcullis.users import service as users
 from portcullis.users.fields import UserWrite
+from portcullis.users.rendering import Renderer, event_item, user_json
 
 EDITABLE = ("name", "image", "username", "data", "isMfaRequired")
 INCORRECT_PASSWORD = "Incorrect password"
@@ -34,9 +36,9 @@ CHANGED_MEANWHILE = "The password changed meanwhile, please try again"
 MFA_OFF_FORBIDDEN = "isMfaRequired can only be turned off by an administrator"
 
 
-def read(caller: TokenCaller) -> dict[str, Any]:
+def read(caller: SignedIn) -> dict[str, Any]:
     assert caller.user is not None
-    return users.user_json(caller.user, tenant=caller.tenant, tenant_settings=caller.settings)
+    return user_json(caller.user, tenant=caller.tenant, tenant_settings=caller.settings)
 
 
 def _changes(body: Any, user: UserItem) -> dict[str, Any]:
@@ -61,8 +63,7 @@ def _changes(body: Any, user: UserItem) -> dict[str, Any]:
 
 def _check_token_size(user: UserItem, changes: dict[str, Any]) -> None:
     """The refreshed ID token will carry the new profile: refuse one too big for a cookie."""
-    probe = UserItem(user.pk, user.sk)
-    probe.deserialize(user.serialize())
+    probe = user_store.copy_of(user)
     if "data" in changes:
         probe.data = customdata.merge_data(user.data or {}, changes["data"])
     for name in ("name", "image", "username"):
@@ -71,7 +72,7 @@ def _check_token_size(user: UserItem, changes: dict[str, Any]) -> None:
     identity.check_token_size(probe)
 
 
-def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
+def update(caller: SignedIn, body: Any) -> dict[str, Any]:
     """Shallow `data` merge, `null` removes a key (api-client §9.2); no tokens are
     returned, the client refreshes to get an ID token with the change."""
     user = caller.user
@@ -84,11 +85,11 @@ def update(caller: TokenCaller, body: Any) -> dict[str, Any]:
         updated = users.update(user, changes)
     except BadRequest as exc:
         raise identity.client_conflict(exc) from exc
-    return users.user_json(updated, tenant=caller.tenant, tenant_settings=caller.settings)
+    return user_json(updated, tenant=caller.tenant, tenant_settings=caller.settings)
 
 
 def update_password(
-    caller: TokenCaller, *, password: str | None, existing_password: str | None
+    caller: SignedIn, *, password: str | None, existing_password: str | None
 ) -> dict[str, Any]:
     """Set a new password; the existing one is required when the user has one.
 
@@ -119,25 +120,22 @@ def update_password(
     user.passwordHash = passwords.hash_password(new)
     user.passwordChangedAt = stamp
     user.updatedAt = stamp
-    event = users.event_item("update", user, users.Renderer(caller.tenant, caller.settings))
+    event = event_item("update", user, Renderer(caller.tenant, caller.settings))
     # One transaction: the new password, its event, the refund, and this session marked
     # as having proved it (so "password changed since sign-in" never ends it).
-    unchanged = (
-        UserItem.passwordHash == previous if previous else UserItem.passwordHash.does_not_exist()
-    )
     try:
         transactions.commit(
             [event],
             [
-                transactions.Update(
-                    UserItem(user.pk, user.sk),
-                    [
-                        UserItem.passwordHash.set(user.passwordHash),
-                        UserItem.passwordChangedAt.set(stamp),
-                        UserItem.updatedAt.set(stamp),
-                        UserItem.version.add(1),
-                    ],
-                    UserItem.pk.exists() & unchanged,
+                user_store.field_update(
+                    user,
+                    {
+                        "passwordHash": user.passwordHash,
+                        "passwordChangedAt": stamp,
+                        "updatedAt": stamp,
+                    },
+                    bump_version=True,
+                    expect={"passwordHash": previous or None},
                 ),
                 session_store.authenticated_update(caller.session_id, stamp),
                 *refunds,
@@ -157,11 +155,11 @@ def update_password(
     return {"message": "OK"}
 
 
-def session(caller: TokenCaller) -> dict[str, Any]:
+def session(caller: SignedIn) -> dict[str, Any]:
     return listing.session_json(caller.session, caller.session_id)
 
 
-def session_list(caller: TokenCaller) -> dict[str, Any]:
+def session_list(caller: SignedIn) -> dict[str, Any]:
     """Active sessions of the caller, most recently active first, at most 100."""
     found = listing.list_for_user(caller.mode, caller.tenant_id, int(caller.claims["userId"]))
     return {

@@ -43,7 +43,7 @@ RETRY_DELAYS: tuple[int, ...] = (10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600,
 # Follow-up work that must survive a crash, by name -> "module:function(**args)".
 TASKS: dict[str, str] = {
     "tenant.cleanup": "portcullis.tenants.service:cleanup_deleted",
-    "role.cleanup": "portcullis.users.service:remove_role_from_holders",
+    "role.cleanup": "portcullis.users.roleassignments:remove_role_from_holders",
     "auth.send": "portcullis.auth.sendtask:run",
 }
 

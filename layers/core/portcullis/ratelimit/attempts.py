@@ -12,15 +12,11 @@ a locked password still leaves link and code sign-in open.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from portcullis.platform.errors import CLIENT_RATE_LIMITED
 from portcullis.ratelimit import fixedwindow
+from portcullis.ratelimit.subjects import ClientRequest
 from portcullis.store.transactions import Update
 from portcullis.store.users import UserItem
-
-if TYPE_CHECKING:
-    from portcullis.auth.context import Request
 
 LIMIT_NAME = "attemptsPerAccount"
 
@@ -31,7 +27,7 @@ def account_key(user: UserItem | None, typed: str) -> str:
     return f"#user:{int(user.userId)}" if user is not None else typed
 
 
-def count(req: Request, factor: str, identifier: str) -> Update:
+def count(req: ClientRequest, factor: str, identifier: str) -> Update:
     """Count one attempt (429 with Retry-After past the limit); returns the update that
     refunds it, for the transaction of a successful sign-in."""
     limit = req.limits.attemptsPerAccount

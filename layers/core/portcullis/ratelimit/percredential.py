@@ -21,20 +21,16 @@ and mode, read through the 5-second tenant cache of `portcullis.tenancy.state`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from portcullis.platform.errors import TooManyRequests
 from portcullis.ratelimit import fixedwindow
+from portcullis.ratelimit.subjects import CredentialHolder
 from portcullis.tenancy.settings import RateLimits
-
-if TYPE_CHECKING:
-    from portcullis.access.callers import Caller
 
 REQUESTS = "requestsPerCredential"
 SEARCHES = "searchesPerCredential"
 
 
-def _limits(caller: Caller) -> RateLimits:
+def _limits(caller: CredentialHolder) -> RateLimits:
     from portcullis.tenancy.state import tenant_state  # imported on the first request
 
     state = tenant_state(caller.mode, caller.tenant_id)
@@ -50,7 +46,7 @@ def headers(counted: fixedwindow.Count) -> dict[str, str]:
     }
 
 
-def take(caller: Caller, *, search: bool = False) -> dict[str, str]:
+def take(caller: CredentialHolder, *, search: bool = False) -> dict[str, str]:
     """Count one request of `caller` (and one search); returns the headers of the bucket
     closest to its limit, or raises 429 with them and Retry-After."""
     limits = _limits(caller)

@@ -20,25 +20,22 @@ by it, only their failures add up.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from portcullis.platform.errors import CLIENT_RATE_LIMITED, PortcullisError, TooManyRequests
 from portcullis.ratelimit import fixedwindow
+from portcullis.ratelimit.subjects import ClientRequest
 from portcullis.store import ratelimits as counter_store
 from portcullis.store.ratelimits import RateCounter
 from portcullis.store.transactions import Update
 
-if TYPE_CHECKING:
-    from portcullis.auth.context import Request
-
 LIMIT_NAME = "firstFactorFailuresPerIp"
 
 
-def _parts(req: Request) -> tuple[str, str, str]:
+def _parts(req: ClientRequest) -> tuple[str, str, str]:
     return (req.mode, req.tenant_id, req.ip)
 
 
-def failed(req: Request, error: PortcullisError) -> PortcullisError:
+def failed(req: ClientRequest, error: PortcullisError) -> PortcullisError:
     """Count one failed attempt of the request's IP: returns `error` (the 400 to raise)
     or, past the limit, a 429 with Retry-After."""
     counted = fixedwindow.count(LIMIT_NAME, req.limits.firstFactorFailuresPerIp, *_parts(req))
@@ -47,7 +44,7 @@ def failed(req: Request, error: PortcullisError) -> PortcullisError:
     return error
 
 
-def guard(req: Request) -> Update:
+def guard(req: ClientRequest) -> Update:
     """The condition a successful sign-in's transaction carries: the IP's failures are
     still under the limit. (`ADD 0` only because an update needs an action.)"""
     limit = req.limits.firstFactorFailuresPerIp
@@ -64,7 +61,7 @@ def guard(req: Request) -> Update:
     )
 
 
-def refuse_if_exhausted(req: Request) -> None:
+def refuse_if_exhausted(req: ClientRequest) -> None:
     """After a sign-in transaction failed its conditions: 429 when the IP's failures
     used up the window (the guard was the condition that failed), else nothing."""
     limit = req.limits.firstFactorFailuresPerIp

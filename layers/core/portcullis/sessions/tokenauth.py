@@ -78,7 +78,7 @@ def verified_claims(token: str, *, verify_exp: bool) -> dict[str, Any]:
 
 
 @dataclass
-class TokenCaller:
+class SignedIn:
     """A request authenticated by a user's access token, with what it read in the same call."""
 
     claims: dict[str, Any]
@@ -107,7 +107,7 @@ class TokenCaller:
 
 def authenticate(
     authorization: str | None, ip: str, *, with_user: bool = True, counted: bool = True
-) -> TokenCaller:
+) -> SignedIn:
     """Access-token endpoints (api-client §9): signature, `exp`, not a refresh token, a
     live session and (optionally) the user, tenant and settings, in one DynamoDB call.
 
@@ -143,7 +143,7 @@ def authenticate(
     settings = snapshot_settings(snapshot, mode, tenant_id)
     if counted:
         perip.count_request(mode, tenant_id, ip, settings.rateLimits)
-    return TokenCaller(claims, snapshot.session, snapshot.user, snapshot.tenant, settings)
+    return SignedIn(claims, snapshot.session, snapshot.user, snapshot.tenant, settings)
 
 
 def snapshot_settings(snapshot: snapshots.Snapshot, mode: str, tenant_id: str) -> TenantSettings:

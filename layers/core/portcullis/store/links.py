@@ -131,6 +131,12 @@ def user_links(
     ]
 
 
+def link_keys(items: Iterable[LinkItem]) -> list[LinkItem]:
+    """Just the keys of `items`, for deleting them inside a user's transaction (a
+    delete by key, whatever attributes the links carried when read)."""
+    return [LinkItem(item.pk, item.sk) for item in items]
+
+
 def delete_links(items: Iterable[LinkItem]) -> None:
     with LinkItem.batch_write() as batch:
         for item in items:

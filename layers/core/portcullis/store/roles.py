@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Item, connection, tenant_pk
 from portcullis.store.tenants import ROLE_PREFIX, RoleItem
+from portcullis.store.users import UserItem
 
 
 class AssignmentItem(Item):
@@ -79,6 +80,39 @@ def assignment_key(mode: str, tenant_id: str, user_tenant_id: str, user_id: int)
     return AssignmentItem(assignments_pk(mode, tenant_id), assignment_sk(user_tenant_id, user_id))
 
 
+def assignment_of(user: UserItem, role_tenant_id: str) -> AssignmentItem:
+    """The assignment that mirrors the user's roles in `role_tenant_id`, as the record
+    holds them now (write it in the same transaction as the record)."""
+    return assignment_item(
+        user.mode,
+        role_tenant_id,
+        user_tenant_id=user.tenantId,
+        user_id=int(user.userId),
+        user_uuid=user.userUuid,
+        roles=list((user.roles or {}).get(role_tenant_id) or []),
+        updated_at=user.updatedAt,
+    )
+
+
+def assignments_of(user: UserItem) -> list[AssignmentItem]:
+    """One assignment per tenant the user holds roles in (a new user's transaction)."""
+    return [assignment_of(user, tid) for tid, names in (user.roles or {}).items() if names]
+
+
+def assignment_keys_of(user: UserItem) -> list[AssignmentItem]:
+    """The keys of the user's assignments (deleted with the user, in one transaction)."""
+    return [
+        assignment_key(user.mode, tid, user.tenantId, int(user.userId))
+        for tid, names in (user.roles or {}).items()
+        if names
+    ]
+
+
+def delete_assignment(mode: str, tenant_id: str, user_tenant_id: str, user_id: int) -> None:
+    """Remove one assignment on its own: one whose user is gone, or being cleaned up."""
+    assignment_key(mode, tenant_id, user_tenant_id, user_id).delete()
+
+
 def holders(mode: str, tenant_id: str, role_name: str | None = None) -> list[AssignmentItem]:
     """Assignments in a tenant (one partition Query), optionally of one role only."""
     items = AssignmentItem.query(assignments_pk(mode, tenant_id))
@@ -89,6 +123,20 @@ def holders(mode: str, tenant_id: str, role_name: str | None = None) -> list[Ass
 
 def role_sk(name: str) -> str:
     return f"{ROLE_PREFIX}{name}"
+
+
+def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
+    """A role definition in the tenant's partition (not written; see `create_role`)."""
+    return RoleItem(
+        tenant_pk(mode, tenant_id),
+        role_sk(name),
+        type="role",
+        tenantId=tenant_id,
+        mode=mode,
+        name=name,
+        position=position,
+        createdAt=created_at,
+    )
 
 
 def create_role(item: RoleItem) -> None:

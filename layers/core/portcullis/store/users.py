@@ -24,6 +24,7 @@ from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Gsi1, Gsi2, connection, tenant_pk
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
+from portcullis.store.transactions import Update
 
 USER_PREFIX = "USER#"
 GUARD_SK = "UNIQUE"
@@ -158,6 +159,43 @@ def new_user_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> Use
         setattr(item, key, value)
     index_fields(item)
     return item
+
+
+def unique_fields(item: UserItem) -> dict[str, str | None]:
+    """The guarded fields as they are now: what `save_user` needs as `previous`."""
+    return {kind: getattr(item, kind) for kind in GUARDED}
+
+
+def copy_of(item: UserItem) -> UserItem:
+    """A detached copy of a record, to try a change on without touching the original."""
+    copy = UserItem(item.pk, item.sk)
+    copy.deserialize(item.serialize())
+    return copy
+
+
+def field_update(
+    item: UserItem,
+    fields: dict[str, Any],
+    *,
+    bump_version: bool = False,
+    expect: dict[str, str | None] | None = None,
+) -> Update:
+    """An UpdateItem of some fields of an existing record, to run inside a transaction
+    (`store.transactions.commit` or `Extra.updates`): each value is set, or removed when
+    None. `bump_version` makes a concurrent whole-record save notice the change
+    (optimistic lock). `expect` adds conditions: the attribute still holds the value
+    read (None: still absent); the record must exist in any case."""
+    actions: list[Any] = []
+    for name, value in fields.items():
+        attribute = getattr(UserItem, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    if bump_version:
+        actions.append(UserItem.version.add(1))
+    condition = UserItem.pk.exists()
+    for name, value in (expect or {}).items():
+        attribute = getattr(UserItem, name)
+        condition &= attribute.does_not_exist() if value is None else attribute == value
+    return Update(UserItem(item.pk, item.sk), actions, condition)
 
 
 def _conflict(exc: TransactWriteError, labels: list[str | None]) -> Exception:

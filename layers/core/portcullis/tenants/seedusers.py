@@ -14,6 +14,7 @@ import secrets
 
 from portcullis.store import users as user_store
 from portcullis.users import service as users
+from portcullis.users.records import new_user
 
 MODE = "test"
 # (username, full name, role in the workspace tenant, email confirmed)
@@ -41,7 +42,7 @@ def create(tenant_id: str) -> str:
     """Create the seed users of a new workspace; returns their (shared) random password."""
     password = new_password()
     for username, full_name, role, confirmed in SEED_USERS:
-        item = users.new_user(
+        item = new_user(
             MODE,
             tenant_id,
             email=seed_email(username),

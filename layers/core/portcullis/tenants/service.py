@@ -22,6 +22,7 @@ from portcullis.tenancy import parentlimits
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy import state as tenantstate
 from portcullis.tokens import signing as tokens
+from portcullis.users import cleanup as user_cleanup
 
 if TYPE_CHECKING:
     from portcullis.access.callers import Caller
@@ -271,9 +272,7 @@ def cleanup_deleted(mode: str, tenant_id: str) -> None:
     """The queued `tenant.cleanup` task: users and role assignments, then the tenant's
     own items again, so nothing stays behind if the deleting request died after its
     commit. Retried until it completes; every step is idempotent."""
-    from portcullis.users import service as users  # imported here: only the task needs it
-
-    users.cleanup_deleted_tenant(mode, tenant_id)
+    user_cleanup.cleanup_deleted_tenant(mode, tenant_id)
     _purge(mode, tenant_id)
 
 

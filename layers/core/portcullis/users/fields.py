@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from portcullis.platform.identifiers import PHONE, UUID_PATTERN
 from portcullis.tenancy.settings import EMAIL_PATTERN
 
 # defer_build: a function validates at most one of these bodies per request, so each
@@ -19,9 +20,7 @@ from portcullis.tenancy.settings import EMAIL_PATTERN
 # start (docs/performance.md "Cold start"); validation itself is unchanged.
 _STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
-_PHONE = re.compile(r"^\+[0-9]{8,15}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 class Checked(BaseModel):
@@ -46,7 +45,7 @@ class Checked(BaseModel):
     @field_validator("phoneNumber", check_fields=False)
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not _PHONE.match(value):
+        if value is not None and not PHONE.match(value):
             raise ValueError("must be an E.164 phone number such as +15558675309")
         return value
 
@@ -82,8 +81,8 @@ class UserCreate(UserWrite):
 
 class UserCreateOrUpdate(UserWrite):
     userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
-    userUuid: Annotated[str, Field(pattern=_UUID)] | None = None
-    uuid: Annotated[str, Field(pattern=_UUID)] | None = None
+    userUuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
+    uuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
 
 
 class InviteOptions(BaseModel):
@@ -112,7 +111,7 @@ class LinkOptions(BaseModel):
 class LinkGenerate(Checked):
     email: str | None = None
     userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
-    userUuid: Annotated[str, Field(pattern=_UUID)] | None = None
+    userUuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
     options: LinkOptions | None = None
 
 

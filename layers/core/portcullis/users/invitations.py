@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from portcullis.access import roles as role_service
+from portcullis.access import userscope
+from portcullis.access.callers import Caller
 from portcullis.credentials import links
 from portcullis.messaging import mail, outbox
 from portcullis.platform import customdata, durations
@@ -29,7 +31,11 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tenancy import settings
 from portcullis.tenancy.settings import RateLimit
-from portcullis.users import service as users
+from portcullis.users import lookups, roleassignments, service
+from portcullis.users.conflicts import CONFLICT_MESSAGES, retrying
+from portcullis.users.fields import LinkGenerate, LinkOptions
+from portcullis.users.records import new_user, normalise_email
+from portcullis.users.rendering import Renderer, event_item, user_json
 
 # api-server §6: at most one email a day to a new or unconfirmed address, one every
 # 10 seconds to a confirmed one. Over the limit the email is skipped, never the call.
@@ -84,7 +90,7 @@ def _count_email(invitation: Invitation, confirmed: bool) -> Invitation:
 
 
 @dataclass(frozen=True)
-class Request:
+class InviteTerms:
     """An invitation, validated: who owns the user, which roles where, which link."""
 
     mode: str
@@ -113,7 +119,7 @@ class _Plan:
         return [x for x in (self.link_item, self.email_item) if x is not None]
 
 
-def _plan(request: Request, user: user_store.UserItem, email_allowed: bool) -> _Plan:
+def _plan(request: InviteTerms, user: user_store.UserItem, email_allowed: bool) -> _Plan:
     """Issue the link and render the email for `user` (in memory, nothing written)."""
     if not request.send:
         return _Plan(None, None, None)
@@ -172,13 +178,13 @@ def invite(
     """
     options = options or {}
     reset = options.get("type") == "reset"
-    email = users.normalise_email(fields.get("email"))
+    email = normalise_email(fields.get("email"))
     if not email:
         raise BadRequest('"email" is required')
     if fields.get("data") is not None:
         customdata.check_data_size(fields["data"])
     target = role_tenant or owner
-    request = Request(
+    request = InviteTerms(
         mode=mode,
         owner=owner,
         role_tenant=target,
@@ -197,16 +203,16 @@ def invite(
         # Someone created this email meanwhile: invite that user instead.
         existing = user_store.get_by_unique(mode, owner.tenantId, "email", email)
         if existing is None:
-            raise BadRequest(users.CONFLICT_MESSAGES["email"])
+            raise BadRequest(CONFLICT_MESSAGES["email"])
     return _count_email(_invite_existing(request, existing, email_allowed), confirmed)
 
 
 def _invite_new(
-    request: Request, fields: Mapping[str, Any], email: str, email_allowed: bool
+    request: InviteTerms, fields: Mapping[str, Any], email: str, email_allowed: bool
 ) -> Invitation | None:
     """Create the user with its link and email; None if the email was taken meanwhile."""
     names = request.role_names
-    item = users.new_user(
+    item = new_user(
         request.mode,
         request.owner.tenantId,
         email=email,
@@ -218,21 +224,21 @@ def _invite_new(
         roles={request.role_tenant.tenantId: names} if names else None,
     )
     plan = _plan(request, item, email_allowed)
-    renderer = users.Renderer.for_tenant(request.mode, request.owner.tenantId, request.owner)
+    renderer = Renderer.for_tenant(request.mode, request.owner.tenantId, request.owner)
     try:
-        users.create(item, user_store.Extra(plan.saves, []), renderer=renderer)
+        service.create(item, user_store.Extra(plan.saves, []), renderer=renderer)
     except BadRequest as exc:
-        if exc.message == users.CONFLICT_MESSAGES["email"]:
+        if exc.message == CONFLICT_MESSAGES["email"]:
             return None
         raise
     return Invitation(item, plan.url, plan.email_item is not None)
 
 
 def _invite_existing(
-    request: Request, user: user_store.UserItem, email_allowed: bool
+    request: InviteTerms, user: user_store.UserItem, email_allowed: bool
 ) -> Invitation:
     """Add roles and send a fresh invitation; one transaction when anything changes."""
-    renderer = users.Renderer.for_tenant(user.mode, user.tenantId, request.owner)
+    renderer = Renderer.for_tenant(user.mode, user.tenantId, request.owner)
     # A fresh reset-type invitation voids the user's earlier ones, in the same write.
     stale: list[link_store.LinkItem] = []
     if request.reset and request.send:
@@ -247,41 +253,80 @@ def _invite_existing(
     def attempt() -> user_store.UserItem:
         nonlocal current
         held = list((current.roles or {}).get(tenant_id) or [])
-        wanted = users.union(held, request.role_names)
+        wanted = roleassignments.union(held, request.role_names)
         saves: list[user_store.Item] = []
         deletes: list[user_store.Item] = []
         if wanted != held:
-            saves, deletes = users.role_change(current, tenant_id, wanted, now_iso())
+            saves, deletes = roleassignments.role_change(current, tenant_id, wanted, now_iso())
         plan = _plan(request, current, email_allowed)
         saves.extend(plan.saves)
         if wanted != held:
-            saves.append(users.event_item("update", current, renderer))
+            saves.append(event_item("update", current, renderer))
         if plan.link_item is not None:
-            deletes.extend(link_store.LinkItem(old.pk, old.sk) for old in stale)
+            deletes.extend(link_store.link_keys(stale))
         if wanted != held or plan.email_item is not None:
             try:
                 user_store.save_user(
-                    current, users.unique_fields(current), user_store.Extra(saves, deletes)
+                    current, user_store.unique_fields(current), user_store.Extra(saves, deletes)
                 )
             except (user_store.Changed, user_store.Contention):
-                current = users.reload(current)
+                current = lookups.reload(current)
                 raise
         elif plan.link_item is not None:
             link_store.put_link(plan.link_item, replaces=stale)
         outcome.append(Invitation(current, plan.url, plan.email_item is not None, prior))
         return current
 
-    users.retrying(attempt)
+    retrying(attempt)
     return outcome[-1]
 
 
 def invitation_json(invitation: Invitation, *, with_link: bool = True) -> dict[str, Any]:
     """The User object, plus `link` in test mode (where nothing is emailed) unless
     `with_link` is False."""
-    body = users.user_json(invitation.user)
+    body = user_json(invitation.user)
     if with_link and invitation.user.mode == "test" and invitation.link:
         body["link"] = invitation.link
     return body
+
+
+def invite_to_role(
+    who: Caller, role_tenant: tenant_store.TenantItem, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """§9.9: the user is created in (or found among) the home tenant's users and gets
+    `fields["roles"]` in `role_tenant`. An existing user the caller's subtree does not
+    own is invited by email only: the answer never carries its link (`userscope`)."""
+    owner = role_tenant
+    if role_tenant.tenantId != who.tenant_id:
+        # The credential already proved admin rights on `role_tenant`; its home tenant
+        # is where the user record lives (for a token: the user's own tenant).
+        owner = tenant_store.get_tenant(who.mode, who.tenant_id) or role_tenant
+    scope = userscope.scope(who, role_tenant, "admin")
+    values = dict(fields)
+    role_names = values.pop("roles")
+    options = values.pop("options", None)
+    invitation = invite(
+        who.mode, owner, values, options, role_tenant=role_tenant, role_names=role_names
+    )
+    # A link is a sign-in as that user: only for a user this call created or one owned
+    # inside the caller's subtree, never for one that merely holds a role there (it may
+    # be a workspace admin).
+    reveal = invitation.prior_roles is None or scope.owns(invitation.user)
+    return scope.shown(invitation_json(invitation, with_link=reveal))
+
+
+def generate_link_for(tenant: tenant_store.TenantItem, body: LinkGenerate) -> dict[str, Any]:
+    """POST `/v0/auth/link/generate` (§13.1) from its validated body."""
+    options = body.options or LinkOptions()
+    return generate_link(
+        tenant.mode,
+        tenant,
+        email=body.email,
+        user_id=body.userId,
+        user_uuid=body.userUuid,
+        link_type=options.type,
+        duration=options.duration,
+    )
 
 
 def generate_link(
@@ -301,9 +346,9 @@ def generate_link(
     seconds = links.seconds_for(kind, duration)
     if email is None and user_id is None and user_uuid is None:
         raise BadRequest('"email" is required')
-    user = users.lookup(mode, tenant.tenantId, email=email, user_id=user_id, user_uuid=user_uuid)
+    user = lookups.lookup(mode, tenant.tenantId, email=email, user_id=user_id, user_uuid=user_uuid)
     if user is None:
-        raise NotFound(users.USER_NOT_FOUND)
+        raise NotFound(lookups.USER_NOT_FOUND)
     if user.locked:
         raise BadRequest("User is locked")
     issued = links.issue(user, kind, seconds)
