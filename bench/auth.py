@@ -54,25 +54,13 @@ TEMPLATE = ROOT / "template.yaml"
 DOCS = perfdocs.DOCS
 REGION = "us-east-1"
 TABLE = "portcullis-bench"
-PAGE_ORIGIN = "http://localhost:3000"  # a test-mode origin (api-client §0.6)
 PASSWORD = "bench-password-0123456789"  # a throwaway account in a throwaway table
 LOGIN_HASH_FACTOR = 1.1
 
 
 def start_aws() -> Any:
     """moto with the environment a Lambda function of the stack would see."""
-    return moto_env.start_aws(
-        TABLE,
-        {
-            "SENDER_EMAIL": "no-reply@example.com",
-            "STAGE": "bench",
-            "ALLOWED_ORIGINS": "*",
-            "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
-            "POWERTOOLS_SERVICE_NAME": "portcullis",
-            "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        },
-        own_process=True,
-    )
+    return moto_env.start_aws(TABLE, moto_env.FUNCTION_ENV, own_process=True)
 
 
 class Recorder:
@@ -225,20 +213,13 @@ class Api:
         source_ip: str = "198.51.100.7",
     ) -> tuple[dict[str, Any], Sample]:
         """One handler call, timed; returns the JSON body (a non-200 answer is an error)."""
-        from infra.local.apigateway import HttpRequest, build_proxy_event
         from infra.local.routing import RouteMatch
 
         match = self.router.match(method, path)
         if not isinstance(match, RouteMatch):
             raise RuntimeError(f"{method} {path} is not routed in template.yaml ({match.status})")
         function = self._function(match.route.function_id)
-        headers = [("Host", "127.0.0.1:3000"), ("Origin", PAGE_ORIGIN)]
-        if body is not None:
-            headers.append(("Content-Type", "application/json"))
-        if token:
-            headers.append(("Authorization", f"Bearer {token}"))
-        raw = json.dumps(body).encode() if body is not None else b""
-        event = build_proxy_event(HttpRequest(method, path, headers, raw, source_ip), match)
+        event = moto_env.page_event(method, path, body, token, source_ip, match)
         self.dynamo.reset()
         self.argon2.reset()
         start = time.perf_counter()

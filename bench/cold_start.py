@@ -128,7 +128,6 @@ MOTO_ENV = (
     "PUBLIC_BASE_URL",
 )
 TABLE = "portcullis-bench-cold"
-PAGE_ORIGIN = "http://localhost:3000"  # a test-mode origin (api-client §0.6)
 SOURCE_IP = "198.51.100.7"
 
 
@@ -242,18 +241,7 @@ class ColdRequests:
         sys.path[:0] = [str(ROOT), str(LAYER)]
         import moto_env
 
-        self.server = moto_env.start_aws(
-            TABLE,
-            {
-                "SENDER_EMAIL": "no-reply@example.com",
-                "STAGE": "bench",
-                "ALLOWED_ORIGINS": "*",
-                "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
-                "POWERTOOLS_SERVICE_NAME": "portcullis",
-                "AWS_LAMBDA_FUNCTION_NAME": "bench",
-            },
-            own_process=True,
-        )
+        self.server = moto_env.start_aws(TABLE, moto_env.FUNCTION_ENV, own_process=True)
         from infra.local.routing import Router
         from infra.local.template import SamTemplate
         from portcullis.store import tenants as tenant_store
@@ -325,16 +313,10 @@ class ColdRequests:
         self, method: str, path: str, body: dict[str, Any] | None, token: str | None
     ) -> tuple[dict[str, Any], str]:
         """The proxy event the local runtime builds, and the function's directory."""
-        from infra.local.apigateway import HttpRequest, build_proxy_event
+        import moto_env
 
         match = self._match(method, path)
-        headers = [("Host", "127.0.0.1:3000"), ("Origin", PAGE_ORIGIN)]
-        if body is not None:
-            headers.append(("Content-Type", "application/json"))
-        if token:
-            headers.append(("Authorization", f"Bearer {token}"))
-        raw = json.dumps(body).encode() if body is not None else b""
-        event = build_proxy_event(HttpRequest(method, path, headers, raw, SOURCE_IP), match)
+        event = moto_env.page_event(method, path, body, token, SOURCE_IP, match)
         return event, str(self.functions[match.route.function_id].code_dir)
 
     def _job(self, kind: str) -> dict[str, Any]:

@@ -6,11 +6,13 @@ table name and endpoint are read when the store's models are defined.
 `own_process=True` runs moto in a child process, as DynamoDB is another machine in
 AWS: a request then waits on a socket (the GIL is free, so work the function overlaps
 with a call really runs meanwhile), and moto's own CPU time is not the function's.
+`page_event` is the request a benchmark sends a function, as the local runtime builds it.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import socket
@@ -74,6 +76,41 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# What a Lambda function of the stack sees beyond the AWS endpoint: the benchmarks that
+# run its code (auth, cold_start) start moto with these.
+FUNCTION_ENV = {
+    "SENDER_EMAIL": "no-reply@example.com",
+    "STAGE": "bench",
+    "ALLOWED_ORIGINS": "*",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+    "POWERTOOLS_SERVICE_NAME": "portcullis",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+}
+
+PAGE_ORIGIN = "http://localhost:3000"  # a test-mode origin (api-client §0.6)
+
+
+def page_event(
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    token: str | None,
+    source_ip: str,
+    match: Any,
+) -> dict[str, Any]:
+    """The API Gateway proxy event of a browser page's request at PAGE_ORIGIN (a JSON
+    body, a bearer token), built by the local runtime for the route `match`."""
+    from infra.local.apigateway import HttpRequest, build_proxy_event
+
+    headers = [("Host", "127.0.0.1:3000"), ("Origin", PAGE_ORIGIN)]
+    if body is not None:
+        headers.append(("Content-Type", "application/json"))
+    if token:
+        headers.append(("Authorization", f"Bearer {token}"))
+    raw = json.dumps(body).encode() if body is not None else b""
+    return build_proxy_event(HttpRequest(method, path, headers, raw, source_ip), match)
 
 
 def start_aws(

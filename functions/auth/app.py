@@ -62,14 +62,10 @@ def _request(
     )
 
 
-def _client() -> dict[str, Any]:
-    """Who is calling a verify endpoint, which may be signed in or not (§9.9–9.10)."""
-    return {
-        "authorization": header(app, "authorization"),
-        "origin": _origin(),
-        "ip": source_ip(app),
-        "user_agent": header(app, "user-agent"),
-    }
+def _client() -> verify.Client:
+    return verify.Client(
+        header(app, "authorization"), _origin(), source_ip(app), header(app, "user-agent")
+    )
 
 
 def _tenant_or_token(tenant_path: str | None, body: Body) -> str | None:
@@ -110,15 +106,7 @@ def _route(method: str, path: str, *aliases: str) -> Callable[[Route[B]], Route[
 
 @_route("POST", "/create")
 def sign_up(tenant_path: str | None, body: SignUp) -> dict[str, Any]:
-    return password.sign_up(
-        _request(tenant_path, body, pkce=True),
-        email=body.email,
-        password=body.password,
-        username=body.username,
-        name=body.name,
-        data=body.data,
-        no_signup_email=bool(body.option("noSignupEmail")),
-    )
+    return password.sign_up(_request(tenant_path, body, pkce=True), body)
 
 
 @_route("POST", "/basic")
@@ -144,15 +132,7 @@ def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, 
 
 @_route("POST", "/link")
 def send_link(tenant_path: str | None, body: SendLink) -> dict[str, Any]:
-    return link.send(
-        _request(tenant_path, body),
-        email=body.email,
-        name=body.name,
-        username=body.username,
-        data=body.data,
-        redirect=body.option("redirect"),
-        no_signup_email=bool(body.option("noSignupEmail")),
-    )
+    return link.send(_request(tenant_path, body), body)
 
 
 @_route("PUT", "/link")
@@ -163,26 +143,12 @@ def link_log_in(tenant_path: str | None, body: LinkCredentials) -> dict[str, Any
 
 @_route("POST", "/code")
 def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
-    return code.send(
-        _request(tenant_path, body, factor=True),
-        channel=body.channel,
-        phone_number=body.phoneNumber,
-        email=body.email,
-        name=body.name,
-        username=body.username,
-        data=body.data,
-    )
+    return code.send(_request(tenant_path, body, factor=True), body)
 
 
 @_route("PUT", "/code")
 def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
-    return code.log_in(
-        _request(tenant_path, body, pkce=True, factor=True),
-        channel=body.channel,
-        verification_code=body.verificationCode,
-        phone_number=body.phoneNumber,
-        email=body.email,
-    )
+    return code.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
 
 @_route("POST", "/reset/link")
@@ -199,25 +165,12 @@ def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
 
 @_route("POST", "/verify/email", "/verify/link")  # `verify/link`: the 2021 name
 def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
-    return verify.verify_email(
-        _tenant_or_token(tenant_path, body),
-        **_client(),
-        email=body.email,
-        user_id=body.userId,
-        user_uuid=body.userUuid,
-        redirect=body.option("redirect"),
-    )
+    return verify.verify_email(_tenant_or_token(tenant_path, body), _client(), body)
 
 
 @_route("POST", "/verify/phone")
 def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
-    return verify.verify_phone(
-        _tenant_or_token(tenant_path, body),
-        **_client(),
-        phone_number=body.phoneNumber,
-        user_id=body.userId,
-        user_uuid=body.userUuid,
-    )
+    return verify.verify_phone(_tenant_or_token(tenant_path, body), _client(), body)
 
 
 @app.post("/v0/tenants/<tenantId>/auth/pkce")

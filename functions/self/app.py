@@ -43,23 +43,14 @@ def list_sessions() -> dict[str, Any]:
     return selfservice.session_list(_caller(with_user=False))
 
 
-@app.get("/v0/auth/logout")
+# Log out is a GET (api-client §10); POST is accepted too.
+@app.route("/v0/auth/logout", ["GET", "POST"])
 def log_out() -> dict[str, Any]:
     return tokenauth.logout(_authorization(), source_ip(app))
 
 
-@app.post("/v0/auth/logout")
-def log_out_post() -> dict[str, Any]:
-    return tokenauth.logout(_authorization(), source_ip(app))
-
-
-@app.get("/v0/auth/logout/all")
+@app.route("/v0/auth/logout/all", ["GET", "POST"])
 def log_out_all() -> dict[str, Any]:
-    return tokenauth.logout_all(_authorization(), source_ip(app))
-
-
-@app.post("/v0/auth/logout/all")
-def log_out_all_post() -> dict[str, Any]:
     return tokenauth.logout_all(_authorization(), source_ip(app))
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import logging
 import queue
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.local.lambdas import LocalFunction
+from infra.local.lambdas import LocalFunction, report_failure
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +92,11 @@ class AsyncInvoker:
         try:
             function.invoke(item.event)
         except Exception as error:
-            print(
-                f"[portcullis-local] async invocation of {item.function_id} ({item.description}) "
-                f"failed (attempt {item.attempt + 1}):",
-                file=sys.stderr,
+            report_failure(
+                f"async invocation of {item.function_id} ({item.description}) "
+                f"failed (attempt {item.attempt + 1})",
+                error,
             )
-            traceback.print_exception(error, file=sys.stderr)
             self._retry(item)
         finally:
             self._after_invoke()
@@ -195,10 +192,7 @@ class QueuePoller:
         try:
             result = function.invoke(event)
         except Exception as error:
-            print(
-                f"[portcullis-local] {source.function_id} failed on an SQS batch:", file=sys.stderr
-            )
-            traceback.print_exception(error, file=sys.stderr)
+            report_failure(f"{source.function_id} failed on an SQS batch", error)
             failed = {message["MessageId"] for message in messages}
         else:
             if source.report_batch_item_failures and isinstance(result, dict):

@@ -127,14 +127,18 @@ def load_functions(
             function.module, function.handler = _load_handler(spec)
         except Exception as error:
             function.load_error = error
-            print(
-                f"[portcullis-local] function {spec.logical_id} failed to load; "
-                "its routes will answer 500:",
-                file=sys.stderr,
+            report_failure(
+                f"function {spec.logical_id} failed to load; its routes will answer 500", error
             )
-            traceback.print_exception(error, file=sys.stderr)
         functions[spec.logical_id] = function
     return functions
+
+
+def report_failure(what: str, error: BaseException) -> None:
+    """A function's failure on the runtime's stderr, where its log would show it in AWS:
+    what failed, then the traceback; the caller answers or retries as AWS would."""
+    print(f"[portcullis-local] {what}:", file=sys.stderr)
+    traceback.print_exception(error, file=sys.stderr)
 
 
 def unload_functions(functions: Iterable[LocalFunction]) -> None:

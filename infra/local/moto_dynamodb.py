@@ -56,30 +56,17 @@ def _check(backend: DynamoDBBackend, op: dict[str, Any], key: dict[str, Any]) ->
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    names = op.get("ExpressionAttributeNames")
-    values = op.get("ExpressionAttributeValues")
+    table = op["TableName"]
+    expression = {
+        "expression_attribute_names": op.get("ExpressionAttributeNames"),
+        "expression_attribute_values": op.get("ExpressionAttributeValues"),
+    }
     if op_type == "Put":
-        backend.put_item(
-            op["TableName"],
-            op["Item"],
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.put_item(table, op["Item"], **expression)
     elif op_type == "Delete":
-        backend.delete_item(
-            op["TableName"],
-            key,
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.delete_item(table, key, **expression)
     elif op_type == "Update":
-        backend.update_item(
-            op["TableName"],
-            key,
-            update_expression=op["UpdateExpression"],
-            expression_attribute_names=names,
-            expression_attribute_values=values,
-        )
+        backend.update_item(table, key, update_expression=op["UpdateExpression"], **expression)
 
 
 def _restore(backend: DynamoDBBackend, snapshots: list[tuple[str, dict[str, Any], Any]]) -> None:

@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,38 +56,30 @@ def read_json(path: Path) -> Any | None:
 # DynamoDB JSON carries binary values (B, BS) as bytes in boto3; JSON needs them as text.
 
 
-def _encode(value: Any) -> Any:
+def _binary(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """`value` with every binary value (B, BS) passed through `convert`."""
     if isinstance(value, dict):
         return {
             key: (
-                base64.b64encode(item).decode()
+                convert(item)
                 if key == "B"
-                else [base64.b64encode(b).decode() for b in item]
+                else [convert(b) for b in item]
                 if key == "BS"
-                else _encode(item)
+                else _binary(item, convert)
             )
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_encode(item) for item in value]
+        return [_binary(item, convert) for item in value]
     return value
+
+
+def _encode(value: Any) -> Any:
+    return _binary(value, lambda data: base64.b64encode(data).decode())
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: (
-                base64.b64decode(item)
-                if key == "B"
-                else [base64.b64decode(b) for b in item]
-                if key == "BS"
-                else _decode(item)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
-    return value
+    return _binary(value, base64.b64decode)
 
 
 def _scan(client: Any, table: str) -> list[dict[str, Any]]:

@@ -16,14 +16,13 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from infra.local.bootstrap import Workspace, load_workspace
 from infra.local.persistence import LOCAL_FILE, read_json
-from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT
+from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, Started
 
 
-class RuntimeProcess:
+class RuntimeProcess(Started):
     """`python -m infra.local` on a free port; `base_url` and `workspace` once started."""
 
     def __init__(
@@ -120,14 +119,3 @@ class RuntimeProcess:
                 process.kill()
                 process.wait(5)
         self.returncode = process.returncode
-
-    def __enter__(self) -> RuntimeProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import boto3
 from moto.ses.models import ses_backends
@@ -66,7 +66,29 @@ def _warn(message: str) -> None:
     print(f"[portcullis-local] warning: {message}", file=sys.stderr)
 
 
-class LocalRuntime:
+class Started:
+    """`with x:` starts x and stops it however the block ends (the runtime in this
+    process, or in a child one: `process.RuntimeProcess`)."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LocalRuntime(Started):
     """The template's API on `base_url`, backed by an in-process moto, state in `data_dir`.
 
     One per process at a time: the functions' configuration and boto3's endpoint live in
@@ -149,17 +171,6 @@ class LocalRuntime:
         if not self._started:
             return
         self._teardown(save=True)
-
-    def __enter__(self) -> LocalRuntime:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def save(self) -> None:
         """Write the tables to `table.json` now (also done every 30 s and on stop)."""

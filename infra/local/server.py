@@ -32,7 +32,7 @@ from infra.local.apigateway import (
     proxy_result_to_response,
 )
 from infra.local.eventbus import EventLog
-from infra.local.lambdas import LocalFunction
+from infra.local.lambdas import LocalFunction, report_failure
 from infra.local.messages import MessageLog
 from infra.local.routing import RouteMatch, Router
 from infra.local.template import CorsConfig
@@ -100,12 +100,9 @@ class LocalGateway:
             with API_EVENTS_ONE_AT_A_TIME, calltrace.recording(request_id):
                 result = function.invoke(event)
         except Exception as error:
-            print(
-                f"[portcullis-local] {function.spec.logical_id} raised on "
-                f"{request.method} {request.path}:",
-                file=sys.stderr,
+            report_failure(
+                f"{function.spec.logical_id} raised on {request.method} {request.path}", error
             )
-            traceback.print_exception(error, file=sys.stderr)
             return gateway_error(500, origin)
         finally:
             # Before the response: whoever reads /_local/outbox next sees what this sent.

@@ -90,7 +90,8 @@ def create(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[str, A
     """Define a role; it sorts after every existing one (creation order, §9.2)."""
     valid = validate_name(name)
     # Defaults use positions 0-8; later roles use creation time in milliseconds.
-    item = store.new_role_item(mode, tenant.tenantId, valid, int(time.time() * 1000), now_iso())
+    position = int(time.time() * 1000)
+    item = tenant_store.new_role_item(mode, tenant.tenantId, valid, position, now_iso())
     try:
         store.create_role(item)
     except store.RoleExists:

@@ -23,12 +23,21 @@ link reaches whoever owns the mailbox), and resetting is one email away (docs/au
 
 from __future__ import annotations
 
+from typing import Any
+
+from portcullis.auth import completion
 from portcullis.auth.completion import Outcome, Verified
+from portcullis.auth.context import Request
 from portcullis.sessions import lifecycle
 from portcullis.store import users as user_store
 
 REASON = "account_claimed"
 CHANNELS = ("email", "sms")
+# What a sign-in by link or code marks when it proves a channel: the flag and its time.
+CONFIRMED = {
+    "email": ("isEmailConfirmed", "confirmedEmailAt"),
+    "sms": ("isPhoneNumberConfirmed", "confirmedPhoneNumberAt"),
+}
 
 
 def is_unconfirmed(verified: Verified, channel: str) -> bool:
@@ -68,3 +77,21 @@ def end_other_sessions(verified: Verified, outcome: Outcome) -> None:
         REASON,
         except_session=outcome.session.sessionId,
     )
+
+
+def confirm(verified: Verified, channel: str, stamp: str) -> bool:
+    """A sign-in's proof of the user's unconfirmed `channel`: `apply`, then mark the
+    address confirmed. True when it claimed (pass it to `finish`)."""
+    claimed = apply(verified, channel, stamp)
+    flag, confirmed_at = CONFIRMED[channel]
+    verified.set(**{flag: True, confirmed_at: stamp}, updatedAt=stamp)
+    return claimed
+
+
+def finish(req: Request, verified: Verified, claimed: bool) -> dict[str, Any]:
+    """`completion.finish`, then, when the sign-in claimed the account, the end of every
+    other session; the answer's body."""
+    outcome = completion.finish(req, verified)
+    if claimed:
+        end_other_sessions(verified, outcome)
+    return outcome.body

@@ -13,6 +13,7 @@ from typing import Any
 
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import Request
+from portcullis.auth.inputs import CodeLogIn, SendCode
 from portcullis.credentials import codes
 from portcullis.platform.errors import BadRequest, Forbidden
 from portcullis.platform.timefmt import now_iso
@@ -69,24 +70,15 @@ def code_items(
     return code, items
 
 
-def send(
-    req: Request,
-    *,
-    channel: str | None,
-    phone_number: str | None = None,
-    email: str | None = None,
-    name: str | None = None,
-    username: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    kind = _channel(channel)
+def send(req: Request, body: SendCode) -> dict[str, Any]:
+    kind = _channel(body.channel)
     req.require_first_factor(kind, "verificationCode")
-    target = _target(kind, phone_number, email)
-    extra_email = identity.email(email) if kind == "sms" and email else None
+    target = _target(kind, body.phoneNumber, body.email)
+    extra_email = identity.email(body.email) if kind == "sms" and body.email else None
     messages.limit_send(req, kind, target)
     user = _find(req, kind, target)
     if user is None:
-        fields = identity.profile(username=username, name=name, data=data)
+        fields = identity.profile(username=body.username, name=body.name, data=body.data)
         created = identity.new_user(
             req,
             email_address=target if kind == "email" else extra_email,
@@ -94,15 +86,9 @@ def send(
             fields=fields,
         )
         code, items = code_items(req, created, kind, target)
-        try:
-            identity.create(req, created, items)
-        except BadRequest as exc:
-            # The target was signed up a moment ago by another request: use that user.
-            taken = identity.EMAIL_EXISTS if kind == "email" else identity.PHONE_EXISTS
-            user = _find(req, kind, target)
-            if exc.message != taken or user is None:
-                raise
-        else:
+        taken = identity.EMAIL_EXISTS if kind == "email" else identity.PHONE_EXISTS
+        user = identity.create_or_find(req, created, items, taken, lambda: _find(req, kind, target))
+        if user is None:
             return messages.answer(req, messages.Sent(kind, target, code=code))
     code, items = code_items(req, user, kind, target)
     transactions.commit(items, [])
@@ -115,18 +101,11 @@ def _find(req: Request, kind: str, target: str) -> UserItem | None:
     return identity.find_by_email(req, target)
 
 
-def log_in(
-    req: Request,
-    *,
-    channel: str | None,
-    verification_code: str | None,
-    phone_number: str | None = None,
-    email: str | None = None,
-) -> dict[str, Any]:
-    kind = _channel(channel)
+def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
+    kind = _channel(body.channel)
     req.require_first_factor(kind, "verificationCode")
-    code = identity.required(verification_code, "verificationCode is required")
-    target = _target(kind, phone_number, email)
+    code = identity.required(body.verificationCode, "verificationCode is required")
+    target = _target(kind, body.phoneNumber, body.email)
     completion.refuse_if_all_need_a_second_factor(req)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")
     invalid = BadRequest(codes.INVALID_CODE)
@@ -161,13 +140,6 @@ def log_in(
             confirmedPhoneNumberAt=stamp,
             updatedAt=stamp,
         )
-    elif kind == "sms" and not user.isPhoneNumberConfirmed:
-        claimed = claim.apply(verified, "sms", stamp)
-        verified.set(isPhoneNumberConfirmed=True, confirmedPhoneNumberAt=stamp, updatedAt=stamp)
-    elif kind == "email" and not user.isEmailConfirmed:
-        claimed = claim.apply(verified, "email", stamp)
-        verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    outcome = completion.finish(req, verified)
-    if claimed:
-        claim.end_other_sessions(verified, outcome)
-    return outcome.body
+    elif not (user.isPhoneNumberConfirmed if kind == "sms" else user.isEmailConfirmed):
+        claimed = claim.confirm(verified, kind, stamp)
+    return claim.finish(req, verified, claimed)

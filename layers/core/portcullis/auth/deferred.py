@@ -15,8 +15,10 @@ the address has an account, so it stays synchronous.
 
 from __future__ import annotations
 
+from portcullis.auth import identity, messages
 from portcullis.auth.context import Request
 from portcullis.messaging import outbox
+from portcullis.store.users import UserItem
 
 TASK = "auth.send"
 KINDS = ("reset", "verify")
@@ -36,3 +38,18 @@ def enqueue(req: Request, kind: str, address: str, redirect: str | None = None) 
         "redirect": redirect,
     }
     outbox.enqueue([outbox.task_item(TASK, args, mode=req.mode, tenant_id=req.tenant_id)])
+
+
+def account_to_send(
+    req: Request, kind: str, email: str | None, redirect: str | None
+) -> tuple[str, UserItem | None]:
+    """The start of reset link and verify email (without a token): the checked address,
+    and the account this request must send `kind` to now, if any. Live mode always
+    answers none (the task is enqueued, whatever the address); so does an unknown
+    address in test mode. None means: answer the receipt and stop."""
+    address = identity.email(identity.required(email, "email is required"))
+    messages.limit_send(req, "email", address)
+    if not req.is_test:
+        enqueue(req, kind, address, redirect)
+        return address, None
+    return address, identity.find_by_email(req, address)

@@ -8,6 +8,7 @@ field has one rule wherever a user is created.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -143,6 +144,26 @@ def create(req: Request, user: user_store.UserItem, saves: list[user_store.Item]
         users.create(user, user_store.Extra(saves, []), renderer=renderer(req))
     except BadRequest as exc:
         raise client_conflict(exc) from exc
+
+
+def create_or_find(
+    req: Request,
+    user: user_store.UserItem,
+    saves: list[user_store.Item],
+    taken: str,
+    find: Callable[[], user_store.UserItem | None],
+) -> user_store.UserItem | None:
+    """`create`, for a sign-up by link or code: None once written. When another request
+    signed the identifier up a moment ago (`taken`), the user it made (`find`), to be
+    sent to as an existing user; any other refusal stands."""
+    try:
+        create(req, user, saves)
+    except BadRequest as exc:
+        existing = find()
+        if exc.message != taken or existing is None:
+            raise
+        return existing
+    return None
 
 
 def find_by_email(req: Request, address: str) -> user_store.UserItem | None:

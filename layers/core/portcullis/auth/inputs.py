@@ -1,5 +1,6 @@
 """The request bodies of the client API's auth endpoints (api-client §6–§8, §9.3,
-§9.9–9.10, §7.11), in one place for `functions/auth`.
+§9.9–9.10, §7.11), in one place: `functions/auth` validates them and hands them to the
+flows (`password.sign_up`, `link.send`, `code`, `verify`), which read their fields.
 
 They ignore unknown fields (the client sends `options`, `linkType`... that older servers
 did not know) and treat `null` as absent (§0.2). Every body may carry the legacy

@@ -14,6 +14,7 @@ from typing import Any
 
 from portcullis.auth import claim, completion, identity, messages
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.auth.inputs import SendLink
 from portcullis.credentials import links
 from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Forbidden, Unauthorized
 from portcullis.platform.timefmt import now_iso
@@ -58,36 +59,24 @@ def link_items(
     return url, items
 
 
-def send(
-    req: Request,
-    *,
-    email: str | None,
-    name: str | None = None,
-    username: str | None = None,
-    data: dict[str, Any] | None = None,
-    redirect: str | None = None,
-    no_signup_email: bool = False,
-) -> dict[str, Any]:
+def send(req: Request, body: SendLink) -> dict[str, Any]:
     req.require_first_factor("email", "link")
-    redirect = req.redirect(redirect)
-    address = identity.email(identity.required(email, "email is required"))
+    redirect = req.redirect(body.option("redirect"))
+    no_signup_email = bool(body.option("noSignupEmail"))
+    address = identity.email(identity.required(body.email, "email is required"))
     messages.limit_send(req, "email", address)
     user = identity.find_by_email(req, address)
     if user is None:
-        fields = identity.profile(username=username, name=name, data=data)
+        fields = identity.profile(username=body.username, name=body.name, data=body.data)
         created = identity.new_user(req, email_address=address, fields=fields)
         url: str | None = None
         items: list[Any] = []
         if not no_signup_email:
             url, items = link_items(req, created, "welcome", address, redirect=redirect)
-        try:
-            identity.create(req, created, items)
-        except BadRequest as exc:
-            # Signed up a moment ago by another request: it is an existing user now.
-            user = identity.find_by_email(req, address)
-            if exc.message != identity.EMAIL_EXISTS or user is None:
-                raise
-        else:
+        user = identity.create_or_find(
+            req, created, items, identity.EMAIL_EXISTS, lambda: identity.find_by_email(req, address)
+        )
+        if user is None:
             return _sent(req, address, url)
     url, items = link_items(req, user, "login", address, redirect=redirect)
     transactions.commit(items, [])
@@ -145,9 +134,5 @@ def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, An
             email=new_email, isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp
         )
     elif not user.isEmailConfirmed:
-        claimed = claim.apply(verified, "email", stamp)
-        verified.set(isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp)
-    outcome = completion.finish(req, verified)
-    if claimed:
-        claim.end_other_sessions(verified, outcome)
-    return outcome.body
+        claimed = claim.confirm(verified, "email", stamp)
+    return claim.finish(req, verified, claimed)

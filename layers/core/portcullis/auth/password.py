@@ -13,6 +13,7 @@ from typing import Any
 
 from portcullis.auth import completion, identity, link, messages, reset
 from portcullis.auth.context import RATE_LIMITED, Request
+from portcullis.auth.inputs import SignUp
 from portcullis.credentials import passwords
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, TooManyRequests
@@ -23,20 +24,11 @@ from portcullis.store.users import UserItem
 INCORRECT = "Incorrect email or password"
 
 
-def sign_up(
-    req: Request,
-    *,
-    email: str | None,
-    password: str | None,
-    username: str | None = None,
-    name: str | None = None,
-    data: dict[str, Any] | None = None,
-    no_signup_email: bool = False,
-) -> dict[str, Any]:
+def sign_up(req: Request, body: SignUp) -> dict[str, Any]:
     req.require_first_factor("email", "password")
-    address = identity.email(identity.required(email, "email is required"))
-    secret = identity.required(password, "password is required")
-    fields = identity.profile(username=username, name=name, data=data)
+    address = identity.email(identity.required(body.email, "email is required"))
+    secret = identity.required(body.password, "password is required")
+    fields = identity.profile(username=body.username, name=body.name, data=body.data)
     fixedwindow.hit(
         "signupPerIp", req.limits.signupPerIp, req.mode, req.tenant_id, req.ip, message=RATE_LIMITED
     )
@@ -44,7 +36,7 @@ def sign_up(
         raise BadRequest(identity.EMAIL_EXISTS)
     user = identity.new_user(req, email_address=address, password=secret, fields=fields)
     extra: list[Any] = []
-    if not no_signup_email and not req.is_test:
+    if not body.option("noSignupEmail") and not req.is_test:
         extra.extend(link.link_items(req, user, "welcome", address)[1])
     verified = completion.Verified(
         user, completion.PASSWORD, created=True, extra=extra, after_signup=True

@@ -11,10 +11,12 @@ same work for both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
+from portcullis.auth.inputs import VerifyEmail, VerifyPhone
 from portcullis.platform.errors import BadRequest
 from portcullis.sessions import tokenauth
 from portcullis.store import transactions
@@ -22,20 +24,25 @@ from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 
 
-def _caller(
-    tenant_id: str | None,
-    authorization: str | None,
-    origin: str | None,
-    ip: str,
-    user_agent: str | None,
-) -> tuple[Request, UserItem | None]:
+@dataclass(frozen=True)
+class Client:
+    """Who calls a verify endpoint, which may be signed in or not (§9.9–9.10)."""
+
+    authorization: str | None
+    origin: str | None
+    ip: str
+    user_agent: str | None
+
+
+def _caller(tenant_id: str | None, client: Client) -> tuple[Request, UserItem | None]:
     """The token's user when a bearer is sent (401 if it is bad), else none. A legacy
     call with a token but no `tenantId` acts in the token's tenant, like update password."""
-    if not (authorization or "").strip():
+    origin, ip, user_agent = client.origin, client.ip, client.user_agent
+    if not (client.authorization or "").strip():
         tenant = context.tenant_from(None, tenant_id)
         return context.load(tenant, origin=origin, ip=ip, user_agent=user_agent), None
     # The sends below count `sendPerIp`, so `requestsPerIp` does not count this too.
-    caller = tokenauth.authenticate(authorization, ip, counted=False)
+    caller = tokenauth.authenticate(client.authorization, ip, counted=False)
     caller.require_tenant(tenant_id)
     return context.token_request(caller, origin=origin, ip=ip, user_agent=user_agent), caller.user
 
@@ -47,36 +54,20 @@ def _same_user(user: UserItem, user_id: int | None, user_uuid: str | None) -> No
         raise BadRequest("userUuid does not match")
 
 
-def verify_email(
-    tenant_id: str | None,
-    *,
-    authorization: str | None,
-    origin: str | None,
-    ip: str,
-    user_agent: str | None,
-    email: str | None,
-    user_id: int | None = None,
-    user_uuid: str | None = None,
-    redirect: str | None = None,
-) -> dict[str, Any]:
-    req, user = _caller(tenant_id, authorization, origin, ip, user_agent)
-    redirect = req.redirect(redirect)
+def verify_email(tenant_id: str | None, client: Client, body: VerifyEmail) -> dict[str, Any]:
+    req, user = _caller(tenant_id, client)
+    redirect = req.redirect(body.option("redirect"))
     address: str | None
     if user is None:
-        address = identity.email(identity.required(email, "email is required"))
-        messages.limit_send(req, "email", address)
-        if not req.is_test:
-            # The same work for known and unknown addresses (auth.deferred).
-            deferred.enqueue(req, "verify", address, redirect)
-            return messages.answer(req, messages.Sent("email", address))
-        user = identity.find_by_email(req, address)
+        # Live: the same work for known and unknown addresses (auth.deferred).
+        address, user = deferred.account_to_send(req, "verify", body.email, redirect)
         if user is None:
             return messages.answer(req, messages.Sent("email", address))
         purpose = None
     else:
-        _same_user(user, user_id, user_uuid)
+        _same_user(user, body.userId, body.userUuid)
         current = user.email
-        address = identity.email(email) if email else current
+        address = identity.email(body.email) if body.email else current
         if not address:
             raise BadRequest("email is required")
         messages.limit_send(req, "email", address)
@@ -90,19 +81,9 @@ def verify_email(
     return messages.answer(req, messages.Sent("email", address, link=url))
 
 
-def verify_phone(
-    tenant_id: str | None,
-    *,
-    authorization: str | None,
-    origin: str | None,
-    ip: str,
-    user_agent: str | None,
-    phone_number: str | None,
-    user_id: int | None = None,
-    user_uuid: str | None = None,
-) -> dict[str, Any]:
-    req, user = _caller(tenant_id, authorization, origin, ip, user_agent)
-    number = identity.phone(identity.required(phone_number, "phoneNumber is required"))
+def verify_phone(tenant_id: str | None, client: Client, body: VerifyPhone) -> dict[str, Any]:
+    req, user = _caller(tenant_id, client)
+    number = identity.phone(identity.required(body.phoneNumber, "phoneNumber is required"))
     pending = None
     if user is None:
         messages.limit_send(req, "sms", number)
@@ -110,7 +91,7 @@ def verify_phone(
         if user is None:
             return messages.answer(req, messages.Sent("sms", number))
     else:
-        _same_user(user, user_id, user_uuid)
+        _same_user(user, body.userId, body.userUuid)
         messages.limit_send(req, "sms", number)
         if number != user.phoneNumber:
             owner = user_store.user_id_by_guard(req.mode, req.tenant_id, "phoneNumber", number)

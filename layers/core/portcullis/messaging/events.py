@@ -4,20 +4,17 @@ Every user and tenant change produces one event whose `Detail` is the webhook pa
 `{action, model, mode, record}` plus routing fields the webhook deliverer needs
 (`webhookId`, `tenantId`, `ancestorTenantIds`, `occurredAt`). `record` is the read
 representation of the object, which never holds a secret. Events are not put on the
-bus from request code: they are written as outbox items with the change
-(`outbox.event_item`) and published after it commits.
+bus from request code: `outbox.event_item` builds the detail and writes it as an
+outbox item with the change, and it is published after it commits.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from portcullis.platform import aws, config
-from portcullis.platform.timefmt import now_iso
 
 ACTIONS = ("create", "update", "delete")
 MODELS = ("user", "tenant")
@@ -35,32 +32,6 @@ def source() -> str:
 def detail_type(model: str, action: str) -> str:
     """`user.create`, `tenant.delete`, ... (the event names of concepts §5.1)."""
     return f"{model}.{action}"
-
-
-def record_event(
-    action: str,
-    model: str,
-    mode: str,
-    record: dict[str, Any],
-    *,
-    tenant_id: str | None = None,
-    ancestor_tenant_ids: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The event detail. `tenantId` names the tenant whose webhook settings apply (the
-    user's owning tenant, or the tenant itself); ancestors let the deliverer fall back
-    to the nearest tenant that configured a URL."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}")
-    return {
-        "action": action,
-        "model": model,
-        "mode": mode,
-        "record": record,
-        "webhookId": str(uuid.uuid4()),
-        "tenantId": tenant_id or record.get("tenantId"),
-        "ancestorTenantIds": list(ancestor_tenant_ids),
-        "occurredAt": now_iso(),
-    }
 
 
 def put(detail_type_name: str, detail: dict[str, Any]) -> str:

@@ -84,17 +84,25 @@ def event_item(
     tenant_id: str | None = None,
     ancestor_tenant_ids: Iterable[str] = (),
 ) -> store.OutboxItem:
-    """A webhook event (`user.update`, ...) to add to the change's transaction."""
-    detail = events.record_event(
-        action,
-        model,
-        mode,
-        record,
-        tenant_id=tenant_id,
-        ancestor_tenant_ids=list(ancestor_tenant_ids),
-    )
+    """A webhook event (`user.update`, ...) to add to the change's transaction.
+    `tenantId` names the tenant whose webhook settings apply (the user's owning tenant,
+    or the tenant itself); ancestors let the deliverer fall back to the nearest tenant
+    that configured a URL (events.py)."""
+    if action not in events.ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    owner = tenant_id or record.get("tenantId")
+    detail = {
+        "action": action,
+        "model": model,
+        "mode": mode,
+        "record": record,
+        "webhookId": str(uuid.uuid4()),
+        "tenantId": owner,
+        "ancestorTenantIds": list(ancestor_tenant_ids),
+        "occurredAt": now_iso(),
+    }
     payload = {"detailType": events.detail_type(model, action), "detail": detail}
-    return _item("event", payload, mode, detail["tenantId"])
+    return _item("event", payload, mode, owner)
 
 
 def _sealed(outbox_id: str, content: dict[str, Any]) -> dict[str, str]:

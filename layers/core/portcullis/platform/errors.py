@@ -11,9 +11,28 @@ INVALID_TOKEN = "Invalid token"
 
 
 class PortcullisError(Exception):
+    """The base: 400 `bad_request_error`. A subclass names its own status and default
+    message in its class line (`class NotFound(PortcullisError, status=404, ...)`), so
+    the whole table of errors reads as one line each."""
+
     status_code = 400
     error_type = "bad_request_error"
     default_message = "Bad Request"
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        message: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status_code = status
+        if message is not None:
+            cls.default_message = message
+        if error_type is not None:
+            cls.error_type = error_type
 
     def __init__(
         self,
@@ -41,44 +60,30 @@ class PortcullisError(Exception):
         return body
 
 
-class BadRequest(PortcullisError):
-    status_code = 400
+class BadRequest(PortcullisError, status=400): ...
 
 
-class Unauthorized(PortcullisError):
-    status_code = 401
-    default_message = "Unauthorized"
+class Unauthorized(PortcullisError, status=401, message="Unauthorized"): ...
 
 
-class MissingAuthentication(Unauthorized):
-    default_message = "Missing authentication"
+class MissingAuthentication(Unauthorized, message="Missing authentication"): ...
 
 
-class Forbidden(PortcullisError):
-    status_code = 403
-    default_message = "Forbidden"
+class Forbidden(PortcullisError, status=403, message="Forbidden"): ...
 
 
-class NotFound(PortcullisError):
-    status_code = 404
-    default_message = "Not Found"
+class NotFound(PortcullisError, status=404, message="Not Found"): ...
 
 
-class MethodNotAllowed(PortcullisError):
-    status_code = 405
-    default_message = "Method Not Allowed"
+class MethodNotAllowed(PortcullisError, status=405, message="Method Not Allowed"): ...
 
 
-class PayloadTooLarge(PortcullisError):
-    status_code = 413
-    default_message = "Request body is too large"
+class PayloadTooLarge(PortcullisError, status=413, message="Request body is too large"): ...
 
 
-class TooManyRequests(PortcullisError):
-    status_code = 429
-    error_type = "rate_limit_error"
-    default_message = "Too many requests"
-
+class TooManyRequests(
+    PortcullisError, status=429, message="Too many requests", error_type="rate_limit_error"
+):
     def __init__(
         self, message: str | None = None, *, retry_after: int, headers: dict[str, str] | None = None
     ) -> None:
@@ -88,11 +93,7 @@ class TooManyRequests(PortcullisError):
         self.retry_after = retry_after
 
 
-class ServiceUnavailable(PortcullisError):
-    status_code = 502
-    default_message = "An upstream service failed"
+class ServiceUnavailable(PortcullisError, status=502, message="An upstream service failed"): ...
 
 
-class InternalError(PortcullisError):
-    status_code = 500
-    default_message = "An internal server error occurred"
+class InternalError(PortcullisError, status=500, message="An internal server error occurred"): ...

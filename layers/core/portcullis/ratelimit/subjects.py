@@ -10,14 +10,18 @@ from typing import Protocol
 from portcullis.tenancy.settings import RateLimits
 
 
-class ClientRequest(Protocol):
-    """A tenant-scoped request of the client API, with its tenant's effective limits."""
+class Scoped(Protocol):
+    """Whatever is counted is counted within one tenant and mode."""
 
     @property
     def mode(self) -> str: ...
 
     @property
     def tenant_id(self) -> str: ...
+
+
+class ClientRequest(Scoped, Protocol):
+    """A tenant-scoped request of the client API, with its tenant's effective limits."""
 
     @property
     def ip(self) -> str: ...
@@ -26,14 +30,8 @@ class ClientRequest(Protocol):
     def limits(self) -> RateLimits: ...
 
 
-class CredentialHolder(Protocol):
+class CredentialHolder(Scoped, Protocol):
     """A server-API caller: the credential its requests are counted against."""
-
-    @property
-    def mode(self) -> str: ...
-
-    @property
-    def tenant_id(self) -> str: ...
 
     @property
     def credential(self) -> str: ...

@@ -19,7 +19,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import Item, connection, tenant_pk
-from portcullis.store.tenants import ROLE_PREFIX, RoleItem
+from portcullis.store.tenants import RoleItem, role_sk
 from portcullis.store.users import UserItem
 
 
@@ -119,24 +119,6 @@ def holders(mode: str, tenant_id: str, role_name: str | None = None) -> list[Ass
     if role_name is None:
         return list(items)
     return [item for item in items if role_name in (item.roles or [])]
-
-
-def role_sk(name: str) -> str:
-    return f"{ROLE_PREFIX}{name}"
-
-
-def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
-    """A role definition in the tenant's partition (not written; see `create_role`)."""
-    return RoleItem(
-        tenant_pk(mode, tenant_id),
-        role_sk(name),
-        type="role",
-        tenantId=tenant_id,
-        mode=mode,
-        name=name,
-        position=position,
-        createdAt=created_at,
-    )
 
 
 def create_role(item: RoleItem) -> None:

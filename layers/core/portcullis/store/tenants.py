@@ -86,19 +86,28 @@ def new_tenant_item(**fields: Any) -> TenantItem:
     return item
 
 
+def role_sk(name: str) -> str:
+    return f"{ROLE_PREFIX}{name}"
+
+
+def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
+    """A role definition in the tenant's partition (not written; see `store.roles.create_role`)."""
+    return RoleItem(
+        tenant_pk(mode, tenant_id),
+        role_sk(name),
+        type="role",
+        tenantId=tenant_id,
+        mode=mode,
+        name=name,
+        position=position,
+        createdAt=created_at,
+    )
+
+
 def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
+    """A new tenant's role definitions, in the order given."""
     return [
-        RoleItem(
-            tenant_pk(mode, tenant_id),
-            f"{ROLE_PREFIX}{name}",
-            type="role",
-            tenantId=tenant_id,
-            mode=mode,
-            name=name,
-            position=index,
-            createdAt=created_at,
-        )
-        for index, name in enumerate(names)
+        new_role_item(mode, tenant_id, name, index, created_at) for index, name in enumerate(names)
     ]
 
 
