@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -66,15 +67,17 @@ def _warn(message: str) -> None:
     print(f"[portcullis-local] warning: {message}", file=sys.stderr)
 
 
-class Started:
+class Started(ABC):
     """`with x:` starts x and stops it however the block ends (the runtime in this
     process, or in a child one: `process.RuntimeProcess`)."""
 
+    @abstractmethod
     def start(self) -> Self:
-        raise NotImplementedError
+        """Start serving; returns self, so `with X(...) as running:` reads naturally."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop serving and release what `start` took."""
 
     def __enter__(self) -> Self:
         return self.start()
