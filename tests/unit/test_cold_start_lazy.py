@@ -4,20 +4,15 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
+from freshprocess import run_json
 from pydantic import ValidationError
 
 from portcullis.credentials import passwords
 from portcullis.users import fields as userfields
-
-LAYER = Path(__file__).resolve().parents[2] / "layers" / "core"
 
 
 def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() -> None:
@@ -39,16 +34,7 @@ def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() ->
         """
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
-    proc = subprocess.run(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(LAYER)!r})\n{code}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = run_json(code, env)
     assert result["loaded"] == []
     assert result["built"] == []
     assert result["models"] >= 10

@@ -9,17 +9,13 @@ interpreter, since this test process has imported everything long ago.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from freshprocess import ROOT, run_json
 
-ROOT = Path(__file__).resolve().parents[2]
-LAYER = ROOT / "layers" / "core"
 FUNCTIONS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
 LAMBDA_ENV = {
     "TABLE_NAME": "portcullis-import",
@@ -52,19 +48,8 @@ print(json.dumps({"before": before, "after": state(),
 def _probe(statement: str, *paths: Path) -> dict:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYDANTIC_", "AWS_"))}
     environment.update(LAMBDA_ENV)
-    prelude = f"import sys; sys.path[:0] = {[str(p) for p in (*paths, LAYER)]!r}\n"
-    code = prelude + f"STATEMENT = {textwrap.dedent(statement)!r}\n" + _PROBE
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    code = f"STATEMENT = {textwrap.dedent(statement)!r}\n" + _PROBE
+    return dict(run_json(code, environment, *paths))
 
 
 def test_import_portcullis_loads_only_itself_and_changes_nothing() -> None:
