@@ -1,1 +1,0 @@
-"""Type-checking support for `make typecheck` (mypy plugins); never imported at run time."""
