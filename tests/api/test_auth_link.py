@@ -168,11 +168,11 @@ def test_overlong_link_uuid_is_an_invalid_token(client, tenant) -> None:
     assert response.json()["message"] == "Invalid token"
 
 
-def test_a_tenant_requiring_mfa_never_burns_links_it_cannot_complete(
+def test_a_link_sign_in_of_a_tenant_requiring_mfa_answers_mfa_required(
     client, base_url, workspace
 ) -> None:
-    """MFA is not implemented: such a tenant's sign-ins fail closed (403), and the link
-    stays usable for when the policy changes."""
+    """The link is a first factor: it is used up, and the answer is §1.5 — a
+    first-factor token, never tokens."""
     tenant = new_tenant(
         base_url,
         workspace.key("test", "admin"),
@@ -189,9 +189,21 @@ def test_a_tenant_requiring_mfa_never_burns_links_it_cannot_complete(
     assert sent.status_code == 200, sent.text
     params = link_params(sent.json()["result"]["link"])
     body = {"uuid": params["uuid"], "token": params["token"]}
-    for _ in range(2):  # the same answer again: the first attempt did not use the link up
-        refused = client.put(f"/v0/tenants/{tenant}/auth/link", json=body)
-        assert refused.status_code == 403, refused.text
+    answer = client.put(f"/v0/tenants/{tenant}/auth/link", json=body)
+    assert answer.status_code == 200, answer.text
+    mfa = answer.json()
+    assert mfa["message"] == "MFA required" and "tokens" not in mfa
+    assert mfa["authentication"]["firstFactor"] == {"strategy": "link", "channel": "email"}
+    assert mfa["authentication"]["secondFactors"] == [
+        {
+            "strategy": "totp",
+            "channel": "authenticator",
+            "isConfiguredByUser": False,
+            "isPreferredByUser": False,
+        }
+    ]
+    again = client.put(f"/v0/tenants/{tenant}/auth/link", json=body)
+    assert again.status_code == 401, again.text
 
 
 # ------------------------------------------------- bad links count per IP (issue 8 item 10)

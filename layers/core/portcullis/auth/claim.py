@@ -26,9 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from portcullis.auth import completion
-from portcullis.auth.completion import Outcome, Verified
+from portcullis.auth.completion import Verified
 from portcullis.auth.context import Request
-from portcullis.sessions import lifecycle
 from portcullis.store import users as user_store
 
 REASON = "account_claimed"
@@ -66,19 +65,6 @@ def apply(verified: Verified, channel: str, stamp: str) -> bool:
     return True
 
 
-def end_other_sessions(verified: Verified, outcome: Outcome) -> None:
-    """After the claiming sign-in committed: end every other session of the user (their
-    tokens already fail the password-changed check; this ends them for good)."""
-    user = verified.user
-    lifecycle.end_all(
-        user.mode,
-        user.tenantId,
-        int(user.userId),
-        REASON,
-        except_session=outcome.session.sessionId,
-    )
-
-
 def confirm(verified: Verified, channel: str, stamp: str) -> bool:
     """A sign-in's proof of the user's unconfirmed `channel`: `apply`, then mark the
     address confirmed. True when it claimed (pass it to `finish`)."""
@@ -89,9 +75,8 @@ def confirm(verified: Verified, channel: str, stamp: str) -> bool:
 
 
 def finish(req: Request, verified: Verified, claimed: bool) -> dict[str, Any]:
-    """`completion.finish`, then, when the sign-in claimed the account, the end of every
-    other session; the answer's body."""
-    outcome = completion.finish(req, verified)
-    if claimed:
-        end_other_sessions(verified, outcome)
-    return outcome.body
+    """`completion.finish`; when the sign-in claimed the account, every other session
+    ends once it is complete (after the second factor, when one is due)."""
+    if claimed and verified.ends_other_sessions is None:
+        verified.ends_other_sessions = REASON
+    return completion.finish(req, verified).body

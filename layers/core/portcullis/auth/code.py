@@ -106,7 +106,6 @@ def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
     req.require_first_factor(kind, "verificationCode")
     code = identity.required(body.verificationCode, "verificationCode is required")
     target = _target(kind, body.phoneNumber, body.email)
-    completion.refuse_if_all_need_a_second_factor(req)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")
     invalid = BadRequest(codes.INVALID_CODE)
     try:

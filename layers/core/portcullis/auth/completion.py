@@ -1,15 +1,20 @@
 """After a factor is verified: the one place that decides what the sign-in answers.
 
-Every strategy (password, link, code, reset, ...) ends by handing a `Verified` to
-`finish`, which
+Every strategy (password, link, code, reset, TOTP, ...) ends by handing a `Verified`
+to `finish`, which
 
-1. asks `next_step` whether this sign-in is complete or needs a second factor
-   (api-client §11.4) — the MFA branch plugs in there and nowhere else;
+1. decides the next step (api-client §11.4): the request completes a pending sign-in
+   when it carries that sign-in's first-factor token and this factor is one of its
+   second factors (rule 1); else a user who must use MFA gets §1.5 and a new token,
+   with everything the first factor would change on the account deferred to the
+   second factor (rule 2, `auth/mfa.py`); else the sign-in is complete (rule 3);
 2. opens a session and writes it, in ONE transaction, with everything the strategy
-   changed: the user (new, re-keyed, or just updated), links, outbox items, and the
-   refund of the attempt the strategy counted;
+   changed: the user (new, re-keyed, or just updated), links, outbox items, the
+   refund of the attempt the strategy counted, and the use of the first-factor token;
 3. answers §1.6 (PKCE: an authorization code) when the request carried
-   `code_challenge`, else §1.4 (tokens; never a `firstFactorToken` key).
+   `code_challenge`, else §1.4 (tokens; never a `firstFactorToken` key);
+4. ends the user's other sessions and voids reset links when the strategy asked for it
+   (a reset, a claimed account) — only once the sign-in is complete.
 """
 
 from __future__ import annotations
@@ -21,9 +26,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from portcullis.auth import identity
+from portcullis.auth import identity, mfa
 from portcullis.auth.context import Request
-from portcullis.credentials import pkce
+from portcullis.credentials import links, pkce
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.timefmt import iso, now
@@ -41,7 +46,6 @@ from portcullis.users.rendering import event_item
 
 PASSWORD = {"strategy": "password", "channel": "email"}
 LINK = {"strategy": "link", "channel": "email"}
-MFA_UNAVAILABLE = "This account requires a second factor, which this server cannot verify yet"
 CHANGED_MEANWHILE = "The account changed during sign-in, please try again"
 
 
@@ -76,6 +80,14 @@ class Verified:
     authenticated_at: str | None = None
     changed: dict[str, Any] = field(default_factory=dict)
     quiet: dict[str, Any] = field(default_factory=dict)
+    # Once the sign-in is complete: end the user's other sessions for this reason, and
+    # void their unused reset links (a reset; a claimed account).
+    ends_other_sessions: str | None = None
+    revokes_reset_links: bool = False
+    # The pending sign-in this factor completes as its second factor, when the strategy
+    # took the user from a first-factor token (code, TOTP). Password and link sign-ins
+    # leave it None; `finish` looks the request's token up for them.
+    pending: mfa.Pending | None = None
 
     def set(self, **fields: Any) -> None:
         """A profile change: written with the session, announced as `user.update`."""
@@ -95,46 +107,45 @@ class Step(Enum):
     SECOND_FACTOR = "second_factor"
 
 
-def refuse_if_all_need_a_second_factor(req: Request) -> None:
-    """Called before a strategy uses up a single-use credential (link, code): when the
-    tenant requires a second factor of everyone, `finish` would refuse anyway, and the
-    credential must not be burnt for nothing. (A user-level requirement is only known
-    once the user is loaded; `finish` refuses that case.)"""
-    tenant_settings = req.settings
-    if tenant_settings.authentication.secondFactors and tenant_settings.mfa.policy == "all":
-        raise Forbidden(MFA_UNAVAILABLE)
-
-
 def next_step(req: Request, verified: Verified) -> Step:
-    """api-client §11.4 rules 2-3 (rule 1, a second factor presented with a
-    firstFactorToken, belongs to the MFA module): a second factor is needed when the
-    tenant offers one and its policy or the user requires it (README rule 6)."""
-    tenant_settings = req.settings
-    if not tenant_settings.authentication.secondFactors:
-        return Step.COMPLETE
-    if tenant_settings.mfa.policy == "all" or verified.user.isMfaRequired:
+    """§11.4 rules 2-3 for a factor that does not complete a pending sign-in."""
+    if mfa.must_use(req.settings, verified.user):
         return Step.SECOND_FACTOR
     return Step.COMPLETE
 
 
+def _completes(req: Request, verified: Verified) -> mfa.Pending | None:
+    """§11.4 rule 1: the pending sign-in this factor completes, if any. A token of
+    another user, or a factor it does not allow, leaves this a first factor."""
+    if verified.pending is not None:
+        return verified.pending
+    pending = mfa.load(req)
+    if pending is None or pending.user_id != int(verified.user.userId):
+        return None
+    return pending if pending.allows(verified.factor) else None
+
+
 @dataclass(frozen=True)
 class Outcome:
-    session: SessionItem
+    session: SessionItem | None  # None: "MFA required" (§1.5), no session yet
     body: dict[str, Any]
 
 
 def finish(req: Request, verified: Verified) -> Outcome:
-    if next_step(req, verified) is Step.SECOND_FACTOR:
-        # Fail closed: without the MFA module a second factor cannot be checked, and
-        # completing on one factor would ignore the tenant's policy.
-        raise Forbidden(MFA_UNAVAILABLE)
+    pending = _completes(req, verified)
+    if pending is None and next_step(req, verified) is Step.SECOND_FACTOR:
+        return _second_factor_required(req, verified)
+    factors: dict[str, Any] = {"firstFactor": dict(verified.factor)}
+    if pending is not None:
+        _resume(pending, verified)
+        factors = {"firstFactor": pending.first_factor, "secondFactor": dict(verified.factor)}
     at = int(time.time())
     user = verified.user
     user.lastActiveAt = iso(now())
     pkce_code = None
     session, jti = lifecycle.new_session(
         user,
-        {"firstFactor": dict(verified.factor)},
+        factors,
         ip=req.ip,
         user_agent=req.user_agent,
         refresh_seconds=req.settings.refreshTokenDuration,
@@ -143,6 +154,8 @@ def finish(req: Request, verified: Verified) -> Outcome:
         with_refresh=req.code_challenge is None,
     )
     saves: list[user_store.Item] = [session]
+    if pending is not None:
+        verified.updates.append(pending.use_update(session.sessionId, int(session.expiresAt)))
     if req.code_challenge is not None:
         pkce_code, code_item = pkce.new_code(session, req.code_challenge, at)
         saves.append(code_item)
@@ -153,11 +166,92 @@ def finish(req: Request, verified: Verified) -> Outcome:
         # render the answer while the transaction is in flight; dropped if it fails.
         answering = background.start(_answer, req, verified, session, at, jti)
     _commit(req, verified, saves)
+    _after(verified, session)
     if pkce_code is not None:
         return Outcome(session, pkce.required_response(pkce_code, req.settings.loginRedirectPath))
     assert jti is not None
     body = answering.result() if answering else _answer(req, verified, session, at, jti)
     return Outcome(session, body)
+
+
+def _after(verified: Verified, session: SessionItem) -> None:
+    user = verified.user
+    if verified.ends_other_sessions:
+        lifecycle.end_all(
+            user.mode,
+            user.tenantId,
+            int(user.userId),
+            verified.ends_other_sessions,
+            except_session=session.sessionId,
+        )
+    if verified.revokes_reset_links:
+        links.revoke(user, links.RESET_LINK_TYPES)
+
+
+# ------------------------------------------------------------------ the second factor
+
+
+def _deferred(verified: Verified) -> dict[str, Any] | None:
+    """What the first factor would change on the account, kept with the token and
+    applied by the sign-in that completes it (`_resume`)."""
+    deferred = {
+        "changed": verified.changed,
+        "quiet": verified.quiet,
+        "unique": verified.previous is not None,
+        "expect": verified.expect,
+        "endsOtherSessions": verified.ends_other_sessions,
+        "revokesResetLinks": verified.revokes_reset_links,
+    }
+    return deferred
+
+
+def _resume(pending: mfa.Pending, verified: Verified) -> None:
+    """Apply the first factor's deferred changes to this (second-factor) sign-in."""
+    deferred = dict(pending.item.deferred or {})
+    user = verified.user
+    changed = dict(deferred.get("changed") or {})
+    if deferred.get("unique") and verified.previous is None:
+        verified.previous = {k: getattr(user, k) for k in user_store.GUARDED}
+    verified.set(**changed)
+    verified.touch(**dict(deferred.get("quiet") or {}))
+    for name, value in dict(deferred.get("expect") or {}).items():
+        verified.expect.setdefault(name, value)
+    verified.ends_other_sessions = verified.ends_other_sessions or deferred.get("endsOtherSessions")
+    verified.revokes_reset_links = verified.revokes_reset_links or bool(
+        deferred.get("revokesResetLinks")
+    )
+    verified.after_signup = verified.after_signup or bool(pending.item.afterSignup)
+    verified.touch(preferredSecondFactor=dict(verified.factor))
+
+
+def _second_factor_required(req: Request, verified: Verified) -> Outcome:
+    """§1.5: a new first-factor token, written with what the first factor must write
+    now (a new user, the attempt refund, the IP guard); the account changes wait."""
+    user = verified.user
+    allowed = mfa.allowed_after(req.settings, verified.factor)
+    if not allowed:
+        raise Forbidden(mfa.NO_SECOND_FACTOR)
+    token, item = mfa.new_token(
+        req,
+        user,
+        verified.factor,
+        allowed,
+        deferred=None if verified.created else _deferred(verified),
+        after_signup=verified.after_signup,
+    )
+    saves: list[user_store.Item] = [item, *verified.extra]
+    if verified.created:
+        identity.create(req, user, saves)
+    else:
+        guard = user_store.field_update(
+            user, {"lastActiveAt": user.lastActiveAt}, expect=verified.expect
+        )
+        try:
+            transactions.commit(saves, [guard, *verified.updates])
+        except transactions.WriteConflict as exc:
+            _explain(verified)
+            raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+    return Outcome(None, mfa.required_response(req, user, verified.factor, token))
 
 
 def _answer(

@@ -97,7 +97,6 @@ def redeem(req: Request, uuid: str, token: str, types: frozenset[str]) -> tuple[
     A bad link counts against the caller's IP (`authFailuresPerIp`, 429 past it), not
     against the uuid it names: uuids are public, and a per-user count would let anyone
     lock a victim out of link log-in and reset (issue 8 item 10)."""
-    completion.refuse_if_all_need_a_second_factor(req)
     try:
         item = links.redeem(req.mode, req.tenant_id, uuid.strip().lower(), token, types)
         user = user_store.get_user(req.mode, req.tenant_id, int(item.userId))

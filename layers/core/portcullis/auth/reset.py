@@ -19,7 +19,6 @@ from portcullis.credentials import links, passwords
 from portcullis.platform.errors import INVALID_TOKEN, BadRequest, Unauthorized
 from portcullis.platform.timefmt import now_iso
 from portcullis.ratelimit import perip
-from portcullis.sessions import lifecycle
 from portcullis.store import transactions
 from portcullis.store.users import UserItem
 
@@ -82,13 +81,8 @@ def reset(
         confirmedEmailAt=user.confirmedEmailAt or stamp,
         updatedAt=stamp,
     )
-    outcome = completion.finish(req, verified)
-    lifecycle.end_all(
-        req.mode,
-        req.tenant_id,
-        int(user.userId),
-        "password_change",
-        except_session=outcome.session.sessionId,
-    )
-    links.revoke(user, links.RESET_LINK_TYPES)
-    return outcome.body
+    # Once signed in (after the second factor, when one is due): the other sessions and
+    # reset links go, since a reset usually follows a suspected compromise.
+    verified.ends_other_sessions = "password_change"
+    verified.revokes_reset_links = True
+    return completion.finish(req, verified).body

@@ -30,6 +30,14 @@ class Update:
     condition: Condition | None = None
 
 
+@dataclass
+class Delete:
+    """A DeleteItem to run inside a transaction, optionally conditional."""
+
+    item: Model
+    condition: Condition | None = None
+
+
 class WriteConflict(Exception):
     """A condition of the transaction failed; `index` names the failed write."""
 
@@ -43,6 +51,7 @@ def commit(
     updates: list[Update],
     *,
     save_conditions: dict[int, Condition] | None = None,
+    deletes: list[Delete] | None = None,
 ) -> None:
     """Write items and updates all or nothing (one TransactWriteItems call).
 
@@ -57,6 +66,8 @@ def commit(
                     tx.save(item, condition=conditions.get(index))
                 for update in updates:
                     tx.update(update.item, actions=update.actions, condition=update.condition)
+                for delete in deletes or []:
+                    tx.delete(delete.item, condition=delete.condition)
             return
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]

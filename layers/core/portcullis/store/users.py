@@ -65,6 +65,7 @@ class UserItem(Item):
     passwordHash = UnicodeAttribute(null=True)
     passwordChangedAt = UnicodeAttribute(null=True)
     claimedAt = UnicodeAttribute(null=True)  # first proof of an unconfirmed address
+    totpEnabledAt = UnicodeAttribute(null=True)  # an active TOTP authenticator (store/mfa.py)
     roles = JSONAttribute(default=dict)  # tenantId -> [role names], direct grants only
     version = NumberAttribute(default=1)
     gsi1pk = UnicodeAttribute()
