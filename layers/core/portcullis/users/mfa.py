@@ -44,7 +44,7 @@ def remove_totp(user: store.UserItem) -> store.UserItem:
         item = mfa_store.get_totp(current.mode, current.tenantId, int(current.userId))
         if item is None:
             raise NotFound(TOTP_NOT_SET_UP)
-        read = {"totpEnabledAt": current.totpEnabledAt}
+        read: dict[str, str | None] = {"totpEnabledAt": current.totpEnabledAt}
         changes: dict[str, Any] = {"totpEnabledAt": None, "updatedAt": now_iso()}
         if _names_totp(current.preferredSecondFactor):
             changes["preferredSecondFactor"] = None
