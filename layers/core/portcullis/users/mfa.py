@@ -27,7 +27,7 @@ TOTP_NOT_SET_UP = "TOTP is not set up"
 
 
 def _names_totp(factor: dict[str, Any] | None) -> bool:
-    return bool(factor) and (factor or {}).get("strategy") == "totp"
+    return factor is not None and factor.get("strategy") == "totp"
 
 
 def remove_totp(user: store.UserItem) -> store.UserItem:
