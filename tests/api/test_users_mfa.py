@@ -26,6 +26,7 @@ from authkit import (
     sign_up,
     tokens,
     unique_email,
+    unique_phone,
 )
 from test_users_support import SECRET_FIELDS, events_for, wait_for
 
@@ -125,6 +126,21 @@ def test_user_object_lists_the_second_factors_the_user_has(client, api, keys) ->
     assert "tokens" in signed_in and signed_in["authentication"]["secondFactors"] == [TOTP]
     for body in (itself, as_admin, signed_in):
         assert_no_secret(body, setup)
+
+
+def test_a_confirmed_phone_number_is_an_sms_second_factor(client, api, keys) -> None:
+    phone = unique_phone()
+    sent = ok(
+        client.post(f"/v0/tenants/{keys.tenant_id}/auth/code", json={**SMS, "phoneNumber": phone})
+    )
+    code = sent["result"]["verificationCode"]
+    body = {**SMS, "phoneNumber": phone, "verificationCode": code}
+    signed_in = ok(client.put(f"/v0/tenants/{keys.tenant_id}/auth/code", json=body))
+    # A phone-only user: SMS codes are all it can sign in with, and its second factor.
+    assert signed_in["authentication"] == {"firstFactors": [SMS], "secondFactors": [SMS]}
+    enrol(client, keys.tenant_id, signed_in)
+    itself = ok(client.get("/v0/self", headers=bearer(tokens(signed_in)[0])))
+    assert itself["authentication"]["secondFactors"] == [TOTP, SMS]  # the tenant's order
 
 
 def test_mode_publishes_the_tenants_second_factors(client, keys) -> None:
