@@ -6,12 +6,15 @@ authenticator app would."""
 from __future__ import annotations
 
 import base64
+import io
 import time
 from typing import Any
 
 import httpx
+import PIL.Image
 import pyotp
 import pytest
+import zxingcpp
 from authkit import (
     PASSWORD,
     bearer,
@@ -113,7 +116,15 @@ def test_set_up_returns_a_secret_a_png_qr_code_and_ten_backup_codes(client, tena
     assert len(secret) == 32 and len(base64.b32decode(secret)) == 20
     prefix = "data:image/png;base64,"
     assert setup["qrCode"].startswith(prefix)
-    assert base64.b64decode(setup["qrCode"][len(prefix) :])[:8] == b"\x89PNG\r\n\x1a\n"
+    png = base64.b64decode(setup["qrCode"][len(prefix) :])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # What an authenticator app reads from the picture: issuer = tenant name, account = email.
+    decoded = zxingcpp.read_barcodes(PIL.Image.open(io.BytesIO(png)))
+    assert [d.format for d in decoded] == [zxingcpp.BarcodeFormat.QRCode]
+    email = user["email"]
+    assert decoded[0].text == (
+        f"otpauth://totp/TOTP:{email}?secret={secret}&issuer=TOTP&algorithm=SHA1&digits=6&period=30"
+    )
     codes = setup["backupCodes"]
     assert len(codes) == 10 == len(set(codes))
     assert all(len(c) == 11 and c[5] == "-" for c in codes)
@@ -184,6 +195,10 @@ def test_password_then_totp(client, tenant) -> None:
     assert body["userId"] == user["userId"]
     session = client.get("/v0/auth/session", headers=bearer(tokens(body)[0]))
     assert session.status_code == 200, session.text
+    assert session.json()["authentication"] == {
+        "firstFactor": {"strategy": "password", "channel": "email"},
+        "secondFactor": TOTP,
+    }
     # The token is used up: a second use is a first factor without an identifier.
     code = _fresh_code(setup["totpSecret"], setup["used"])
     error(_totp_login(client, tenant, token, totpCode=code), 400, "a user identifier is required")
@@ -422,3 +437,25 @@ def test_a_pending_set_up_is_discarded_without_a_code(client, tenant) -> None:
     _set_up(client, access)
     removed = client.request("DELETE", "/v0/auth/totp", headers=bearer(access))
     assert removed.status_code == 200, removed.text
+
+
+def test_activating_from_settings_when_mfa_is_required_still_activates(client, tenant) -> None:
+    """A signed-in user who must use MFA confirms a set-up without a first-factor token
+    (§7.8): TOTP was the first factor of that call, so a second one is due (§1.5), and
+    the authenticator is active in any case."""
+    user = sign_up(client, tenant)
+    access = tokens(user)[0]
+    _require_mfa(client, access)
+    setup = _set_up(client, access)
+    code = _code(setup["totpSecret"])
+    answer = _mfa_required(_totp_login(client, tenant, userId=user["userId"], totpCode=code))
+    assert answer["authentication"]["firstFactor"] == TOTP
+    assert [f["channel"] for f in answer["authentication"]["secondFactors"]] == ["sms"]
+    again = _set_up(client, access)
+    assert again["totpSecret"] == setup["totpSecret"] and again["backupCodes"] == []
+    offered = _mfa_required(log_in(client, tenant, user["email"]))["authentication"]
+    assert offered["secondFactors"][0] == {
+        **TOTP,
+        "isConfiguredByUser": True,
+        "isPreferredByUser": True,
+    }
