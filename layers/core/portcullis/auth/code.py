@@ -313,6 +313,7 @@ def _log_in_second(req: Request, body: CodeLogIn, kind: str, second: Second) -> 
         explain_conflict=lambda: spraying.refuse_if_exhausted(req),
         pending=second.pending,
     )
+    second.pending.keep_proved(kind)
     _confirm_second(verified, kind, item.pendingPhoneNumber)
     return claim.finish(req, verified, False)
 
