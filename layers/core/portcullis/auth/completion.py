@@ -80,6 +80,9 @@ class Verified:
     authenticated_at: str | None = None
     changed: dict[str, Any] = field(default_factory=dict)
     quiet: dict[str, Any] = field(default_factory=dict)
+    # Profile changes written with the factor's own writes even when a second factor is
+    # still due (a TOTP activation: the authenticator is active either way).
+    recorded: dict[str, Any] = field(default_factory=dict)
     # Once the sign-in is complete: end the user's other sessions for this reason, and
     # void their unused reset links (a reset; a claimed account).
     ends_other_sessions: str | None = None
@@ -94,6 +97,13 @@ class Verified:
         for name, value in fields.items():
             setattr(self.user, name, value)
             self.changed[name] = value
+
+    def record(self, **fields: Any) -> None:
+        """A profile change that belongs to the factor itself, not to the sign-in: never
+        deferred to a second factor (see `recorded`)."""
+        for name, value in fields.items():
+            setattr(self.user, name, value)
+            self.recorded[name] = value
 
     def touch(self, **fields: Any) -> None:
         """Bookkeeping (a password rehash): written with the session, not a change."""
@@ -226,10 +236,12 @@ def _resume(pending: mfa.Pending, verified: Verified) -> None:
 
 def _second_factor_required(req: Request, verified: Verified) -> Outcome:
     """§1.5: a new first-factor token, written with what the first factor must write
-    now (a new user, the attempt refund, the IP guard); the account changes wait."""
+    now (a new user, the attempt refund, the IP guard, a TOTP activation); the account
+    changes wait for the second factor. With no second factor left on another channel
+    the sign-in cannot go on (403), but the factor's own writes still land."""
     user = verified.user
     allowed = mfa.allowed_after(req.settings, verified.factor)
-    if not allowed:
+    if not allowed and verified.created:
         raise Forbidden(mfa.NO_SECOND_FACTOR)
     token, item = mfa.new_token(
         req,
@@ -239,18 +251,24 @@ def _second_factor_required(req: Request, verified: Verified) -> Outcome:
         deferred=None if verified.created else _deferred(verified),
         after_signup=verified.after_signup,
     )
-    saves: list[user_store.Item] = [item, *verified.extra]
+    saves: list[user_store.Item] = [item] if allowed else []
+    saves.extend(verified.extra)
     if verified.created:
         identity.create(req, user, saves)
-    else:
-        guard = user_store.field_update(
-            user, {"lastActiveAt": user.lastActiveAt}, expect=verified.expect
-        )
-        try:
-            transactions.commit(saves, [guard, *verified.updates])
-        except transactions.WriteConflict as exc:
-            _explain(verified)
-            raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+        return Outcome(None, mfa.required_response(req, user, verified.factor, token))
+    fields = {"lastActiveAt": user.lastActiveAt, **verified.recorded}
+    guard = user_store.field_update(
+        user, fields, bump_version=bool(verified.recorded), expect=verified.expect
+    )
+    if verified.recorded:
+        saves.append(event_item("update", user, identity.renderer(req)))
+    try:
+        transactions.commit(saves, [guard, *verified.updates])
+    except transactions.WriteConflict as exc:
+        _explain(verified)
+        raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+    if not allowed:
+        raise Forbidden(mfa.NO_SECOND_FACTOR)
     return Outcome(None, mfa.required_response(req, user, verified.factor, token))
 
 
@@ -275,15 +293,21 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
     if verified.created:
         identity.create(req, user, saves)
         return
-    if verified.changed:
+    if verified.changed or verified.recorded:
         saves.append(event_item("update", user, identity.renderer(req)))
     if verified.previous is not None:
         _save_whole(verified, saves)
         return
-    fields = {"lastActiveAt": user.lastActiveAt, **verified.quiet, **verified.changed}
+    fields = {
+        "lastActiveAt": user.lastActiveAt,
+        **verified.quiet,
+        **verified.recorded,
+        **verified.changed,
+    }
     # A profile change bumps the version: a concurrent whole-record save must notice it.
+    changes = verified.changed or verified.recorded
     user_update = user_store.field_update(
-        user, fields, bump_version=bool(verified.changed), expect=verified.expect
+        user, fields, bump_version=bool(changes), expect=verified.expect
     )
     try:
         transactions.commit(
