@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import pyotp
 import pytest
 from authkit import (
     PASSWORD,
@@ -350,3 +351,62 @@ def test_no_first_factor_alone_yields_tokens(client, tenant) -> None:
         400,
         "phoneNumber does not match",
     )
+
+
+def _totp_code(secret: str) -> str:
+    return pyotp.TOTP(secret).now()
+
+
+def test_set_up_is_refused_once_another_second_factor_is_configured(client, tenant) -> None:
+    email = unique_email("hastotp")
+    token = sign_up(client, tenant, email)["firstFactorToken"]
+    setup = client.get("/v0/auth/totp", headers=bearer(token))
+    assert setup.status_code == 200, setup.text
+    secret = setup.json()["totpSecret"]
+    done = client.post(
+        f"/v0/tenants/{tenant}/auth/totp",
+        json={"totpCode": _totp_code(secret)},
+        headers=bearer(token),
+    )
+    _signed_in(done)
+    token = _password_step(client, tenant, email)["firstFactorToken"]
+    error(
+        _send(client, tenant, token, channel="sms", phoneNumber=unique_phone()),
+        403,
+        "A second factor is already set up",
+    )
+    error(
+        _send(client, tenant, token, channel="sms"),
+        400,
+        '"phoneNumber" not found or not yet verified',
+    )
+
+
+def test_an_unproved_email_is_a_new_second_factor(client, tenant) -> None:
+    """A user with a phone and an authenticator whose email was never proved: after an
+    SMS first factor the email code would be a new factor, refused (§11.6)."""
+    email, phone = _user_with_phone(client, tenant)  # password + SMS; email unproved
+    token = _password_step(client, tenant, email)["firstFactorToken"]
+    code = _sent_code(_send(client, tenant, token, channel="sms"))
+    access = tokens(
+        _signed_in(_verify(client, tenant, token, channel="sms", verificationCode=code))
+    )[0]
+    assert client.get("/v0/self", headers=bearer(access)).json()["isEmailConfirmed"] is False
+    setup = client.get("/v0/auth/totp", headers=bearer(access))
+    assert setup.status_code == 200, setup.text
+    activated = client.post(
+        f"/v0/tenants/{tenant}/auth/totp",
+        json={"emailOrUsername": email, "totpCode": _totp_code(setup.json()["totpSecret"])},
+    )
+    assert activated.status_code == 200, activated.text
+
+    code = _sent_code(_send(client, tenant, channel="sms", phoneNumber=phone))
+    step = _mfa_required(
+        _verify(client, tenant, channel="sms", phoneNumber=phone, verificationCode=code)
+    )
+    offered = {
+        f["channel"]: f["isConfiguredByUser"] for f in step["authentication"]["secondFactors"]
+    }
+    assert offered == {"email": False, "authenticator": True}
+    token = step["firstFactorToken"]
+    error(_send(client, tenant, token, channel="email"), 403, "A second factor is already set up")
