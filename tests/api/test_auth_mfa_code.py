@@ -15,6 +15,7 @@ from authkit import (
     error,
     log_in,
     new_tenant,
+    outbox,
     sign_up,
     tokens,
     unique_email,
@@ -410,3 +411,50 @@ def test_an_unproved_email_is_a_new_second_factor(client, tenant) -> None:
     assert offered == {"email": False, "authenticator": True}
     token = step["firstFactorToken"]
     error(_send(client, tenant, token, channel="email"), 403, "A second factor is already set up")
+
+
+def test_live_mode_texts_the_code(client, base_url, workspace) -> None:
+    domain = f"{uuid.uuid4().hex[:10]}.example.com"
+    settings = {**_settings(), "liveDomains": [{"domain": domain}]}
+    live_tenant = new_tenant(base_url, workspace.key("live", "admin"), settings, name="MFA live")
+    live = {"Origin": f"https://app.{domain}"}
+    email, phone = unique_email("live-mfa"), unique_phone()
+    created = client.post(
+        f"/v0/tenants/{live_tenant}/auth/create",
+        json={"email": email, "password": PASSWORD, "options": {"noSignupEmail": True}},
+        headers=live,
+    )
+    assert created.status_code == 200, created.text
+    token = created.json()["firstFactorToken"]
+    assert token.startswith("uf_live_first_factor_") and "tokens" not in created.json()
+    # A test-mode token on a live request is 401.
+    test_token = f"uf_test_first_factor_{uuid.uuid4().hex}"
+    error(
+        client.post(
+            f"/v0/tenants/{live_tenant}/auth/code",
+            json={"channel": "sms"},
+            headers={**live, **bearer(test_token)},
+        ),
+        401,
+        "Invalid token",
+    )
+    sent = client.post(
+        f"/v0/tenants/{live_tenant}/auth/code",
+        json={"channel": "sms", "phoneNumber": phone},
+        headers={**live, **bearer(token)},
+    )
+    assert sent.status_code == 200, sent.text
+    result = sent.json()["result"]
+    assert "verificationCode" not in result and result["phoneNumber"] == phone
+    assert result["submittedAt"] and result["messageId"]
+    texts = outbox(client, phone, "sms")
+    assert len(texts) == 1
+    words = texts[0]["text"].replace(".", " ").split()
+    code = next(w for w in words if w.isdigit() and len(w) == 6)
+    done = client.put(
+        f"/v0/tenants/{live_tenant}/auth/code",
+        json={"channel": "sms", "verificationCode": code},
+        headers={**live, **bearer(token)},
+    )
+    data = _signed_in(done)
+    assert data["mode"] == "live" and data["phoneNumber"] == phone
