@@ -458,3 +458,28 @@ def test_live_mode_texts_the_code(client, base_url, workspace) -> None:
     )
     data = _signed_in(done)
     assert data["mode"] == "live" and data["phoneNumber"] == phone
+
+
+def test_the_last_number_set_up_is_the_one_verified(client, tenant) -> None:
+    email = unique_email("twonumbers")
+    sign_up(client, tenant, email)
+    token = _password_step(client, tenant, email)["firstFactorToken"]
+    first, second = unique_phone(), unique_phone()
+    first_code = _sent_code(_send(client, tenant, token, channel="sms", phoneNumber=first))
+    second_code = _sent_code(_send(client, tenant, token, channel="sms", phoneNumber=second))
+    error(
+        _verify(
+            client, tenant, token, channel="sms", phoneNumber=first, verificationCode=first_code
+        ),
+        400,
+        "phoneNumber does not match",
+    )
+    # Another sign-in of the same user cannot finish this one's set-up either.
+    other = _password_step(client, tenant, email)["firstFactorToken"]
+    error(
+        _verify(client, tenant, other, channel="sms", verificationCode=second_code),
+        400,
+        '"phoneNumber" not found or not yet verified',
+    )
+    data = _signed_in(_verify(client, tenant, token, channel="sms", verificationCode=second_code))
+    assert data["phoneNumber"] == second and data["isPhoneNumberConfirmed"] is True
