@@ -120,25 +120,32 @@ def delete_role(mode: str, tenant: tenant_store.TenantItem, name: Any) -> dict[s
         mode=mode,
         tenant_id=tenant.tenantId,
     )
+    # Read before the task exists: the task may strip holders while this request does.
+    holders = list(role_store.holders(mode, tenant.tenantId, name))
     role_service.delete(mode, tenant, name, [task])
-    updated = remove_role_from_holders(mode, tenant.tenantId, name)
+    updated = remove_role_from_holders(mode, tenant.tenantId, name, holders)
     return {"message": "OK", "result": {"name": name, "usersUpdated": updated}}
 
 
-def remove_role_from_holders(mode: str, tenant_id: str, role_name: str) -> int:
+def remove_role_from_holders(
+    mode: str, tenant_id: str, role_name: str, holders: list[Any] | None = None
+) -> int:
     """Strip a deleted role from every user holding it in the tenant; returns how many
-    users changed. Idempotent: it also runs as the `role.cleanup` outbox task."""
-    changed = 0
-    for assignment in role_store.holders(mode, tenant_id, role_name):
+    users held it. Idempotent: it also runs as the `role.cleanup` outbox task, which may
+    strip some holders at the same moment, so a holder counts whichever run changed it
+    (the answer's `usersUpdated` does not depend on that race)."""
+    held = 0
+    found = role_store.holders(mode, tenant_id, role_name) if holders is None else holders
+    for assignment in found:
         user = store.get_user(mode, assignment.userTenantId, int(assignment.userId))
         if user is None:
             role_store.delete_assignment(
                 mode, tenant_id, assignment.userTenantId, int(assignment.userId)
             )
             continue
-        if drop_roles(user, tenant_id, {role_name}):
-            changed += 1
-    return changed
+        drop_roles(user, tenant_id, {role_name})
+        held += 1
+    return held
 
 
 def drop_roles(user: store.UserItem, tenant_id: str, names: set[str] | None) -> bool:
