@@ -62,6 +62,11 @@ async function secondFactor(Userfront, factor) {
 }
 
 export const scenarios = {
+  /** user.getTotp() on a page that is already signed in (the cookies passed in). */
+  async get_totp(Userfront) {
+    return plain(await Userfront.user.getTotp());
+  },
+
   /**
    * Set up TOTP from a signed-in page (§9.5, §7.8): sign up with a password, fetch the
    * QR code and backup codes with user.getTotp() (access token), then confirm with the
