@@ -42,7 +42,7 @@ async function secondFactor(Userfront, factor) {
     const sent = await attempt(() =>
       Userfront.sendVerificationCode({ channel: "sms", phoneNumber: factor.phoneNumber }),
     );
-    if (sent.error) return { sent, error: sent.error, result: null };
+    if (sent.error) return { sent: null, error: sent.error, result: null };
     const verificationCode = sent.result?.result?.verificationCode;
     const login = await attempt(() =>
       Userfront.login({ method: "verificationCode", channel: "sms", verificationCode }),
