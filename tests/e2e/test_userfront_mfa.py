@@ -17,14 +17,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
-import struct
 import time
 import uuid
-import zlib
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 import pytest
+from qrread import read_qr_png
 from test_userfront_core import AFTER_LOGIN, PASSWORD, jwt_claims, new_email, signed_in
 
 FIRST_FACTORS = [
@@ -39,18 +39,22 @@ TOTP_STEP_SECONDS = 30
 FIRST_FACTOR_TOKEN = re.compile(r"uf_test_first_factor_[0-9a-f]{32}")
 BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")  # 160 bits (§9.5)
 BACKUP_CODE = re.compile(r"[0-9a-f]{5}-[0-9a-f]{5}")  # §7.9
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # ---------------------------------------------------------------------------------------
 # Tenants and helpers
 
 
+def tenant_name(policy: str) -> str:
+    """The tenant's name: the issuer an authenticator app shows (§9.5)."""
+    return f"MFA {policy}"
+
+
 def _new_tenant(base_url: str, admin_key: str, policy: str) -> str:
     """A child tenant of the workspace with MFA on, created through the admin API."""
     headers = {"Authorization": f"Bearer {admin_key}"}
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        created = http.post("/v0/tenants", json={"name": f"MFA {policy}"}, headers=headers)
+        created = http.post("/v0/tenants", json={"name": tenant_name(policy)}, headers=headers)
         assert created.status_code == 200, created.text
         tenant_id: str = created.json()["tenantId"]
         settings = {
@@ -96,34 +100,23 @@ def require_mfa(api: Any, workspace: Any, tenant_id: str, user_id: int) -> None:
     assert response.json()["isMfaRequired"] is True
 
 
-def png_size(data: bytes) -> tuple[int, int]:
-    """Read a PNG the way a decoder would (signature, chunk CRCs, IHDR, the compressed
-    image data inflating to exactly its rows) and return (width, height)."""
-    assert data.startswith(PNG_SIGNATURE), data[:16]
-    at, chunks = len(PNG_SIGNATURE), []
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at : at + 4])
-        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
-        (crc,) = struct.unpack(">I", data[at + 8 + length : at + 12 + length])
-        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
-        chunks.append((kind, body))
-        at += 12 + length
-    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND", [k for k, _ in chunks]
-    width, height, depth, colour = struct.unpack(">IIBB", chunks[0][1][:10])
-    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
-    pixels = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    row = 1 + (width * channels * depth + 7) // 8  # filter byte + packed samples
-    assert len(pixels) == height * row, (len(pixels), width, height, depth, colour)
-    return width, height
-
-
-def check_totp_setup(setup: dict[str, Any]) -> None:
-    """§9.5: a base32 secret, a PNG data URL for an <img>, 10 single-use backup codes."""
+def check_totp_setup(setup: dict[str, Any], issuer: str, account: str) -> None:
+    """§9.5: a base32 secret, a PNG data URL for an <img> whose QR code carries the
+    otpauth:// URI of that secret, and 10 single-use backup codes."""
     assert BASE32_SECRET.fullmatch(setup["totpSecret"]), setup["totpSecret"]
     prefix = "data:image/png;base64,"
     assert setup["qrCode"].startswith(prefix), setup["qrCode"][:40]
-    width, height = png_size(base64.b64decode(setup["qrCode"][len(prefix) :], validate=True))
-    assert width == height >= 21  # a QR code is square, version 1 is 21 modules
+    uri = read_qr_png(base64.b64decode(setup["qrCode"][len(prefix) :], validate=True))
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp"), uri
+    assert unquote(parts.path) == f"/{issuer}:{account}", uri
+    assert dict(parse_qsl(parts.query)) == {
+        "secret": setup["totpSecret"],
+        "issuer": issuer,
+        "algorithm": "SHA1",
+        "digits": "6",
+        "period": str(TOTP_STEP_SECONDS),
+    }, uri
     codes = setup["backupCodes"]
     assert len(codes) == len(set(codes)) == 10, codes
     assert all(BACKUP_CODE.fullmatch(code) for code in codes), codes
@@ -199,7 +192,7 @@ def test_set_up_totp_from_a_signed_in_page(page: Any) -> None:
     email = new_email()
     run = enrol(page, email)
     setup, signup = run.result["setup"], run.result["signup"]
-    check_totp_setup(setup)
+    check_totp_setup(setup, tenant_name("optional"), email)
 
     # getTotp() used the page's access token; the confirming login sent no token at all
     # (the client has no firstFactorToken and login() never sends the access token).
@@ -386,7 +379,7 @@ def test_enrol_totp_during_sign_up_under_policy_all(strict_page: Any) -> None:
         "needsSecondFactor": True,
         "secondFactors": result["signup"]["authentication"]["secondFactors"],
     }
-    check_totp_setup(result["setup"])
+    check_totp_setup(result["setup"], tenant_name("all"), email)
     assert result["login"]["tokens"], result["login"]
     cookies = signed_in(run, strict_page)
     claims = jwt_claims(cookies[f"access.{strict_page.tenant_id}"])
