@@ -220,7 +220,10 @@ def _segments(bits: str, version: int) -> str:
             take(8)
         elif mode == consts.MODE_BYTE:
             count = take((8, 16, 16)[band])
-            text += bytes(take(8) for _ in range(count)).decode("utf-8")
+            try:
+                text += bytes(take(8) for _ in range(count)).decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise Unreadable(f"byte segment is not UTF-8: {error}") from None
         elif mode == consts.MODE_ALPHANUMERIC:
             count = take((9, 11, 13)[band])
             for _ in range(count // 2):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import re
 import time
 import uuid
@@ -24,7 +25,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 import pytest
-from qrread import read_qr_png
+import segno
+from qrread import Unreadable, read_qr_png
 from test_userfront_core import AFTER_LOGIN, PASSWORD, jwt_claims, new_email, signed_in
 
 FIRST_FACTORS = [
@@ -182,6 +184,27 @@ def enrol(page: Any, email: str) -> Any:
     assert run.error is None, str(run)
     signed_in(run, page)
     return run
+
+
+# ---------------------------------------------------------------------------------------
+# The harness: the QR reader reads what an image encodes, and nothing else
+
+
+def test_the_qr_reader_reads_only_what_the_image_encodes() -> None:
+    text = "otpauth://totp/Acme:ada@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme"
+    qr = segno.make(text, error="m")
+    image = io.BytesIO()
+    qr.save(image, kind="png", scale=5, border=4)
+    assert read_qr_png(image.getvalue()) == text
+    # One data module flipped (the bottom-right one is always data): not the same text.
+    qr.matrix[-1][-1] ^= 1
+    damaged = io.BytesIO()
+    qr.save(damaged, kind="png", scale=5, border=4)
+    try:
+        read = read_qr_png(damaged.getvalue())
+    except Unreadable:
+        read = None
+    assert read != text
 
 
 # ---------------------------------------------------------------------------------------
