@@ -4,7 +4,8 @@ The client keeps the firstFactorToken of an "MFA required" answer (api-client §
 page memory only, so each sign-in with two factors is one run of one scenario
 (`scenarios_mfa.mjs`): password → "MFA required" → second factor, on the same page.
 TOTP codes are computed in Node from the secret `user.getTotp()` returned
-(`totp.mjs`, RFC 6238), as an authenticator app would after scanning the QR code.
+(`totp.mjs`, RFC 6238), as an authenticator app would after scanning the QR code; the
+QR code itself is read back (`qrread.py`) to check it carries that secret.
 
 Two tenants of the workspace (test mode, first factors password and email code, second
 factors TOTP and SMS code): one with `mfa.policy: "optional"`, where an administrator
