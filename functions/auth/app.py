@@ -10,7 +10,7 @@ import gc
 from collections.abc import Callable
 from typing import Any, TypeVar, get_type_hints
 
-from portcullis.auth import code, context, link, password, reset, selfservice, verify
+from portcullis.auth import code, context, link, password, reset, selfservice, totp, verify
 from portcullis.auth import pkce as pkce_exchange
 from portcullis.auth.inputs import (
     Body,
@@ -24,6 +24,8 @@ from portcullis.auth.inputs import (
     SendCode,
     SendLink,
     SignUp,
+    TotpLogIn,
+    TotpRemoval,
     VerifyEmail,
     VerifyPhone,
 )
@@ -33,9 +35,13 @@ from portcullis.sessions import tokenauth
 
 
 def _token_route_credentials(resolver: Any) -> None:
-    """Only the password update is token-authenticated here; the rest are public."""
+    """The password update and removing TOTP are token-authenticated here (checked
+    before the body is); the rest are public or take a first-factor token."""
     event = resolver.current_event
-    if event.http_method == "PUT" and event.path.rstrip("/").endswith("/auth/basic"):
+    path = event.path.rstrip("/")
+    if (event.http_method == "PUT" and path.endswith("/auth/basic")) or (
+        event.http_method == "DELETE" and path == "/v0/auth/totp"
+    ):
         tokenauth.authenticate(header(resolver, "authorization"), source_ip(resolver))
 
 
@@ -149,6 +155,26 @@ def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
 @_route("PUT", "/code")
 def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
     return code.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
+
+
+@_route("POST", "/totp")
+def totp_log_in(tenant_path: str | None, body: TotpLogIn) -> dict[str, Any]:
+    return totp.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
+
+
+@app.get("/v0/auth/totp")
+def totp_setup() -> dict[str, Any]:
+    """An access token, or the first-factor token of a sign-in that enrols (§9.5)."""
+    return totp.setup(totp.setup_caller(header(app, "authorization"), source_ip(app)))
+
+
+@app.delete("/v0/auth/totp")
+def totp_removal(body: TotpRemoval | None = None) -> dict[str, Any]:
+    caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
+    request = context.token_request(
+        caller, origin=_origin(), ip=source_ip(app), user_agent=header(app, "user-agent")
+    )
+    return totp.remove(request, caller, body or TotpRemoval())
 
 
 @_route("POST", "/reset/link")

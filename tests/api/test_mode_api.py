@@ -95,7 +95,7 @@ def test_settings_round_trip_and_validation(api, workspace) -> None:
     key = workspace.keys["test"]["admin"]
     current = api("GET", f"/v0/tenants/{tid}/settings", key=key).json()
     assert current["rateLimits"]["signupPerIp"] == {"limit": 20, "windowSeconds": 3600}
-    assert current["mfa"] == {"policy": "optional"}
+    assert current["mfa"] == {"policy": "optional", "firstFactorTokenSeconds": 600}
     changed = api(
         "PUT",
         f"/v0/tenants/{tid}/settings",

@@ -12,7 +12,7 @@ def tenant(aws: str):
 
 def test_defaults_are_complete(tenant) -> None:
     current = settings.as_json(settings.read("test", tenant.tenantId))
-    assert current["mfa"] == {"policy": "optional"}
+    assert current["mfa"] == {"policy": "optional", "firstFactorTokenSeconds": 600}
     assert current["accessTokenDuration"] == 604800
     for name in (
         "signupPerIp",

@@ -80,6 +80,9 @@ class Verified:
     authenticated_at: str | None = None
     changed: dict[str, Any] = field(default_factory=dict)
     quiet: dict[str, Any] = field(default_factory=dict)
+    # Profile changes written with the factor's own writes even when a second factor is
+    # still due (a TOTP activation: the authenticator is active either way).
+    recorded: dict[str, Any] = field(default_factory=dict)
     # Once the sign-in is complete: end the user's other sessions for this reason, and
     # void their unused reset links (a reset; a claimed account).
     ends_other_sessions: str | None = None
@@ -94,6 +97,13 @@ class Verified:
         for name, value in fields.items():
             setattr(self.user, name, value)
             self.changed[name] = value
+
+    def record(self, **fields: Any) -> None:
+        """A profile change that belongs to the factor itself, not to the sign-in: never
+        deferred to a second factor (see `recorded`)."""
+        for name, value in fields.items():
+            setattr(self.user, name, value)
+            self.recorded[name] = value
 
     def touch(self, **fields: Any) -> None:
         """Bookkeeping (a password rehash): written with the session, not a change."""
@@ -275,15 +285,21 @@ def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> N
     if verified.created:
         identity.create(req, user, saves)
         return
-    if verified.changed:
+    if verified.changed or verified.recorded:
         saves.append(event_item("update", user, identity.renderer(req)))
     if verified.previous is not None:
         _save_whole(verified, saves)
         return
-    fields = {"lastActiveAt": user.lastActiveAt, **verified.quiet, **verified.changed}
+    fields = {
+        "lastActiveAt": user.lastActiveAt,
+        **verified.quiet,
+        **verified.recorded,
+        **verified.changed,
+    }
     # A profile change bumps the version: a concurrent whole-record save must notice it.
+    changes = verified.changed or verified.recorded
     user_update = user_store.field_update(
-        user, fields, bump_version=bool(verified.changed), expect=verified.expect
+        user, fields, bump_version=bool(changes), expect=verified.expect
     )
     try:
         transactions.commit(

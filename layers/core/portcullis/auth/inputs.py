@@ -109,3 +109,19 @@ class VerifyPhone(Body):
 class PkceExchange(Body):
     authorizationCode: str | None = None
     codeVerifier: str | None = None
+
+
+class TotpLogIn(Body):
+    totpCode: str | None = None
+    backupCode: str | None = None
+    userId: int | None = None
+    userUuid: str | None = None
+    emailOrUsername: str | None = None
+    email: str | None = None
+    username: str | None = None
+    phoneNumber: str | None = None
+
+
+class TotpRemoval(Body):
+    totpCode: str | None = None
+    backupCode: str | None = None

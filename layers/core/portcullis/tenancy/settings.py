@@ -103,7 +103,7 @@ class Mfa(BaseModel):
     model_config = _STRICT
     policy: Literal["optional", "all"] = "optional"
     # How long a sign-in waits for its second factor (api-client §11.6).
-    firstFactorTokenSeconds: Annotated[int, Field(ge=60, le=3600)] = 600
+    firstFactorTokenSeconds: Annotated[int, Field(ge=10, le=3600)] = 600
 
 
 def _path(value: str | None) -> str | None:
