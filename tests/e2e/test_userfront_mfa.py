@@ -435,5 +435,6 @@ def test_enrol_totp_during_sign_up_under_policy_all(strict_page: Any) -> None:
     check_pending(later, token)
     (second,) = later.result["attempts"]
     assert second["error"] is None, second
-    assert later.user["isMfaRequired"] is False  # the tenant's policy, not the user's flag
+    # A user who signs up under policy "all" is created with isMfaRequired on.
+    assert later.user["isMfaRequired"] is True
     two_factor_session(later, strict_page, TOTP)
