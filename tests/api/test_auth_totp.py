@@ -422,3 +422,25 @@ def test_a_pending_set_up_is_discarded_without_a_code(client, tenant) -> None:
     _set_up(client, access)
     removed = client.request("DELETE", "/v0/auth/totp", headers=bearer(access))
     assert removed.status_code == 200, removed.text
+
+
+def test_activating_from_settings_when_mfa_is_required_still_activates(client, tenant) -> None:
+    """A signed-in user who must use MFA confirms a set-up without a first-factor token
+    (§7.8): TOTP was the first factor of that call, so a second one is due (§1.5), and
+    the authenticator is active in any case."""
+    user = sign_up(client, tenant)
+    access = tokens(user)[0]
+    _require_mfa(client, access)
+    setup = _set_up(client, access)
+    code = _code(setup["totpSecret"])
+    answer = _mfa_required(_totp_login(client, tenant, userId=user["userId"], totpCode=code))
+    assert answer["authentication"]["firstFactor"] == TOTP
+    assert [f["channel"] for f in answer["authentication"]["secondFactors"]] == ["sms"]
+    again = _set_up(client, access)
+    assert again["totpSecret"] == setup["totpSecret"] and again["backupCodes"] == []
+    offered = _mfa_required(log_in(client, tenant, user["email"]))["authentication"]
+    assert offered["secondFactors"][0] == {
+        **TOTP,
+        "isConfiguredByUser": True,
+        "isPreferredByUser": True,
+    }

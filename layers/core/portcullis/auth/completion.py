@@ -236,10 +236,12 @@ def _resume(pending: mfa.Pending, verified: Verified) -> None:
 
 def _second_factor_required(req: Request, verified: Verified) -> Outcome:
     """§1.5: a new first-factor token, written with what the first factor must write
-    now (a new user, the attempt refund, the IP guard); the account changes wait."""
+    now (a new user, the attempt refund, the IP guard, a TOTP activation); the account
+    changes wait for the second factor. With no second factor left on another channel
+    the sign-in cannot go on (403), but the factor's own writes still land."""
     user = verified.user
     allowed = mfa.allowed_after(req.settings, verified.factor)
-    if not allowed:
+    if not allowed and verified.created:
         raise Forbidden(mfa.NO_SECOND_FACTOR)
     token, item = mfa.new_token(
         req,
@@ -249,18 +251,24 @@ def _second_factor_required(req: Request, verified: Verified) -> Outcome:
         deferred=None if verified.created else _deferred(verified),
         after_signup=verified.after_signup,
     )
-    saves: list[user_store.Item] = [item, *verified.extra]
+    saves: list[user_store.Item] = [item] if allowed else []
+    saves.extend(verified.extra)
     if verified.created:
         identity.create(req, user, saves)
-    else:
-        guard = user_store.field_update(
-            user, {"lastActiveAt": user.lastActiveAt}, expect=verified.expect
-        )
-        try:
-            transactions.commit(saves, [guard, *verified.updates])
-        except transactions.WriteConflict as exc:
-            _explain(verified)
-            raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+        return Outcome(None, mfa.required_response(req, user, verified.factor, token))
+    fields = {"lastActiveAt": user.lastActiveAt, **verified.recorded}
+    guard = user_store.field_update(
+        user, fields, bump_version=bool(verified.recorded), expect=verified.expect
+    )
+    if verified.recorded:
+        saves.append(event_item("update", user, identity.renderer(req)))
+    try:
+        transactions.commit(saves, [guard, *verified.updates])
+    except transactions.WriteConflict as exc:
+        _explain(verified)
+        raise verified.conflict or BadRequest(CHANGED_MEANWHILE) from exc
+    if not allowed:
+        raise Forbidden(mfa.NO_SECOND_FACTOR)
     return Outcome(None, mfa.required_response(req, user, verified.factor, token))
 
 
