@@ -5,7 +5,8 @@
 - `claims`: access, ID and refresh token payloads and the tokens object (§1.1, §1.3).
 - `completion`: after a factor is verified, the one place that decides between
   tokens (§1.4), "MFA required" (§1.5) and PKCE (§1.6), and creates the session.
-- `password`, `link`, `code`, `reset`, `verify`, `pkce`: the strategies.
+- `mfa`: who needs a second factor, which ones, and the first-factor token (§11).
+- `password`, `link`, `code`, `totp`, `reset`, `verify`, `pkce`: the strategies.
 - `messages`: sending links and codes (rate limits, outbox items, §1.7 answers).
 - `inputs`: the request bodies of the auth endpoints, shapes only.
 """
