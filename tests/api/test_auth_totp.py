@@ -184,6 +184,10 @@ def test_password_then_totp(client, tenant) -> None:
     assert body["userId"] == user["userId"]
     session = client.get("/v0/auth/session", headers=bearer(tokens(body)[0]))
     assert session.status_code == 200, session.text
+    assert session.json()["authentication"] == {
+        "firstFactor": {"strategy": "password", "channel": "email"},
+        "secondFactor": TOTP,
+    }
     # The token is used up: a second use is a first factor without an identifier.
     code = _fresh_code(setup["totpSecret"], setup["used"])
     error(_totp_login(client, tenant, token, totpCode=code), 400, "a user identifier is required")
