@@ -6,12 +6,15 @@ authenticator app would."""
 from __future__ import annotations
 
 import base64
+import io
 import time
 from typing import Any
 
 import httpx
+import PIL.Image
 import pyotp
 import pytest
+import zxingcpp
 from authkit import (
     PASSWORD,
     bearer,
@@ -113,7 +116,15 @@ def test_set_up_returns_a_secret_a_png_qr_code_and_ten_backup_codes(client, tena
     assert len(secret) == 32 and len(base64.b32decode(secret)) == 20
     prefix = "data:image/png;base64,"
     assert setup["qrCode"].startswith(prefix)
-    assert base64.b64decode(setup["qrCode"][len(prefix) :])[:8] == b"\x89PNG\r\n\x1a\n"
+    png = base64.b64decode(setup["qrCode"][len(prefix) :])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # What an authenticator app reads from the picture: issuer = tenant name, account = email.
+    decoded = zxingcpp.read_barcodes(PIL.Image.open(io.BytesIO(png)))
+    assert [d.format for d in decoded] == [zxingcpp.BarcodeFormat.QRCode]
+    email = user["email"]
+    assert decoded[0].text == (
+        f"otpauth://totp/TOTP:{email}?secret={secret}&issuer=TOTP&algorithm=SHA1&digits=6&period=30"
+    )
     codes = setup["backupCodes"]
     assert len(codes) == 10 == len(set(codes))
     assert all(len(c) == 11 and c[5] == "-" for c in codes)

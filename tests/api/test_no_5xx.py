@@ -60,6 +60,7 @@ FIELDS = (
     "loginRedirectPath", "code", "verificationCode", "channel", "strategy", "redirect",
     "redirectTo", "duration", "roleName", "roleNames", "existingPassword", "sessionId",
     "codeChallenge", "code_verifier", "authorizationCode", "firstFactor", "secondFactor",
+    "totpCode", "backupCode", "firstFactorTokenSeconds", "policy",
 )  # fmt: skip
 QUERY_NAMES = (
     "page", "limit", "order", "search", "test", "active", "continuation", "mode",

@@ -21,9 +21,11 @@ import io
 import re
 import secrets
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import pyotp
+if TYPE_CHECKING:
+    import pyotp
 
 DIGITS = 6
 STEP_SECONDS = 30
@@ -64,13 +66,21 @@ def step_at(at: float) -> int:
     return int(at) // STEP_SECONDS
 
 
+def _totp(secret: str) -> pyotp.TOTP:
+    """pyotp is imported on first use (like segno): the auth function serves every
+    sign-in, and only TOTP log-ins need it (~20 ms of a cold start otherwise)."""
+    import pyotp
+
+    return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
+
+
 def matching_step(secret: str, code: str, at: float | None = None) -> int | None:
     """The time step (current ±1) whose code `code` is, or None. All three candidates are
     computed and compared in constant time, so the answer's timing says nothing."""
     candidate = code.strip().replace(" ", "")
     if _CODE_SHAPE.match(candidate) is None:
         return None
-    totp = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS)
+    totp = _totp(secret)
     now_step = step_at(time.time() if at is None else at)
     found = None
     for step in range(now_step - WINDOW_STEPS, now_step + WINDOW_STEPS + 1):
@@ -81,7 +91,7 @@ def matching_step(secret: str, code: str, at: float | None = None) -> int | None
 
 def code_at(secret: str, at: float) -> str:
     """The code an authenticator shows at `at` (tests and the local demo)."""
-    return str(pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).at(int(at)))
+    return str(_totp(secret).at(int(at)))
 
 
 def new_backup_codes(count: int = BACKUP_CODE_COUNT) -> list[str]:
