@@ -5,7 +5,7 @@ page memory only, so each sign-in with two factors is one run of one scenario
 (`scenarios_mfa.mjs`): password → "MFA required" → second factor, on the same page.
 TOTP codes are computed in Node from the secret `user.getTotp()` returned
 (`totp.mjs`, RFC 6238), as an authenticator app would after scanning the QR code; the
-QR code itself is read back (`qrread.py`) to check it carries that secret.
+QR code itself is read back (zxing-cpp) to check it carries that secret.
 
 Two tenants of the workspace (test mode, first factors password and email code, second
 factors TOTP and SMS code): one with `mfa.policy: "optional"`, where an administrator
@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
+import PIL.Image
 import pytest
-import segno
-from qrread import Unreadable, read_qr_png
+import zxingcpp
 from test_userfront_core import AFTER_LOGIN, PASSWORD, jwt_claims, new_email, signed_in
 
 FIRST_FACTORS = [
@@ -109,7 +109,10 @@ def check_totp_setup(setup: dict[str, Any], issuer: str, account: str) -> None:
     assert BASE32_SECRET.fullmatch(setup["totpSecret"]), setup["totpSecret"]
     prefix = "data:image/png;base64,"
     assert setup["qrCode"].startswith(prefix), setup["qrCode"][:40]
-    uri = read_qr_png(base64.b64decode(setup["qrCode"][len(prefix) :], validate=True))
+    png = base64.b64decode(setup["qrCode"][len(prefix) :], validate=True)
+    (read,) = zxingcpp.read_barcodes(PIL.Image.open(io.BytesIO(png)))
+    assert read.format == zxingcpp.BarcodeFormat.QRCode
+    uri = read.text
     parts = urlsplit(uri)
     assert (parts.scheme, parts.netloc) == ("otpauth", "totp"), uri
     assert unquote(parts.path) == f"/{issuer}:{account}", uri
@@ -185,27 +188,6 @@ def enrol(page: Any, email: str) -> Any:
     assert run.error is None, str(run)
     signed_in(run, page)
     return run
-
-
-# ---------------------------------------------------------------------------------------
-# The harness: the QR reader reads what an image encodes, and nothing else
-
-
-def test_the_qr_reader_reads_only_what_the_image_encodes() -> None:
-    text = "otpauth://totp/Acme:ada@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Acme"
-    qr = segno.make(text, error="m")
-    image = io.BytesIO()
-    qr.save(image, kind="png", scale=5, border=4)
-    assert read_qr_png(image.getvalue()) == text
-    # One data module flipped (the bottom-right one is always data): not the same text.
-    qr.matrix[-1][-1] ^= 1
-    damaged = io.BytesIO()
-    qr.save(damaged, kind="png", scale=5, border=4)
-    try:
-        read = read_qr_png(damaged.getvalue())
-    except Unreadable:
-        read = None
-    assert read != text
 
 
 # ---------------------------------------------------------------------------------------
