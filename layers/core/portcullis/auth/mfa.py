@@ -131,6 +131,16 @@ class Pending:
         user has none of the ones this sign-in could use."""
         return not has_configured(user, self.allowed)
 
+    def keep_proved(self, channel: str) -> None:
+        """A second factor that proves `channel` (`email` or `sms`) keeps its address:
+        the first factor's deferred claim (`auth/claim.py`) drops the *other* channel
+        while nobody has proved it, and now somebody has. Changes only this in-memory
+        copy, which the completing sign-in applies (`completion._resume`)."""
+        address = "email" if channel == "email" else "phoneNumber"
+        changed = dict(self.item.deferred or {}).get("changed")
+        if isinstance(changed, dict) and address in changed and changed[address] is None:
+            del changed[address]
+
     def count_failure(self) -> None:
         store.count_failure(self.item, int(time.time()), MAX_FAILURES)
 
