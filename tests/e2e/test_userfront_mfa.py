@@ -53,16 +53,30 @@ def tenant_name(policy: str) -> str:
     return f"MFA {policy}"
 
 
-def _new_tenant(base_url: str, admin_key: str, policy: str) -> str:
+# The SMS test texts one number twice within seconds (set-up, then a later sign-in);
+# the default spacing of sends to one target is 30 s. A child's limits never exceed its
+# parent's, so the workspace is given it first, with the very value tests/api/authkit.py
+# gives every limit (the API tests share this service when run in the same session).
+SEND_SPACING = {"sendIntervalPerTarget": {"limit": 100_000, "windowSeconds": 60}}
+
+
+def _new_tenant(base_url: str, workspace: Any, policy: str) -> str:
     """A child tenant of the workspace with MFA on, created through the admin API."""
-    headers = {"Authorization": f"Bearer {admin_key}"}
+    headers = {"Authorization": f"Bearer {workspace.key('test', 'admin')}"}
     with httpx.Client(base_url=base_url, timeout=30) as http:
+        parent = http.put(
+            f"/v0/tenants/{workspace.tenant_id}/settings",
+            json={"rateLimits": SEND_SPACING},
+            headers=headers,
+        )
+        assert parent.status_code == 200, parent.text
         created = http.post("/v0/tenants", json={"name": tenant_name(policy)}, headers=headers)
         assert created.status_code == 200, created.text
         tenant_id: str = created.json()["tenantId"]
         settings = {
             "authentication": {"firstFactors": FIRST_FACTORS, "secondFactors": [TOTP, SMS]},
             "mfa": {"policy": policy},
+            "rateLimits": SEND_SPACING,
         }
         updated = http.put(f"/v0/tenants/{tenant_id}/settings", json=settings, headers=headers)
         assert updated.status_code == 200, updated.text
@@ -71,12 +85,12 @@ def _new_tenant(base_url: str, admin_key: str, policy: str) -> str:
 
 @pytest.fixture(scope="module")
 def optional_tenant(base_url: str, workspace: Any) -> str:
-    return _new_tenant(base_url, workspace.key("test", "admin"), "optional")
+    return _new_tenant(base_url, workspace, "optional")
 
 
 @pytest.fixture(scope="module")
 def all_tenant(base_url: str, workspace: Any) -> str:
-    return _new_tenant(base_url, workspace.key("test", "admin"), "all")
+    return _new_tenant(base_url, workspace, "all")
 
 
 @pytest.fixture
