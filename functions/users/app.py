@@ -13,7 +13,7 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
 from portcullis.platform.http import create_app, handler
-from portcullis.users import invitations, lookups, search, service, upsert
+from portcullis.users import invitations, lookups, mfa, search, service, upsert
 from portcullis.users.fields import (
     LinkGenerate,
     UserCreate,
@@ -98,6 +98,11 @@ def _update(tenant: Tenant, user_id: str, body: UserWrite) -> dict[str, Any]:
     return user_json(service.update(_user(tenant, user_id), _fields(body)), tenant=tenant)
 
 
+def _remove_totp(who: callers.Caller, tenant: Tenant, user_id: str) -> dict[str, Any]:
+    """Admin recovery (docs/auth.md): the same scope checks as `PUT` of the user."""
+    return _shown(who, tenant, user_json(mfa.remove_totp(_user(tenant, user_id)), tenant=tenant))
+
+
 def _active(tenant: Tenant, user_id: str) -> dict[str, Any]:
     _mark_active_body()
     return service.mark_active(_user(tenant, user_id))
@@ -151,6 +156,12 @@ def update_user(userId: str, body: UserWrite) -> dict[str, Any]:
 def delete_user(userId: str) -> dict[str, Any]:
     tenant = caller().home("admin")
     return service.delete(_user(tenant, userId))
+
+
+@app.delete("/v0/users/<userId>/totp")
+def remove_user_totp(userId: str) -> dict[str, Any]:
+    who = caller()
+    return _remove_totp(who, who.home("admin"), userId)
 
 
 @app.route("/v0/users/<userId>/active", method=["POST", "PUT"])
@@ -211,6 +222,12 @@ def update_tenant_user(tenantId: str, userId: str, body: UserWrite) -> dict[str,
 def delete_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     tenant = caller().tenant(tenantId, "admin")
     return service.delete(_user(tenant, userId))
+
+
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/totp")
+def remove_tenant_user_totp(tenantId: str, userId: str) -> dict[str, Any]:
+    who = caller()
+    return _remove_totp(who, who.tenant(tenantId, "admin"), userId)
 
 
 @app.route("/v0/tenants/<tenantId>/users/<userId>/active", method=["POST", "PUT"])

@@ -26,6 +26,7 @@ from authkit import (
     tokens,
     unique_email,
 )
+from test_users_support import events_for, wait_for
 
 TOTP = {"strategy": "totp", "channel": "authenticator"}
 SMS = {"strategy": "verificationCode", "channel": "sms"}
@@ -398,7 +399,7 @@ def test_a_reset_waits_for_the_second_factor(client, tenant) -> None:
 # ------------------------------------------------------------------ remove (§9.8)
 
 
-def test_removing_needs_a_current_code_and_ends_other_sessions(client, tenant) -> None:
+def test_removing_needs_a_current_code_and_ends_other_sessions(client, api, tenant) -> None:
     user, setup = _signed_up_with_totp(client, tenant)
     access = tokens(user)[0]
     other = log_in(client, tenant, user["email"]).json()
@@ -420,6 +421,16 @@ def test_removing_needs_a_current_code_and_ends_other_sessions(client, tenant) -
     )
     assert removed.status_code == 200, removed.text
     assert removed.json() == {"message": "OK"}
+    # Announced like any change of the User object: its second factors changed.
+    announced = wait_for(
+        lambda: [
+            e["detail"]["record"]
+            for e in events_for(api, "user.update", userUuid=user["userUuid"])
+            if e["detail"]["record"]["authentication"]["secondFactors"] == []
+            and e["detail"]["record"]["updatedAt"] > user["updatedAt"]
+        ]
+    )
+    assert announced, "no user.update event for the removal"
     assert client.get("/v0/self", headers=bearer(tokens(other)[0])).status_code == 401
     assert client.get("/v0/self", headers=bearer(access)).status_code == 200
     again = client.request(

@@ -42,6 +42,7 @@ from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tokens import claims as token_claims
 from portcullis.users.conflicts import conflict_error
+from portcullis.users.factors import authentication as user_factors
 from portcullis.users.rendering import event_item
 
 PASSWORD = {"strategy": "password", "channel": "email"}
@@ -378,7 +379,7 @@ def signed_in(
             "updatedAt": user.updatedAt,
             "tenant": {"tenantId": tenant.tenantId, "name": tenant.name},
             "authorization": token_claims.authorization(user),
-            "authentication": tenant_settings.authentication.model_dump(mode="json"),
+            "authentication": user_factors(user, tenant_settings.authentication),
         }
     )
     return body

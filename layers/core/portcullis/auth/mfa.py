@@ -33,6 +33,7 @@ from portcullis.store.mfa import FirstFactorItem
 from portcullis.store.transactions import Update
 from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
+from portcullis.users import factors
 
 MAX_FAILURES = 5
 TOTP = {"strategy": "totp", "channel": "authenticator"}
@@ -50,19 +51,9 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def is_configured(user: UserItem, second: dict[str, Any]) -> bool:
-    """Whether the user already has this factor (`isConfiguredByUser`)."""
-    strategy, channel = second.get("strategy"), second.get("channel")
-    if strategy == "totp":
-        return bool(user.totpEnabledAt)
-    if strategy == "verificationCode" and channel == "sms":
-        return bool(user.phoneNumber and user.isPhoneNumberConfirmed)
-    if strategy == "verificationCode" and channel == "email":
-        return bool(user.email and user.isEmailConfirmed)
-    if strategy == "password":
-        return bool(user.passwordHash)
-    if strategy == "link":
-        return bool(user.email and user.isEmailConfirmed)
-    return False
+    """Whether the user already has this factor (`isConfiguredByUser`); the User
+    object's `authentication.secondFactors` asks the same helper."""
+    return factors.is_configured(user, second)
 
 
 def must_use(settings: TenantSettings, user: UserItem) -> bool:

@@ -47,6 +47,7 @@ from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
 from portcullis.tenancy.state import tenant_state
 from portcullis.tokens import envelope
+from portcullis.users.rendering import event_item
 
 PENDING_SECONDS = 15 * 60
 FIRST_FACTOR_PREFIXES = ("uf_live_first_factor_", "uf_test_first_factor_")
@@ -381,8 +382,11 @@ def remove(req: Request, caller: SignedIn, body: Any) -> dict[str, Any]:
     if mfa.same(user.preferredSecondFactor or {}, FACTOR):
         fields["preferredSecondFactor"] = None
     updates.insert(0, user_store.field_update(user, fields, bump_version=True))
+    for name, value in fields.items():
+        setattr(user, name, value)
+    event = event_item("update", user, identity.renderer(req))
     try:
-        transactions.commit([], updates, deletes=[removal])
+        transactions.commit([event], updates, deletes=[removal])
     except transactions.WriteConflict as exc:
         raise invalid if active else NotFound(NOT_SET_UP) from exc
     if active:

@@ -11,6 +11,7 @@ from portcullis.messaging import outbox
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
 from portcullis.tenancy import settings
+from portcullis.users import factors
 
 
 @dataclass
@@ -41,27 +42,12 @@ class Renderer:
         )
 
 
-def _factor_list(user: store.UserItem, flow: settings.Authentication) -> dict[str, Any]:
-    """Factors this user can use now: the tenant's, limited to what the user has set up."""
-    first = []
-    for factor in flow.firstFactors:
-        if factor.strategy == "password" and not user.passwordHash:
-            continue
-        if factor.channel == "sms" and not user.phoneNumber:
-            continue
-        if factor.channel == "email" and not user.email:
-            continue
-        first.append(factor.model_dump())
-    return {"firstFactors": first, "secondFactors": []}
-
-
 def user_json(
     user: store.UserItem,
     *,
     tenant: tenant_store.TenantItem | None = None,
     tenant_settings: settings.TenantSettings | None = None,
     role_tenants: dict[str, tenant_store.TenantItem | None] | None = None,
-    second_factors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The User object; never a hash, secret or token.
 
@@ -85,9 +71,6 @@ def user_json(
             "name": role_tenant.name if role_tenant else None,
             "roles": list(role_list),
         }
-    authentication = _factor_list(user, tenant_settings.authentication)
-    if second_factors is not None:
-        authentication["secondFactors"] = second_factors
     return {
         "mode": user.mode,
         "tenantId": user.tenantId,
@@ -122,7 +105,7 @@ def user_json(
             "logoutRedirectPath": tenant_settings.logoutRedirectPath,
         },
         "authorization": authorization,
-        "authentication": authentication,
+        "authentication": factors.authentication(user, tenant_settings.authentication),
     }
 
 
