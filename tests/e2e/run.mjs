@@ -1,4 +1,5 @@
-// Run one end-to-end scenario in a fresh jsdom page and print the outcome as JSON.
+// Run one end-to-end scenario (scenarios.mjs, scenarios_mfa.mjs) in a fresh jsdom page
+// and print the outcome as JSON.
 //
 //   node tests/e2e/run.mjs <scenario> '<json args>'
 //
@@ -11,7 +12,10 @@
 //   { scenario, error, result, cookies, user, navigations, requests, warnings, jsdomErrors }
 
 import { openPage } from "./browser.mjs";
-import { scenarios, userData } from "./scenarios.mjs";
+import { scenarios as coreScenarios, userData } from "./scenarios.mjs";
+import { scenarios as mfaScenarios } from "./scenarios_mfa.mjs";
+
+const scenarios = { ...coreScenarios, ...mfaScenarios };
 
 function finish(output, status) {
   // Exit explicitly: idle keep-alive sockets would otherwise hold the process open.
