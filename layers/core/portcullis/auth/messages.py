@@ -56,7 +56,9 @@ def email_item(
     **variables: Any,
 ) -> OutboxItem:
     """One rendered email (welcome, login, reset, verify, code) for the transaction."""
-    subject, text, html = mail.render(template, _variables(req, user, seconds, **variables))
+    subject, text, html = mail.render(
+        template, _variables(req, user, seconds, **variables), mode=req.mode, tenant=req.tenant
+    )
     return outbox.email_item(
         mode=req.mode,
         tenant_id=req.tenant_id,
@@ -70,7 +72,12 @@ def email_item(
 
 
 def sms_item(req: Request, user: UserItem | None, to: str, seconds: int, code: str) -> OutboxItem:
-    message = mail.render_sms("code", _variables(req, user, seconds, verification_code=code))
+    message = mail.render_sms(
+        "code",
+        _variables(req, user, seconds, verification_code=code),
+        mode=req.mode,
+        tenant=req.tenant,
+    )
     return outbox.sms_item(mode=req.mode, tenant_id=req.tenant_id, to=to, message=message)
 
 

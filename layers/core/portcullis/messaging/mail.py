@@ -1,15 +1,17 @@
 """Email: template rendering and the SES (sesv2) adapter (concepts §6.1, §6.3).
 
-Templates are files in `portcullis/messaging/templates/`: `<name>.subject.txt`, `<name>.txt`
-and `<name>.html`, with `string.Template` placeholders (`${link}`), so an operator can
-reword them without touching code and without a template language that can execute
-anything. Every value is HTML-escaped in the HTML part; the text part is plain.
+Templates are Jinja2, run in its sandbox (`emailtemplates`): the shipped defaults are
+files in `portcullis/messaging/templates/` (`<name>.subject.txt`, `<name>.txt`,
+`<name>.html`, and `code.sms.txt` for SMS); a tenant admin may override any part per
+tenant and mode (`functions/emails`, docs/emails.md). The override used is the sending
+tenant's own, else its workspace's (a workspace's templates apply to every child tenant
+that has none of its own), else the shipped default; each part falls back on its own.
+Values are HTML-escaped in the HTML part; the text part and the subject are plain.
 
-Names: `welcome`, `login`, `reset`, `invite`, `verify`, `code` (plus `code.sms.txt` for
-SMS). Variables: `workspace_name`, `tenant_name`, `user_name`, `user_email`,
-`user_username`, `user_greeting` (name, else email, else "there"), `link`,
-`verification_code`, `expires_in` (e.g. "3 days"), `expires_at`. Missing ones render
-as empty text.
+Names: `welcome`, `login`, `reset`, `invite`, `verify`, `code` (plus `code.sms`).
+Callers pass the flat values `workspace_name`, `tenant_name`, `user_name`, `user_email`,
+`user_username`, `link`, `verification_code`, `expires_in`, `expires_at`; templates see
+them under the §6.3 names too (`workspace.name`, `verificationCode`, ...).
 
 Request code does not call `send`: it writes `outbox.email_item(...)` in the same
 transaction as the change that causes the email, and the publisher sends it.
@@ -17,66 +19,57 @@ transaction as the change that causes the email, and the publisher sends it.
 
 from __future__ import annotations
 
-import html as html_lib
-from functools import cache
-from pathlib import Path
-from string import Template
+from collections.abc import Mapping
 from typing import Any
 
+from portcullis.messaging import emailtemplates
+from portcullis.messaging.emailtemplates import UnknownTemplate
 from portcullis.platform import aws, config
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-VARIABLES: tuple[str, ...] = (
-    "workspace_name",
-    "tenant_name",
-    "user_name",
-    "user_email",
-    "user_username",
-    "user_greeting",
-    "link",
-    "verification_code",
-    "expires_in",
-    "expires_at",
-)
+__all__ = ["UnknownTemplate", "override_for", "render", "render_sms", "send", "sender_for"]
 
 
-class UnknownTemplate(LookupError):
-    pass
+def override_for(
+    mode: str | None, tenant: tenant_store.TenantItem | None, template_type: str
+) -> dict[str, str] | None:
+    """The tenant's own override of `template_type`, else its workspace's, else None."""
+    if mode is None or tenant is None:
+        return None
+    from portcullis.store import emailtemplates as store
+
+    tenant_ids = [tenant.tenantId]
+    if tenant.ancestors:
+        tenant_ids.append(tenant.ancestors[-1])
+    found = store.first_of(mode, tenant_ids, template_type)
+    return dict(found.parts or {}) if found is not None else None
 
 
-@cache
-def _template(file_name: str) -> Template:
-    path = TEMPLATE_DIR / file_name
-    if not path.is_file() or path.parent != TEMPLATE_DIR:
-        raise UnknownTemplate(file_name)
-    return Template(path.read_text(encoding="utf-8"))
+def render(
+    template_name: str,
+    variables: Mapping[str, Any],
+    *,
+    mode: str | None = None,
+    tenant: tenant_store.TenantItem | None = None,
+) -> tuple[str, str, str]:
+    """(subject, text, html) of one email type, with `tenant`'s override when it has one."""
+    parts = emailtemplates.render(
+        template_name, variables, override_for(mode, tenant, template_name)
+    )
+    return parts["subject"], parts["text"], parts["html"]
 
 
-def _values(variables: dict[str, Any]) -> dict[str, str]:
-    values = {name: "" for name in VARIABLES}
-    values.update({k: "" if v is None else str(v) for k, v in variables.items()})
-    if not values["user_greeting"]:
-        values["user_greeting"] = values["user_name"] or values["user_email"] or "there"
-    if not values["tenant_name"]:
-        values["tenant_name"] = values["workspace_name"]
-    return values
-
-
-def render(template_name: str, variables: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) of one email type."""
-    values = _values(variables)
-    escaped = {k: html_lib.escape(v, quote=True) for k, v in values.items()}
-    # A subject is one header line: a newline in a tenant name must not start another.
-    subject = " ".join(_template(f"{template_name}.subject.txt").substitute(values).split())
-    text = _template(f"{template_name}.txt").substitute(values)
-    body = _template(f"{template_name}.html").substitute(escaped)
-    return subject, text, body
-
-
-def render_sms(template_name: str, variables: dict[str, Any]) -> str:
-    return _template(f"{template_name}.sms.txt").substitute(_values(variables)).strip()
+def render_sms(
+    template_name: str,
+    variables: Mapping[str, Any],
+    *,
+    mode: str | None = None,
+    tenant: tenant_store.TenantItem | None = None,
+) -> str:
+    sms_type = f"{template_name}.sms"
+    parts = emailtemplates.render(sms_type, variables, override_for(mode, tenant, sms_type))
+    return parts["text"].strip()
 
 
 def sender_for(mode: str, tenant: tenant_store.TenantItem) -> str:

@@ -147,6 +147,8 @@ def _plan(request: InviteTerms, user: user_store.UserItem, email_allowed: bool) 
             "expires_in": durations.describe(request.seconds),
             "expires_at": links.issued(user, token, link_item).expires_at,
         },
+        mode=user.mode,
+        tenant=request.owner,
     )
     email_item = outbox.email_item(
         mode=user.mode,
