@@ -79,6 +79,20 @@ VARIABLES: frozenset[str] = frozenset(
         "expires_at",
     }
 )
+# What `GET .../emails/{type}` lists for template authors (concepts §6.3).
+DOCUMENTED_VARIABLES: tuple[str, ...] = (
+    "workspace.name",
+    "workspace.image",
+    "tenant.name",
+    "user.name",
+    "user.email",
+    "user.username",
+    "link",
+    "verificationCode",
+    "expiresAt",
+    "expiresIn",
+    "brand",
+)
 # Attribute names refused at save time besides any `_name` (what sandbox escapes use).
 UNSAFE_ATTRIBUTES: frozenset[str] = frozenset(
     {

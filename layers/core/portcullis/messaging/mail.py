@@ -89,12 +89,31 @@ def sender_for(mode: str, tenant: tenant_store.TenantItem) -> str:
     return chosen or config.sender_email()
 
 
-def send(to: str, subject: str, text: str, html: str, sender: str) -> str:
-    """Send one email through SES v2 with both parts; returns SES's message id."""
-    response = aws.client("sesv2").send_email(
-        FromEmailAddress=sender,
-        Destination={"ToAddresses": [to]},
-        Content={
+def _tag(value: str) -> str:
+    """SES tag values allow letters, digits, `_`, `-`, `.`, `@` only."""
+    return "".join(c if c.isalnum() or c in "_-.@" else "_" for c in value)[:256] or "_"
+
+
+def send(
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    sender: str,
+    *,
+    mode: str | None = None,
+    tenant_id: str | None = None,
+) -> str:
+    """Send one email through SES v2 with both parts; returns SES's message id.
+
+    It goes out with the deployment's configuration set, tagged with the mode and
+    tenant: a bounce or complaint event carries the tags back, which tells the
+    bounce handler whose user to mark (portcullis/users/emailstatus.py).
+    """
+    request: dict[str, Any] = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {
             "Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
                 "Body": {
@@ -103,5 +122,13 @@ def send(to: str, subject: str, text: str, html: str, sender: str) -> str:
                 },
             }
         },
-    )
+    }
+    configuration_set = config.ses_configuration_set()
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    tags = [("mode", mode), ("tenantId", tenant_id)]
+    email_tags = [{"Name": name, "Value": _tag(value)} for name, value in tags if value]
+    if email_tags:
+        request["EmailTags"] = email_tags
+    response = aws.client("sesv2").send_email(**request)
     return str(response.get("MessageId", ""))

@@ -186,6 +186,10 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
     if item.kind == "email":
         from portcullis.messaging import mail
 
+        suppressed = _suppressed(str(payload["to"]))
+        if suppressed is not None:
+            # Bounced or complained (docs/emails.md): not sent, and the item says why.
+            return {"to": payload["to"], "template": payload.get("template"), **suppressed}
         content = _unsealed(item)
         message_id = mail.send(
             str(payload["to"]),
@@ -193,6 +197,8 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
             content["text"],
             content["html"],
             content["sender"],
+            mode=item.mode,
+            tenant_id=item.tenantId,
         )
         return {"to": payload["to"], "template": payload.get("template"), "messageId": message_id}
     if item.kind == "sms":
@@ -208,6 +214,16 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
         getattr(import_module(module_name), function_name)(**dict(payload.get("args") or {}))
         return payload
     raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+
+def _suppressed(address: str) -> dict[str, str] | None:
+    """Why an email to `address` must not be sent (it bounced or complained), or None."""
+    from portcullis.store import emailstatus
+
+    status = emailstatus.get(address)
+    if status is None:
+        return None
+    return {"skipped": status.status, "skippedSince": status.at}
 
 
 def _without_secrets(item: store.OutboxItem) -> dict[str, Any]:

@@ -25,6 +25,12 @@ def sender_email() -> str:
     return os.environ.get("SENDER_EMAIL", "no-reply@example.com")
 
 
+def ses_configuration_set() -> str | None:
+    """The SES configuration set every email is sent with (its bounce and complaint
+    events mark the address: docs/emails.md); unset = none (e.g. a bare test process)."""
+    return os.environ.get("SES_CONFIGURATION_SET") or None
+
+
 def sender_domains() -> list[str]:
     """Email domains every workspace of the deployment may send from (`SenderDomains`
     parameter, comma-separated); empty = only the domains allowed per workspace."""

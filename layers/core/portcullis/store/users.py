@@ -66,6 +66,9 @@ class UserItem(Item):
     passwordChangedAt = UnicodeAttribute(null=True)
     claimedAt = UnicodeAttribute(null=True)  # first proof of an unconfirmed address
     totpEnabledAt = UnicodeAttribute(null=True)  # an active TOTP authenticator (store/mfa.py)
+    # {"status": "bounced"|"complained", "at": ..., "email": ...}: SES reported the address
+    # (users/emailstatus.py); shown while `email` is still the user's address.
+    emailStatus = JSONAttribute(null=True)
     roles = JSONAttribute(default=dict)  # tenantId -> [role names], direct grants only
     version = NumberAttribute(default=1)
     gsi1pk = UnicodeAttribute()

@@ -71,7 +71,7 @@ def user_json(
             "name": role_tenant.name if role_tenant else None,
             "roles": list(role_list),
         }
-    return {
+    rendered = {
         "mode": user.mode,
         "tenantId": user.tenantId,
         "userId": int(user.userId),
@@ -107,6 +107,22 @@ def user_json(
         "authorization": authorization,
         "authentication": factors.authentication(user, tenant_settings.authentication),
     }
+    status = email_status(user)
+    if status is not None:
+        rendered["emailStatus"] = status
+    return rendered
+
+
+def email_status(user: store.UserItem) -> dict[str, Any] | None:
+    """`emailStatus` (extension, docs/users.md): `{status, at}` once SES reported the
+    user's address as bounced or complained; absent otherwise, and again once the user
+    has another address (the status belongs to the address it was reported for)."""
+    status = user.emailStatus
+    if not isinstance(status, dict) or not user.email:
+        return None
+    if str(status.get("email", "")).lower() != user.email.strip().lower():
+        return None
+    return {"status": status.get("status"), "at": status.get("at")}
 
 
 def _ancestors(renderer: Renderer) -> list[str]:

@@ -1,0 +1,69 @@
+"""Email addresses that bounced or complained: sends to them stop (docs/emails.md).
+
+One item per address for the whole deployment (`EMAILSTATUS#<address>` / `EMAILSTATUS`):
+every workspace sends through the same SES account, whose reputation a hard bounce or
+a complaint hurts whichever tenant sends next, so the address is suppressed for all.
+The outbox reads it before each email (one GetItem); the user record carries its own
+copy (`emailStatus`) for display.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist
+
+from portcullis.store.base import Item
+
+SK = "EMAILSTATUS"
+STATUSES = ("bounced", "complained")
+
+
+class EmailStatusItem(Item):
+    email = UnicodeAttribute()
+    status = UnicodeAttribute()  # "bounced" | "complained"
+    at = UnicodeAttribute()  # when SES reported it (ISO 8601)
+    detail = UnicodeAttribute(null=True)  # bounce type / complaint feedback type
+
+
+def normalise(address: str) -> str:
+    return address.strip().lower()
+
+
+def _pk(address: str) -> str:
+    return f"EMAILSTATUS#{normalise(address)}"
+
+
+def get(address: str) -> EmailStatusItem | None:
+    try:
+        return EmailStatusItem.get(_pk(address), SK)
+    except DoesNotExist:
+        return None
+
+
+def mark(address: str, status: str, at: str, detail: str | None = None) -> EmailStatusItem:
+    """Record the address's status; a complaint is kept over a later bounce report."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown email status {status!r}")
+    current = get(address)
+    if current is not None and current.status == "complained" and status == "bounced":
+        return current
+    item = EmailStatusItem(
+        _pk(address),
+        SK,
+        type="emailStatus",
+        email=normalise(address),
+        status=status,
+        at=at,
+        detail=detail,
+    )
+    item.save()
+    return item
+
+
+def clear(address: str) -> bool:
+    """Lift the suppression (an operator's decision); False when there was none."""
+    item = get(address)
+    if item is None:
+        return False
+    item.delete()
+    return True
