@@ -9,6 +9,7 @@ resource, which is how the functions' environment variables get local values.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -167,6 +168,7 @@ class Provisioner:
         self._buses()
         self._queues()
         self._topics()
+        self._configuration_sets()
         self._functions_and_apis()
         self._queue_rules()
         return self.resources
@@ -253,6 +255,14 @@ class Provisioner:
             self.resources.refs[logical_id] = arn
             self.resources.attributes[(logical_id, "TopicArn")] = arn
             self.resources.attributes[(logical_id, "TopicName")] = name
+
+    def _configuration_sets(self) -> None:
+        """SES configuration sets: `!Ref` is the name (moto ignores it when sending)."""
+        for logical_id, resource in self.template.of_type("AWS::SES::ConfigurationSet").items():
+            name = _name(self.template, resource, "Name", f"{STACK_NAME}-{logical_id}")
+            with contextlib.suppress(self._ses.exceptions.ConfigurationSetAlreadyExistsException):
+                self._ses.create_configuration_set(ConfigurationSet={"Name": name})
+            self.resources.refs[logical_id] = name
 
     def _functions_and_apis(self) -> None:
         for logical_id, resource in self.template.of_type(

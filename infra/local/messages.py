@@ -32,6 +32,8 @@ class SentMessage:
     html: str | None
     sent_at: str
     message_id: str | None
+    # SES message tags (sesv2 `EmailTags`), kept for `/_local/ses/*` (sesevents.py).
+    tags: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -139,6 +141,11 @@ def from_ses_v2(request: Mapping[str, Any], message_id: str | None) -> SentMessa
     if "Simple" in content:
         simple = content["Simple"]
         body = simple.get("Body") or {}
+        tags = tuple(
+            (str(t.get("Name")), str(t.get("Value")))
+            for t in request.get("EmailTags") or []
+            if isinstance(t, dict)
+        )
         return SentMessage(
             channel="email",
             to=", ".join(recipients),
@@ -148,6 +155,7 @@ def from_ses_v2(request: Mapping[str, Any], message_id: str | None) -> SentMessa
             html=(body.get("Html") or {}).get("Data"),
             sent_at=now_iso(),
             message_id=message_id,
+            tags=tags,
         )
     if "Template" in content:
         template = content["Template"]

@@ -53,6 +53,7 @@ from infra.local.persistence import (
 )
 from infra.local.routing import Router
 from infra.local.server import LocalGateway, LocalHttpServer
+from infra.local.sesevents import SesEventSimulator, Subscriber
 from infra.local.template import ACCOUNT_ID, SamTemplate
 from infra.local.wiretap import InvokeOutcome, WireTap, WsgiApp, invoke_response
 from portcullis.store.schema import TTL_ATTRIBUTE
@@ -241,6 +242,9 @@ class LocalRuntime(Started):
             stage_variables=self._stage_variables(template, self._resources),
             dynamodb_calls=self._dynamodb_calls,
             after_request=self._drain_if_written,
+            ses_events=SesEventSimulator(
+                self.messages, self._ses_subscribers(template, self._resources), self._invoke_now
+            ).simulate,
         )
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
@@ -376,6 +380,41 @@ class LocalRuntime(Started):
                 )
             )
         return sources
+
+    def _ses_subscribers(
+        self, template: SamTemplate, resources: LocalResources
+    ) -> list[Subscriber]:
+        """Functions subscribed (`Type: SNS`) to a topic that an SES configuration set
+        publishes its events to (`AWS::SES::ConfigurationSetEventDestination`)."""
+        intrinsics = resources.intrinsics(template)
+        topics = set()
+        for resource in template.of_type("AWS::SES::ConfigurationSetEventDestination").values():
+            destination = ((resource.get("Properties") or {}).get("EventDestination")) or {}
+            raw = (destination.get("SnsDestination") or {}).get("TopicARN")
+            try:
+                topics.add(intrinsics.resolve_string(raw))
+            except Unresolvable as error:
+                _warn(f"SES event destination topic not resolvable ({error})")
+        subscribers = []
+        for trigger in template.topic_triggers:
+            try:
+                arn = intrinsics.resolve_string(trigger.topic)
+            except Unresolvable as error:
+                _warn(f"{trigger.function_id}: SNS topic not resolvable ({error})")
+                continue
+            if arn in topics:
+                subscribers.append(Subscriber(function_id=trigger.function_id, topic_arn=arn))
+        return subscribers
+
+    def _invoke_now(self, function_id: str, event: dict[str, Any]) -> Any:
+        """Run a function with `event` now (as SNS would), then send what it wrote."""
+        try:
+            return self._functions[function_id].invoke(event)
+        except Exception as error:
+            traceback.print_exception(error, file=sys.stderr)
+            return {"errorType": type(error).__name__, "errorMessage": str(error)}
+        finally:
+            self._drain()
 
     def _bootstrap(self, had_saved_table: bool) -> Workspace | None:
         saved = load_workspace(self.data_dir)

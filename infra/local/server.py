@@ -8,6 +8,7 @@ the code (two sign-ups with one email) show up locally the way they would in AWS
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -64,7 +65,9 @@ class LocalGateway:
         stage_variables: Mapping[str, str] | None = None,
         dynamodb_calls: Callable[[], int] | None = None,
         after_request: Callable[[], None] | None = None,
+        ses_events: Callable[[str, Any], tuple[int, dict[str, Any]]] | None = None,
     ) -> None:
+        self.ses_events = ses_events
         self.dynamodb_calls = dynamodb_calls or (lambda: 0)
         self.after_request = after_request or drain
         self.router = router
@@ -151,6 +154,16 @@ class LocalGateway:
                 self.messages.clear()
                 return HttpResponse(status=204)
             return gateway_error(405, origin)
+        if resource.startswith(f"{LOCAL_PREFIX}/ses/") and self.ses_events is not None:
+            # A simulated SES bounce or complaint (infra/local/sesevents.py).
+            if method != "POST":
+                return gateway_error(405, origin)
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                return json_response(400, {"message": "body must be JSON"}, origin)
+            status, answer = self.ses_events(resource.rsplit("/", 1)[1], body)
+            return json_response(status, answer, origin)
         if resource == f"{LOCAL_PREFIX}/events":
             if method == "GET":
                 self.drain()

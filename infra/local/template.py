@@ -63,6 +63,15 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class TopicTrigger:
+    """A function subscribed to an SNS topic (`Type: SNS`); `topic` is the raw topic ARN
+    value. Locally only `/_local/ses/*` publishes to it (infra/local/sesevents.py)."""
+
+    function_id: str
+    topic: Any
+
+
+@dataclass(frozen=True)
 class CorsConfig:
     """SAM's `Api.Cors`: API Gateway answers preflights itself with these headers."""
 
@@ -100,6 +109,7 @@ class SamTemplate:
     routes: list[ApiRoute] = field(default_factory=list)
     rule_triggers: list[RuleTrigger] = field(default_factory=list)
     queue_triggers: list[QueueTrigger] = field(default_factory=list)
+    topic_triggers: list[TopicTrigger] = field(default_factory=list)
     cors: CorsConfig | None = None
     stage_variables: Mapping[str, Any] = field(default_factory=dict)
 
@@ -214,6 +224,10 @@ class SamTemplate:
                         report_batch_item_failures="ReportBatchItemFailures"
                         in (props.get("FunctionResponseTypes") or []),
                     )
+                )
+            elif kind == "SNS":
+                self.topic_triggers.append(
+                    TopicTrigger(function_id=function_id, topic=props.get("Topic"))
                 )
             elif kind in _DELIBERATELY_IGNORED_EVENTS:
                 log.info("%s.%s (%s) is not emulated locally", function_id, event_id, kind)
