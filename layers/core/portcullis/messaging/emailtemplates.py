@@ -188,7 +188,36 @@ def _environment(autoescape: bool) -> Environment:
                     raise SecurityError("repeat count too large")
             return super().call_binop(context, operator, left, right)
 
-    environment = Sandbox(autoescape=autoescape, undefined=Undefined, keep_trailing_newline=True)
+    class Refused(Undefined):
+        """A missing value renders as empty text, but what the sandbox refused (an
+        unsafe attribute or item) fails the render however it is used."""
+
+        __slots__ = ()
+
+        def _refused(self) -> bool:
+            return self._undefined_exception is SecurityError
+
+        def __str__(self) -> str:
+            if self._refused():
+                self._fail_with_undefined_error()
+            return super().__str__()
+
+        def __bool__(self) -> bool:
+            if self._refused():
+                self._fail_with_undefined_error()
+            return super().__bool__()
+
+        def __iter__(self) -> Any:
+            if self._refused():
+                self._fail_with_undefined_error()
+            return super().__iter__()
+
+        def __len__(self) -> int:
+            if self._refused():
+                self._fail_with_undefined_error()
+            return super().__len__()
+
+    environment = Sandbox(autoescape=autoescape, undefined=Refused, keep_trailing_newline=True)
     environment.globals.clear()
     for name in UNSAFE_FILTERS:
         environment.filters.pop(name, None)
