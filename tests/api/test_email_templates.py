@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from accesskit import api_key, child_tenant
-from authkit import PASSWORD, bearer, error, new_tenant, outbox, unique_email
+from authkit import PASSWORD, error, new_tenant, outbox, unique_email
 
 SCRIPT = "<script>alert(1)</script>"
 
