@@ -253,9 +253,9 @@ def validate(template_type: str, part: str, source: Any) -> None:
     for node in _walk(tree):
         if isinstance(node, nodes.Getattr) and _unsafe_name(node.attr):
             raise TemplateProblem(part, f'"{part}" may not use the attribute "{node.attr}"')
-        constant = isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const)
-        if constant and _unsafe_name(node.arg.value):
-            raise TemplateProblem(part, f'"{part}" may not use the item "{node.arg.value}"')
+        key = node.arg if isinstance(node, nodes.Getitem) else None
+        if isinstance(key, nodes.Const) and _unsafe_name(key.value):
+            raise TemplateProblem(part, f'"{part}" may not use the item "{key.value}"')
         if isinstance(node, nodes.Filter | nodes.Test) and node.name not in (
             environment.filters if isinstance(node, nodes.Filter) else environment.tests
         ):

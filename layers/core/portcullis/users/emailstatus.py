@@ -53,7 +53,7 @@ def _report(message: Mapping[str, Any]) -> tuple[str, list[str], str, str | None
         if bounce.get("bounceType") != "Permanent":
             return None  # a soft bounce: SES itself retries, the address may well work
         recipients = bounce.get("bouncedRecipients") or []
-        detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType', '')}".rstrip("/")
+        detail: Any = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType', '')}".rstrip("/")
         status, report = "bounced", bounce
     elif kind == "Complaint":
         complaint = message.get("complaint") or {}
@@ -80,7 +80,9 @@ def handle(message: Mapping[str, Any]) -> list[str]:
     if report is None:
         return []
     status, addresses, at, detail = report
-    mail = message.get("mail") if isinstance(message.get("mail"), dict) else {}
+    mail = message.get("mail")
+    if not isinstance(mail, dict):
+        mail = {}
     mode, tenant_id = _tag(mail, "mode"), _tag(mail, "tenantId")
     for address in addresses:
         suppression.mark(address, status, at, detail)
