@@ -243,3 +243,26 @@ def test_a_bounced_address_is_marked_and_the_outbox_skips_it(aws: str) -> None:
     assert kept.payload["skipped"] == "bounced" and "messageId" not in kept.payload
     assert "sealed" not in kept.payload
     assert emailstatus.clear(address)
+
+
+def test_jinja2_is_loaded_by_the_first_render_not_by_importing_the_auth_function() -> None:
+    """Jinja2 costs ~50 ms to import: the auth function's cold start must not pay it."""
+    import os
+    import textwrap
+
+    from freshprocess import ROOT, run_json
+
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import app
+        before = "jinja2" in sys.modules
+        from portcullis.messaging import mail
+        mail.render("login", {"workspace_name": "Acme", "link": "https://x.example/"})
+        print(json.dumps({"before": before, "after": "jinja2" in sys.modules,
+                          "mail": "portcullis.messaging.mail" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    result = run_json(code, env, ROOT / "functions" / "auth")
+    assert result == {"before": False, "after": True, "mail": True}
