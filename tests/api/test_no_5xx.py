@@ -61,6 +61,7 @@ FIELDS = (
     "redirectTo", "duration", "roleName", "roleNames", "existingPassword", "sessionId",
     "codeChallenge", "code_verifier", "authorizationCode", "firstFactor", "secondFactor",
     "totpCode", "backupCode", "firstFactorTokenSeconds", "policy",
+    "subject", "html", "text",
 )  # fmt: skip
 QUERY_NAMES = (
     "page", "limit", "order", "search", "test", "active", "continuation", "mode",
@@ -166,6 +167,7 @@ def _parameters(route: ApiRoute, box: Sandbox) -> dict[str, st.SearchStrategy[st
         "sessionId": _segment(["00000000-0000-4000-8000-000000000000"]),
         "type": _segment(["admin", "readonly", "webhook", "jwt"]),
         "mode": _segment(["test", "live"]),
+        "emailType": _segment(["login", "code.sms", "nope"]),
     }
 
 

@@ -37,6 +37,9 @@ ESCAPES = [
     "{{ 9 ** 999999 }}",
     "{{ self.__init__ }}",
     "{{ config }}",
+    "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "{% for a in link %}{% for b in link %}x{% endfor %}{% endfor %}",
+    "{{ ('x' * 10000) * 10000 }}",
 ]
 
 

@@ -29,6 +29,7 @@ email does not pay for it (docs/performance.md).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -52,9 +53,11 @@ MAX_SUBJECT = 500
 MAX_BODY = 40_000  # two bodies of 4-byte characters stay under the 400 KB item limit
 MAX_SMS = 1_000
 MAX_OUTPUT = 1_000_000
-# `*` and `**` in a template: the largest repeat count / exponent allowed.
+# `*` and `**` in a template: the longest string or list a repeat may build, the largest
+# exponent; and the time one part may take to render.
 MAX_REPEAT = 10_000
 MAX_EXPONENT = 64
+RENDER_SECONDS = 1.0
 
 # Top-level names a template may use (concepts §6.3 and the earlier flat names).
 VARIABLES: frozenset[str] = frozenset(
@@ -183,9 +186,11 @@ def _environment(autoescape: bool) -> Environment:
             if operator == "**" and (not isinstance(right, int) or abs(right) > MAX_EXPONENT):
                 raise SecurityError("exponent too large")
             if operator == "*":
+                sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
                 counts = [v for v in (left, right) if isinstance(v, int)]
-                if any(abs(c) > MAX_REPEAT for c in counts):
-                    raise SecurityError("repeat count too large")
+                size = len(sized[0]) if sized else 1
+                if sized and counts and size * abs(counts[0]) > MAX_REPEAT:
+                    raise SecurityError("repeat result too large")
             return super().call_binop(context, operator, left, right)
 
     class Refused(Undefined):
@@ -230,21 +235,21 @@ def _walk(node: Node) -> Iterator[Node]:
         yield from _walk(child)
 
 
+def _has_loop(loop: Node) -> bool:
+    """Whether a loop holds another (nested loops multiply: a render could run forever)."""
+    from jinja2 import nodes
+
+    return any(isinstance(n, nodes.For) for n in _walk(loop) if n is not loop)
+
+
 def _unsafe_name(name: object) -> bool:
     return isinstance(name, str) and (name.startswith("_") or name in UNSAFE_ATTRIBUTES)
 
 
-def validate(template_type: str, part: str, source: Any) -> None:
-    """Refuse (TemplateProblem naming `part`) a template that may not be saved."""
+def _check_tree(part: str, source: str) -> None:
+    """The static checks of `validate`: syntax, names, filters, includes."""
     from jinja2 import TemplateSyntaxError, meta, nodes
 
-    if not isinstance(source, str):
-        raise TemplateProblem(part, f'"{part}" must be a string')
-    limit = limit_of(template_type, part)
-    if len(source) > limit:
-        raise TemplateProblem(part, f'"{part}" must be at most {limit} characters')
-    if part == "subject" and not source.strip():
-        raise TemplateProblem(part, f'"{part}" must not be empty')
     environment = _environment(part == "html")
     try:
         tree = environment.parse(source)
@@ -262,9 +267,28 @@ def validate(template_type: str, part: str, source: Any) -> None:
             raise TemplateProblem(part, f'"{part}" uses an unknown filter or test "{node.name}"')
         if isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
             raise TemplateProblem(part, f'"{part}" may not include or import templates')
+        if isinstance(node, nodes.Macro | nodes.CallBlock):
+            raise TemplateProblem(part, f'"{part}" may not define macros')
+        if isinstance(node, nodes.For) and (node.recursive or _has_loop(node)):
+            raise TemplateProblem(part, f'"{part}" may not nest loops')
     unknown = sorted(meta.find_undeclared_variables(tree) - VARIABLES)
     if unknown:
         raise TemplateProblem(part, f'"{part}" uses an unknown variable "{unknown[0]}"')
+
+
+def validate(template_type: str, part: str, source: Any) -> None:
+    """Refuse (TemplateProblem naming `part`) a template that may not be saved."""
+    if not isinstance(source, str):
+        raise TemplateProblem(part, f'"{part}" must be a string')
+    limit = limit_of(template_type, part)
+    if len(source) > limit:
+        raise TemplateProblem(part, f'"{part}" must be at most {limit} characters')
+    if part == "subject" and not source.strip():
+        raise TemplateProblem(part, f'"{part}" must not be empty')
+    try:
+        _check_tree(part, source)
+    except RecursionError as exc:
+        raise TemplateProblem(part, f'"{part}" is nested too deeply') from exc
     # Render with sample values: what fails here (a refused operation) fails every send.
     try:
         _render_part(source, part, context(SAMPLE))
@@ -278,9 +302,19 @@ def _compiled(source: str, autoescape: bool) -> Template:
 
 
 def _render_part(source: str, part: str, values: Mapping[str, Any]) -> str:
-    rendered = _compiled(source, part == "html").render(values)
-    if len(rendered) > MAX_OUTPUT:
-        raise ValueError(f"the {part} part renders to more than {MAX_OUTPUT} characters")
+    """Render piece by piece, stopping a render that grows too large or takes too long
+    (loops and repeats are bounded at save time; this is the backstop)."""
+    deadline = time.monotonic() + RENDER_SECONDS
+    pieces: list[str] = []
+    size = 0
+    for piece in _compiled(source, part == "html").generate(values):
+        pieces.append(piece)
+        size += len(piece)
+        if size > MAX_OUTPUT:
+            raise ValueError(f"the {part} part renders to more than {MAX_OUTPUT} characters")
+        if time.monotonic() > deadline:
+            raise ValueError(f"the {part} part takes too long to render")
+    rendered = "".join(pieces)
     if part == "subject":
         # One header line: a newline in a tenant name must not start another.
         return " ".join(rendered.split())
