@@ -245,7 +245,21 @@ def test_a_bounced_address_is_marked_and_the_outbox_skips_it(aws: str) -> None:
     kept = outbox_store.OutboxItem.get(item.pk, item.sk)
     assert kept.payload["skipped"] == "bounced" and "messageId" not in kept.payload
     assert "sealed" not in kept.payload
-    assert emailstatus.clear(address)
+
+
+def test_the_operator_sees_and_lifts_a_suppression(aws: str, capsys) -> None:
+    from portcullis import admin
+    from portcullis.store import emailstatus
+
+    address = f"op-{uuid.uuid4().hex[:8]}@example.com"
+    emailstatus.mark(address, "complained", "2026-01-01T00:00:00.000Z", "abuse")
+    emailstatus.mark(address, "bounced", "2026-01-02T00:00:00.000Z")  # a complaint is kept
+    assert admin.main(["email-status", "--email", address.upper(), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["emailStatus"]["status"] == "complained" and not shown["cleared"]
+    assert admin.main(["email-status", "--email", address, "--clear", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cleared"] is True
+    assert emailstatus.get(address) is None
 
 
 def test_jinja2_is_loaded_by_the_first_render_not_by_importing_the_auth_function() -> None:

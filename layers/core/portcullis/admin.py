@@ -5,6 +5,7 @@
     python -m portcullis.admin allow-sender-domain --tenant-id abcd1234 --domain acme.com
     python -m portcullis.admin remove-sender-domain --tenant-id abcd1234 --domain acme.com
     python -m portcullis.admin sender-domains --tenant-id abcd1234
+    python -m portcullis.admin email-status --email someone@example.com [--clear]
 
 Talks to DynamoDB and KMS directly using TABLE_NAME, KMS_KEY_ID, AWS_REGION and the
 usual AWS credentials (or AWS_ENDPOINT_URL for the local runtime's moto server).
@@ -88,6 +89,25 @@ def _sender_domains(command: str, tenant_id: str, domain: str | None, as_json: b
     return _print(result, as_json, lines)
 
 
+def _email_status(address: str, clear: bool, as_json: bool) -> int:
+    """Show whether sends to an address are stopped (bounced or complained, docs/emails.md),
+    and with `--clear` lift it (and the user's `emailStatus`): only once the address is
+    known to work again."""
+    from portcullis.store import emailstatus
+    from portcullis.users import emailstatus as users_emailstatus
+
+    item = emailstatus.get(address)
+    cleared = clear and users_emailstatus.lift(address) is not None
+    status = None if item is None else {"status": item.status, "at": item.at, "detail": item.detail}
+    result = {"email": emailstatus.normalise(address), "emailStatus": status, "cleared": cleared}
+    if item is None:
+        line = f"{result['email']}: not suppressed, emails are sent"
+    else:
+        line = f"{result['email']}: {item.status} since {item.at} ({item.detail or 'no detail'})"
+        line += "; cleared, emails are sent again" if cleared else "; emails are not sent"
+    return _print(result, as_json, [line])
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m portcullis.admin")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,11 +123,16 @@ def _parser() -> argparse.ArgumentParser:
         "remove-sender-domain", help="stop a workspace sending email from a domain"
     )
     show = commands.add_parser("sender-domains", help="list the domains a workspace may send from")
+    status = commands.add_parser(
+        "email-status", help="whether an address bounced or complained; --clear lifts it"
+    )
+    status.add_argument("--email", required=True)
+    status.add_argument("--clear", action="store_true", help="send to the address again")
     for command in (replace, allow, remove, show):
         command.add_argument("--tenant-id", required=True, help="the workspace's tenantId")
     for command in (allow, remove):
         command.add_argument("--domain", required=True)
-    for command in (create, replace, allow, remove, show):
+    for command in (create, replace, allow, remove, show, status):
         command.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
@@ -118,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return _create_workspace(args.name, args.json)
     if args.command == "replace-seed-password":
         return _replace_seed_password(args.tenant_id, args.json)
+    if args.command == "email-status":
+        return _email_status(args.email, args.clear, args.json)
     return _sender_domains(args.command, args.tenant_id, getattr(args, "domain", None), args.json)
 
 

@@ -23,6 +23,9 @@ class EmailStatusItem(Item):
     status = UnicodeAttribute()  # "bounced" | "complained"
     at = UnicodeAttribute()  # when SES reported it (ISO 8601)
     detail = UnicodeAttribute(null=True)  # bounce type / complaint feedback type
+    # Whose email it was (the send's tags): whose user shows `emailStatus`.
+    mode = UnicodeAttribute(null=True)
+    tenantId = UnicodeAttribute(null=True)
 
 
 def normalise(address: str) -> str:
@@ -40,7 +43,15 @@ def get(address: str) -> EmailStatusItem | None:
         return None
 
 
-def mark(address: str, status: str, at: str, detail: str | None = None) -> EmailStatusItem:
+def mark(
+    address: str,
+    status: str,
+    at: str,
+    detail: str | None = None,
+    *,
+    mode: str | None = None,
+    tenant_id: str | None = None,
+) -> EmailStatusItem:
     """Record the address's status; a complaint is kept over a later bounce report."""
     if status not in STATUSES:
         raise ValueError(f"unknown email status {status!r}")
@@ -55,6 +66,8 @@ def mark(address: str, status: str, at: str, detail: str | None = None) -> Email
         status=status,
         at=at,
         detail=detail,
+        mode=mode,
+        tenantId=tenant_id,
     )
     item.save()
     return item

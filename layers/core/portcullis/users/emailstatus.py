@@ -84,15 +84,32 @@ def handle(message: Mapping[str, Any]) -> list[str]:
     if not isinstance(mail, dict):
         mail = {}
     mode, tenant_id = _tag(mail, "mode"), _tag(mail, "tenantId")
+    known = mode in MODES and bool(tenant_id)
     for address in addresses:
-        suppression.mark(address, status, at, detail)
-        if mode in MODES and tenant_id:
-            mark_user(mode, tenant_id, address, status, at)
+        if known:
+            suppression.mark(address, status, at, detail, mode=mode, tenant_id=tenant_id)
+            mark_user(str(mode), str(tenant_id), address, status, at)
+        else:
+            suppression.mark(address, status, at, detail)
     return addresses
 
 
-def mark_user(mode: str, tenant_id: str, address: str, status: str, at: str) -> bool:
-    """Set `emailStatus` on the tenant's user with that address; False if there is none."""
+def lift(address: str) -> suppression.EmailStatusItem | None:
+    """Send to `address` again (an operator's decision, `python -m portcullis.admin
+    email-status --clear`): drop the suppression and the `emailStatus` of the user it
+    was reported for. Returns what was lifted, None when the address was not stopped."""
+    item = suppression.get(address)
+    if item is None:
+        return None
+    if item.mode in MODES and item.tenantId:
+        mark_user(item.mode, item.tenantId, address, None, None)
+    suppression.clear(address)
+    return item
+
+
+def mark_user(mode: str, tenant_id: str, address: str, status: str | None, at: str | None) -> bool:
+    """Set `emailStatus` on the tenant's user with that address (`status` None: remove
+    it); False if there is no such user."""
     user = store.get_by_email(mode, tenant_id, suppression.normalise(address))
     if user is None:
         return False
@@ -105,8 +122,11 @@ def mark_user(mode: str, tenant_id: str, address: str, status: str, at: str) -> 
             address
         ):
             return current  # the user moved to another address meanwhile
+        if status is None and current.emailStatus is None:
+            return current  # nothing to remove
+        marked = {"status": status, "at": at, "email": suppression.normalise(address)}
         changes: dict[str, Any] = {
-            "emailStatus": {"status": status, "at": at, "email": suppression.normalise(address)},
+            "emailStatus": marked if status is not None else None,
             "updatedAt": now_iso(),
         }
         for name, value in changes.items():

@@ -6,6 +6,10 @@ stops further emails to the address (docs/emails.md).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -188,6 +192,28 @@ def test_a_bounce_marks_the_user_and_stops_further_emails(
     link = client.post(f"/v0/tenants/{live_tenant}/auth/link", json={"email": email}, headers=live)
     assert link.status_code == 200, link.text
     assert len(outbox(client, email)) == 1
+
+    # The operator lifts it: the user's emailStatus goes, emails go out again.
+    environment = {**os.environ, **client.get("/_local/environment").json()}
+    command = ["email-status", "--email", email, "--clear", "--json"]
+    lifted = subprocess.run(
+        [sys.executable, "-m", "portcullis.admin", *command],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(lifted.stdout)["cleared"] is True
+    shown = api("GET", f"/v0/tenants/{live_tenant}/users/{user['userId']}", key=live_key)
+    assert "emailStatus" not in shown.json()
+    code = client.post(
+        f"/v0/tenants/{live_tenant}/auth/code",
+        json={"channel": "email", "email": email},
+        headers=live,
+    )
+    assert code.status_code == 200, code.text
+    assert len(outbox(client, email)) == 2
 
     # A complaint about another address is recorded the same way.
     other = sign_up_live(client, live_tenant, live)
