@@ -8,11 +8,12 @@ Templates are written by tenant admins (`functions/emails`), so they are untrust
   below. The sandbox refuses attributes that reach Python internals (`__class__`,
   `__globals__`, `mro`, ...) when the template runs.
 - They are also checked when they are saved (`validate`): an attribute or item whose
-  name starts with `_` or is one of `UNSAFE_ATTRIBUTES`, an unknown variable, the
-  `attr` filter and a syntax error are refused with the field named, so a template
-  that tries to reach internals never gets stored at all.
-- `*` and `**` are bounded (a template cannot build a gigabyte string), and so is
-  what a render may produce.
+  name starts with `_` or is one of `UNSAFE_ATTRIBUTES`, an unknown variable, a filter
+  outside `SAFE_FILTERS`, includes, macros, nested loops and a syntax error are refused
+  with the field named, so a template that tries to reach internals never gets stored.
+- Nothing may multiply its input without bound: `*` and `**` are bounded, only the
+  methods of `SAFE_METHODS` can be called, and a render stops when a part grows too
+  large or takes too long.
 - HTML parts autoescape every value; subject, text and SMS parts do not (they are not
   HTML), and a subject is folded to one line so a value cannot add a header.
 
@@ -24,11 +25,12 @@ Variables (concepts §6.3): `workspace.name`, `workspace.image`, `tenant.name`,
 A variable without a value renders as empty text.
 
 Jinja2 is imported on first render, not with this module: a cold start that sends no
-email does not pay for it (docs/performance.md).
+email does not pay for it (docs/emails.md).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
     from jinja2.nodes import Node
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -118,7 +122,64 @@ UNSAFE_ATTRIBUTES: frozenset[str] = frozenset(
         "im_self",
     }
 )
-UNSAFE_FILTERS: frozenset[str] = frozenset({"attr", "map", "selectattr", "rejectattr"})
+# The filters a template may use: none that reads attributes by name (`attr`, `map`,
+# `selectattr`, `sort(attribute=...)`) and none that multiplies its input (`center`,
+# `indent`, `join`, `replace`, `format`, `wordwrap`, `batch`, `slice`).
+SAFE_FILTERS: frozenset[str] = frozenset(
+    {
+        "abs",
+        "capitalize",
+        "count",
+        "d",
+        "default",
+        "e",
+        "escape",
+        "filesizeformat",
+        "first",
+        "float",
+        "int",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "reverse",
+        "round",
+        "string",
+        "striptags",
+        "title",
+        "tojson",
+        "trim",
+        "truncate",
+        "upper",
+        "urlencode",
+        "wordcount",
+    }
+)
+# The methods a template may call, on strings and on the variable objects; none that
+# multiplies its input (`ljust`, `zfill`, `center`, `replace`, `join`, `format`...).
+SAFE_METHODS: frozenset[str] = frozenset(
+    {
+        "split",
+        "rsplit",
+        "splitlines",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "startswith",
+        "endswith",
+        "find",
+        "isdigit",
+        "isalpha",
+        "get",
+        "items",
+        "keys",
+        "values",
+    }
+)
 
 SAMPLE: dict[str, Any] = {
     "workspace_name": "Acme",
@@ -193,6 +254,14 @@ def _environment(autoescape: bool) -> Environment:
                     raise SecurityError("repeat result too large")
             return super().call_binop(context, operator, left, right)
 
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            """Only the methods of SAFE_METHODS, on strings and plain dicts."""
+            owner = getattr(__obj, "__self__", None)
+            name = getattr(__obj, "__name__", "")
+            if not (isinstance(owner, str | dict) and name in SAFE_METHODS):
+                raise SecurityError(f"calling {name or type(__obj).__name__!r} is not allowed")
+            return super().call(__context, __obj, *args, **kwargs)
+
     class Refused(Undefined):
         """A missing value renders as empty text, but what the sandbox refused (an
         unsafe attribute or item) fails the render however it is used."""
@@ -224,8 +293,8 @@ def _environment(autoescape: bool) -> Environment:
 
     environment = Sandbox(autoescape=autoescape, undefined=Refused, keep_trailing_newline=True)
     environment.globals.clear()
-    for name in UNSAFE_FILTERS:
-        environment.filters.pop(name, None)
+    for name in set(environment.filters) - SAFE_FILTERS:
+        del environment.filters[name]
     return environment
 
 
@@ -267,6 +336,12 @@ def _check_tree(part: str, source: str) -> None:
             raise TemplateProblem(part, f'"{part}" uses an unknown filter or test "{node.name}"')
         if isinstance(node, nodes.Extends | nodes.Include | nodes.Import | nodes.FromImport):
             raise TemplateProblem(part, f'"{part}" may not include or import templates')
+        if isinstance(node, nodes.Call) and not (
+            isinstance(node.node, nodes.Getattr) and node.node.attr in SAFE_METHODS
+        ):
+            if isinstance(node.node, nodes.Getattr):
+                raise TemplateProblem(part, f'"{part}" may not call "{node.node.attr}"')
+            raise TemplateProblem(part, f'"{part}" may only call the methods of strings')
         if isinstance(node, nodes.Macro | nodes.CallBlock):
             raise TemplateProblem(part, f'"{part}" may not define macros')
         if isinstance(node, nodes.For) and (node.recursive or _has_loop(node)):
@@ -384,7 +459,20 @@ def render(
 ) -> dict[str, str]:
     """Every part of `template_type` (part -> text), from `override`'s parts where it has
     them and the shipped default otherwise."""
-    sources = dict(default(template_type))
-    sources.update({k: v for k, v in (override or {}).items() if k in sources and v})
+    defaults = default(template_type)
     values = context(variables)
-    return {part: _render_part(source, part, values) for part, source in sources.items()}
+    rendered = {}
+    for part, source in defaults.items():
+        custom = (override or {}).get(part)
+        if custom:
+            try:
+                rendered[part] = _render_part(custom, part, values)
+                continue
+            except Exception:  # checked at save time; a branch not taken then may fail now
+                log.warning(
+                    "tenant email template failed; the default is sent",
+                    extra={"template": template_type, "part": part},
+                    exc_info=True,
+                )
+        rendered[part] = _render_part(source, part, values)
+    return rendered
