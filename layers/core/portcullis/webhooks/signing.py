@@ -53,7 +53,10 @@ def headers(
 def verify(header: str, webhook_id: str, timestamp: int | str, body: bytes, secret: str) -> bool:
     """Whether one `v1=` value of `header` is the signature of this delivery under
     `secret` (constant-time comparison). The timestamp's age is the receiver's to check."""
-    expected = signature(webhook_id, int(timestamp), body, secret)
+    try:
+        expected = signature(webhook_id, int(timestamp), body, secret)
+    except ValueError:
+        return False
     found = False
     for part in header.split(","):
         scheme, _, value = part.strip().partition("=")
