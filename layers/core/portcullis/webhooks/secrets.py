@@ -33,9 +33,7 @@ def _context(mode: str, workspace_id: str) -> str:
 
 def _seal(secret: str, mode: str, workspace_id: str) -> str:
     sealed = envelope.seal(secret.encode(), _context(mode, workspace_id))
-    return json.dumps(
-        {"c": sealed.ciphertext, "k": sealed.encrypted_data_key, "n": sealed.nonce}
-    )
+    return json.dumps({"c": sealed.ciphertext, "k": sealed.encrypted_data_key, "n": sealed.nonce})
 
 
 def _open(stored: str, mode: str, workspace_id: str) -> str:

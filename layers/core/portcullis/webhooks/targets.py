@@ -207,7 +207,6 @@ def message_url_for(settings: TenantSettings, channel: str, kind: str) -> str | 
     return value if isinstance(value, str) else None
 
 
-
 def check_settings_change(mode: str, change: Any) -> None:
     """Refuse (400 naming the field) a settings patch that sets a webhook URL the service
     may not deliver to in `mode`: shape, mode rules and DNS (`check_reachable`). Unset
