@@ -31,15 +31,24 @@ def _context(mode: str, workspace_id: str) -> str:
     return f"webhook-secret:{mode}:{workspace_id}"
 
 
-def _seal(secret: str, mode: str, workspace_id: str) -> str:
-    sealed = envelope.seal(secret.encode(), _context(mode, workspace_id))
+def seal_text(text: str, context: str) -> str:
+    """`text` KMS-envelope-encrypted and bound to `context`, as one JSON string."""
+    sealed = envelope.seal(text.encode(), context)
     return json.dumps({"c": sealed.ciphertext, "k": sealed.encrypted_data_key, "n": sealed.nonce})
 
 
-def _open(stored: str, mode: str, workspace_id: str) -> str:
+def open_text(stored: str, context: str) -> str:
     raw = json.loads(stored)
     sealed = envelope.Sealed(ciphertext=raw["c"], encrypted_data_key=raw["k"], nonce=raw["n"])
-    return envelope.open_sealed(sealed, _context(mode, workspace_id)).decode()
+    return envelope.open_sealed(sealed, context).decode()
+
+
+def _seal(secret: str, mode: str, workspace_id: str) -> str:
+    return seal_text(secret, _context(mode, workspace_id))
+
+
+def _open(stored: str, mode: str, workspace_id: str) -> str:
+    return open_text(stored, _context(mode, workspace_id))
 
 
 def new_secret() -> str:
