@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from accesskit import api_key, child_tenant, other_workspace
-from authkit import error
+from accesskit import api_key, child_tenant, new_user, other_workspace, set_roles, sign_in
+from authkit import PASSWORD, error
 
 from portcullis.webhooks import signing
 
@@ -234,3 +234,18 @@ def test_only_the_workspace_admin_may_rotate(api, client, workspace, own_workspa
     for tenant_id, key, status in refusals:
         error(api("POST", secret_path(tenant_id), key), status)
     assert api("POST", secret_path(other_id), other_keys["test"]["admin"]).status_code == 200
+
+
+def test_an_admin_token_of_the_workspace_may_rotate_a_child_admins_may_not(
+    api, client, own_workspace
+) -> None:
+    workspace_id, keys = own_workspace
+    key = keys["test"]["admin"]
+    admin = new_user(client, key, password=PASSWORD, roles=["admin"])
+    assert api("POST", secret_path(workspace_id), sign_in(client, admin)).status_code == 200
+    child = child_tenant(client, key, name="Child of O")
+    child_admin = new_user(client, key, password=PASSWORD)
+    set_roles(client, key, child, child_admin, ["admin"])
+    token = sign_in(client, child_admin)
+    error(api("POST", secret_path(workspace_id), token), 403)
+    error(api("POST", secret_path(child), token), 403)
