@@ -286,3 +286,17 @@ def test_accepted_urls_read_the_same_in_a_whatwg_parser() -> None:
         ours = check_url(value, "live", field=FIELD)
         assert read["href"] == ours, value
         assert read["host"].strip("[]") == targets.parse(value).host, value
+
+
+def test_configuration_does_not_tell_a_private_name_from_an_unknown_one(
+    dns: dict[str, Any],
+) -> None:
+    """Otherwise a tenant admin could map the deployment's internal DNS through the 400."""
+    dns["db.internal.example.com"] = ["10.20.30.40"]
+    messages = set()
+    for host in ("db.internal.example.com", "nowhere.example.com"):
+        with pytest.raises(BadRequest) as refused:
+            targets.check_reachable(f"https://{host}/", "live", field=FIELD)
+        messages.add(refused.value.message)
+        assert "10.20.30.40" not in refused.value.message
+    assert len(messages) == 1

@@ -58,8 +58,11 @@ EVENT_SETTINGS: dict[tuple[str, str], str] = {
     ("session", "end"): "sessionEndedWebhookUrl",
 }
 # The message-delivery webhooks of §5.5 (`model: "message"`), by channel and kind.
-MESSAGE_SETTINGS = ("linkEmailWebhookUrl", "verificationCodeEmailWebhookUrl",
-                    "verificationCodeSmsWebhookUrl")  # fmt: skip
+MESSAGE_SETTINGS = (
+    "linkEmailWebhookUrl",
+    "verificationCodeEmailWebhookUrl",
+    "verificationCodeSmsWebhookUrl",
+)
 URL_SETTINGS: tuple[str, ...] = (*EVENT_SETTINGS.values(), *MESSAGE_SETTINGS)
 
 
@@ -171,18 +174,24 @@ def resolve(url: str, mode: str, *, timeout: float = DNS_TIMEOUT_SECONDS) -> lis
     for address in addresses:
         problem = address_problem(address, mode)
         if problem:
-            raise TargetRefused(f"host {problem} ({address})")
+            raise TargetRefused(f"host {problem}")
     return addresses
 
 
 def check_reachable(url: str, mode: str, *, field: str) -> str:
     """At configuration: `check_url`, then `resolve` with a short timeout; a refusal is a
-    400 naming `field` (fail closed: a name that does not resolve now is refused)."""
+    400 naming `field` (fail closed: a name that does not resolve now is refused).
+
+    The 400 does not say which DNS outcome refused the name (no answer, a private
+    address...) nor any address: otherwise a tenant admin could map the deployment's
+    internal DNS through it."""
     normalised = check_url(url, mode, field=field)
     try:
         resolve(normalised, mode)
-    except TargetRefused as error:
-        raise BadRequest(f'"{field}" is not an allowed webhook target: {error}') from None
+    except TargetRefused:
+        raise BadRequest(
+            f'"{field}" must be a host name that resolves to public addresses only'
+        ) from None
     return normalised
 
 
