@@ -92,6 +92,8 @@ def test_only_a_workspace_has_a_secret(workspace_id: str) -> None:
     child = tenant_store.TenantItem(**{**tenant.attribute_values, "ancestors": [workspace_id]})
     with pytest.raises(Forbidden):
         secrets.rotate_for(child)
+    assert secrets.workspace_of("child123", ["parent12", workspace_id]) == workspace_id
+    assert secrets.workspace_of(workspace_id, []) == workspace_id
 
 
 def test_webhook_keys_are_recoverable_and_the_newest_active_one_is_sent(

@@ -13,6 +13,7 @@ the admin, and a webhook is never sent unsigned. Its value is then read by rotat
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 import secrets as random
 from datetime import UTC, datetime, timedelta
 
@@ -111,6 +112,13 @@ def signing_secrets(mode: str, workspace_id: str) -> list[str]:
     if _in_overlap(stored, datetime.now(UTC)) and stored.previous is not None:
         result.append(_open(stored.previous, mode, workspace_id))
     return result
+
+
+def workspace_of(tenant_id: str, ancestor_ids: Sequence[str]) -> str:
+    """The workspace whose secret signs an event of `tenant_id`: the last of its
+    ancestors (nearest first, as in `TenantItem.ancestors` and the event's
+    `ancestorTenantIds`), or the tenant itself when it is a workspace."""
+    return ancestor_ids[-1] if ancestor_ids else tenant_id
 
 
 def rotate_for(tenant: TenantItem) -> str:
