@@ -13,8 +13,8 @@ the admin, and a webhook is never sent unsigned. Its value is then read by rotat
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 import secrets as random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from portcullis.platform.errors import Forbidden
