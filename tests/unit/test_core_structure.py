@@ -28,6 +28,7 @@ LAYERS = [
     "search",
     "tenancy",
     "tokens",
+    "webhooks",
     "messaging",
     "ratelimit",
     "credentials",
