@@ -28,6 +28,7 @@ LAYERS = [
     "search",
     "tenancy",
     "tokens",
+    "webhooks",  # whconfig provides this
     "messaging",
     "ratelimit",
     "credentials",

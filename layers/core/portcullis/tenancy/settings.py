@@ -130,6 +130,13 @@ class TenantSettings(BaseModel):
     # From address of this tenant's emails (must be verified in SES); None = the
     # deployment's SENDER_EMAIL. See docs/emails.md.
     senderEmail: Annotated[str, Field(max_length=254)] | None = None
+    # whconfig provides this: webhook URL fields (placeholder until whconfig is merged)
+    userCreatedWebhookUrl: str | None = None
+    userUpdatedWebhookUrl: str | None = None
+    userDeletedWebhookUrl: str | None = None
+    tenantCreatedWebhookUrl: str | None = None
+    tenantUpdatedWebhookUrl: str | None = None
+    tenantDeletedWebhookUrl: str | None = None
 
     @field_validator("senderEmail")
     @classmethod
