@@ -32,6 +32,7 @@ class WebhookDeliveryItem(Item):
     webhookId = UnicodeAttribute()
     tenantId = UnicodeAttribute()  # the tenant whose URL receives it (and may read the log)
     eventTenantId = UnicodeAttribute(null=True)  # the tenant the event is about / owned by
+    workspaceId = UnicodeAttribute()  # whose signing secret signs it
     mode = UnicodeAttribute()
     event = UnicodeAttribute()  # `user.create`, ...
     url = UnicodeAttribute()
@@ -73,6 +74,7 @@ def create(
     webhook_id: str,
     tenant_id: str,
     event_tenant_id: str | None,
+    workspace_id: str,
     mode: str,
     event: str,
     url: str,
@@ -88,6 +90,7 @@ def create(
         webhookId=webhook_id,
         tenantId=tenant_id,
         eventTenantId=event_tenant_id,
+        workspaceId=workspace_id,
         mode=mode,
         event=event,
         url=url,

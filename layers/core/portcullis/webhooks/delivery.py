@@ -1,0 +1,355 @@
+"""Delivering webhook events to the URL a tenant configured (concepts §5.2–5.4).
+
+The path (docs/webhooks.md "Delivery"): an EventBridge rule copies every `user.*`,
+`tenant.*` and `session.*` event to an SQS queue; the `webhookdelivery` function reads
+it and calls `handle_message` for each message. The first copy of an event creates the
+delivery record (id = the event's `webhookId`, so a duplicate finds it) and makes
+attempt 0. A retryable failure (network error, 408, 429, 5xx) schedules the next
+attempt by sending a new, delayed message `{webhookId, mode, attempt}` to the same
+queue; a message that arrives before its attempt is due (SQS delays are at most 15
+minutes) is sent on again with the remaining delay. Each attempt is claimed on the
+record by its number, so a duplicated message never repeats an attempt, and never
+re-sends a delivery that succeeded or failed.
+
+Each POST connects only to an address `targets.resolve` approved just before, with the
+TLS server name and `Host` of the URL (`PinnedTransport`): a DNS answer that changes
+between the check and the connection (rebinding) cannot redirect it. Redirects are not
+followed: a 3xx is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpcore
+import httpx
+
+from portcullis.platform import aws
+from portcullis.platform.timefmt import now_iso
+from portcullis.store import webhookdeliveries as store
+from portcullis.tenancy import settings as tenant_settings
+from portcullis.webhooks import secrets, signing, targets
+
+log = logging.getLogger(__name__)
+
+# Seconds before the 2nd, 3rd, ... attempt (concepts §5.4): 8 attempts in about 2 days.
+RETRY_DELAYS: tuple[int, ...] = (60, 300, 1800, 7200, 21_600, 43_200, 86_400)
+JITTER = 0.2  # each delay is drawn from ±20 % of its nominal value
+TIMEOUT_SECONDS = 10.0
+RESPONSE_KEEP_BYTES = 1024
+LEASE_SECONDS = 60
+SQS_MAX_DELAY = 900
+RETRYABLE_STATUSES = frozenset({408, 429})
+DETAIL_TYPES = frozenset(
+    {
+        "user.create",
+        "user.update",
+        "user.delete",
+        "tenant.create",
+        "tenant.update",
+        "tenant.delete",
+        "session.create",
+        "session.end",
+    }
+)
+
+Status = Literal["pending", "succeeded", "failed"]
+
+
+def _now() -> int:
+    """Epoch seconds; one seam so tests can move the clock past a retry delay."""
+    return int(time.time())
+
+
+def retry_delays() -> tuple[int, ...]:
+    """The schedule; `WEBHOOK_RETRY_DELAYS` (comma-separated seconds) replaces it where a
+    deployment sets it: the local runtime's tests use a schedule of seconds."""
+    raw = os.environ.get("WEBHOOK_RETRY_DELAYS", "").strip()
+    if not raw:
+        return RETRY_DELAYS
+    return tuple(max(0, int(part)) for part in raw.split(",") if part.strip())
+
+
+def _jittered(seconds: int) -> int:
+    if seconds <= 1:
+        return seconds
+    return max(1, round(seconds * random.uniform(1 - JITTER, 1 + JITTER)))  # noqa: S311
+
+
+def queue_url() -> str:
+    return os.environ.get("WEBHOOK_QUEUE_URL", "")
+
+
+# -- connecting only to the approved address ---------------------------------------------
+
+
+class _PinnedBackend(httpcore.SyncBackend):
+    """Opens every TCP connection to one address, whatever host the URL names; TLS
+    still uses the URL's host for SNI and certificate checks (httpcore passes it)."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return super().connect_tcp(self._address, port, timeout, local_address, socket_options)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's transport with its connection pool connecting to `address` only."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(retries=0)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=1,
+            retries=0,
+            network_backend=_PinnedBackend(address),
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST: what the log keeps of it and whether to try again."""
+
+    record: dict[str, Any]
+    outcome: Status  # succeeded, failed (for good) or pending (retry)
+
+
+def post(url: str, mode: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
+    """POST `body` to `url` once, at an address checked just now."""
+    started = time.monotonic()
+    entry: dict[str, Any] = {"at": now_iso(), "statusCode": None, "latencyMs": 0}
+    try:
+        addresses = targets.resolve(url, mode)
+    except targets.TargetRefused as error:
+        entry["error"] = f"refused: {error}"
+        return Attempt(entry, "failed")
+    if not addresses:
+        entry["error"] = "refused: no address"
+        return Attempt(entry, "failed")
+    timeout = httpx.Timeout(TIMEOUT_SECONDS)
+    try:
+        with httpx.Client(
+            transport=PinnedTransport(str(addresses[0])),
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+        ) as client:
+            with client.stream("POST", url, content=body, headers=dict(headers)) as response:
+                kept = bytearray()
+                for chunk in response.iter_raw():
+                    kept.extend(chunk)
+                    if len(kept) >= RESPONSE_KEEP_BYTES:
+                        break
+                    if time.monotonic() - started > TIMEOUT_SECONDS:
+                        break
+                status = response.status_code
+    except httpx.HTTPError as error:
+        entry["latencyMs"] = round((time.monotonic() - started) * 1000)
+        entry["error"] = f"{type(error).__name__}: {error}"[:500]
+        return Attempt(entry, "pending")
+    entry["latencyMs"] = round((time.monotonic() - started) * 1000)
+    entry["statusCode"] = status
+    entry["response"] = bytes(kept[:RESPONSE_KEEP_BYTES]).decode("utf-8", "replace")
+    if 200 <= status < 300:
+        return Attempt(entry, "succeeded")
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return Attempt(entry, "pending")
+    if 300 <= status < 400:
+        entry["error"] = "redirect not followed"
+    return Attempt(entry, "failed")
+
+
+# -- from an event to a delivery ---------------------------------------------------------
+
+
+def target_of(detail: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(tenant, url) that receives the event: its tenant's URL for that event, else
+    the nearest ancestor's (the workspace configures most); None when none is set."""
+    mode = str(detail.get("mode") or "")
+    model, action = str(detail.get("model") or ""), str(detail.get("action") or "")
+    owners = [detail.get("tenantId"), *(detail.get("ancestorTenantIds") or [])]
+    for tenant_id in owners:
+        if not isinstance(tenant_id, str) or not tenant_id:
+            continue
+        url = targets.url_for(tenant_settings.read(mode, tenant_id), model, action)
+        if url:
+            return tenant_id, url
+    return None
+
+
+def workspace_of(detail: Mapping[str, Any]) -> str:
+    """The top-level tenant, whose signing secret signs the tenant tree's webhooks."""
+    ancestors = [t for t in detail.get("ancestorTenantIds") or [] if isinstance(t, str)]
+    return ancestors[-1] if ancestors else str(detail.get("tenantId"))
+
+
+def envelope_bytes(detail: Mapping[str, Any]) -> str:
+    """The §5.2 body: exactly what is signed and sent, stored so retries send it again."""
+    envelope = {
+        "action": detail.get("action"),
+        "model": detail.get("model"),
+        "mode": detail.get("mode"),
+        "record": detail.get("record"),
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def handle_event(detail: Mapping[str, Any], detail_type: str) -> Status | None:
+    """The first (or a duplicate) copy of an event: create the delivery, try it."""
+    webhook_id, mode = detail.get("webhookId"), detail.get("mode")
+    if not isinstance(webhook_id, str) or mode not in ("live", "test"):
+        log.warning("webhook event without webhookId/mode dropped")
+        return None
+    if detail_type not in DETAIL_TYPES:
+        return None
+    target = target_of(detail)
+    if target is None:
+        return None
+    tenant_id, url = target
+    created = now_iso()
+    item = store.create(
+        webhook_id=webhook_id,
+        tenant_id=tenant_id,
+        event_tenant_id=detail.get("tenantId") if isinstance(detail.get("tenantId"), str) else None,
+        workspace_id=workspace_of(detail),
+        mode=mode,
+        event=detail_type,
+        url=url,
+        body=envelope_bytes(detail),
+        created_at=created,
+        now=_now(),
+    )
+    return attempt(item, 0)
+
+
+def handle_retry(message: Mapping[str, Any]) -> Status | None:
+    """A scheduled attempt (or a redelivery): made when due, else passed on delayed."""
+    mode, webhook_id, number = message.get("mode"), message.get("webhookId"), message.get("attempt")
+    if not isinstance(webhook_id, str) or not isinstance(mode, str) or not isinstance(number, int):
+        return None
+    item = store.get(mode, webhook_id)
+    if item is None or item.status != "pending" or item.attemptCount != number:
+        return None  # over, or a stale copy: the attempt was made already
+    wait = int(item.nextAttemptAt) - _now()
+    if wait > 0:
+        schedule(item, number, wait)
+        return "pending"
+    return attempt(item, number)
+
+
+def attempt(item: store.WebhookDeliveryItem, number: int) -> Status | None:
+    """Make attempt `number` if this worker wins it; record it; schedule the next one."""
+    now = _now()
+    if item.status != "pending" or item.attemptCount != number:
+        return None
+    if item.nextAttemptAt > now:
+        schedule(item, number, int(item.nextAttemptAt) - now)
+        return "pending"
+    if not store.claim(item, number, now, LEASE_SECONDS):
+        return None
+    timestamp = _now()
+    body = item.body.encode("utf-8")
+    headers = signing.headers(
+        item.webhookId,
+        timestamp,
+        body,
+        secrets.signing_secrets(item.mode, item.workspaceId),
+        None,
+    )
+    result = post(item.url, item.mode, body, headers)
+    result.record["attempt"] = number + 1
+    status: Status = result.outcome
+    delays = retry_delays()
+    in_round = number - int(item.roundStart)
+    next_at = 0
+    if status == "pending":
+        if in_round >= len(delays):
+            status = "failed"
+            result.record.setdefault("error", "retries exhausted")
+        else:
+            next_at = _now() + _jittered(delays[in_round])
+    store.record_attempt(
+        item, result.record, status=status, next_attempt_at=next_at, now=_now(), updated_at=now_iso()
+    )
+    if status == "pending":
+        schedule(item, number + 1, next_at - _now())
+    return status
+
+
+def schedule(item: store.WebhookDeliveryItem, number: int, wait: int) -> None:
+    """Queue attempt `number`, delayed by `wait` seconds (SQS allows 15 minutes at most;
+    a longer wait is covered by passing the message on when it arrives early)."""
+    message = {"webhookId": item.webhookId, "mode": item.mode, "attempt": number}
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url(),
+        MessageBody=json.dumps(message),
+        DelaySeconds=max(0, min(SQS_MAX_DELAY, wait)),
+    )
+
+
+def handle_message(body: str) -> Status | None:
+    """One SQS message: an EventBridge event (from the rule) or a scheduled attempt."""
+    message = json.loads(body)
+    if not isinstance(message, dict):
+        return None
+    if "detail-type" in message and isinstance(message.get("detail"), dict):
+        return handle_event(message["detail"], str(message["detail-type"]))
+    return handle_retry(message)
+
+
+# -- the admin API -----------------------------------------------------------------------
+
+
+def delivery_json(item: store.WebhookDeliveryItem) -> dict[str, Any]:
+    """A delivery as the admin API shows it (the body is the event the receiver got)."""
+    try:
+        payload = json.loads(item.body)
+    except ValueError:
+        payload = None
+    return {
+        "webhookId": item.webhookId,
+        "tenantId": item.tenantId,
+        "eventTenantId": item.eventTenantId,
+        "mode": item.mode,
+        "event": item.event,
+        "url": item.url,
+        "status": item.status,
+        "attempts": list(item.attempts),
+        "nextAttemptAt": (
+            time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(int(item.nextAttemptAt)))
+            if item.status == "pending" and item.nextAttemptAt
+            else None
+        ),
+        "createdAt": item.createdAt,
+        "updatedAt": item.updatedAt,
+        "payload": payload,
+    }
+
+
+def redeliver(mode: str, tenant_id: str, webhook_id: str) -> store.WebhookDeliveryItem | None:
+    """Queue a finished delivery of `tenant_id` again, same webhookId; None when there is
+    no such delivery of this tenant. A pending one is left as it is (already queued)."""
+    item = store.get(mode, webhook_id)
+    if item is None or item.tenantId != tenant_id:
+        return None
+    if item.status != "pending":
+        if not store.restart(item, _now(), now_iso()):
+            return store.get(mode, webhook_id)
+        item = store.get(mode, webhook_id) or item
+        schedule(item, int(item.attemptCount), 0)
+    return item
