@@ -31,8 +31,10 @@ from typing import Any, Literal
 import httpcore
 import httpx
 
-from portcullis.platform import aws
-from portcullis.platform.timefmt import now_iso
+from portcullis.platform import aws, integers
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.timefmt import iso, now_iso, parse_iso
+from portcullis.search.envelope import list_envelope
 from portcullis.store import webhookdeliveries as store
 from portcullis.tenancy import settings as tenant_settings
 from portcullis.webhooks import secrets, signing, targets
@@ -353,3 +355,33 @@ def redeliver(mode: str, tenant_id: str, webhook_id: str) -> store.WebhookDelive
         item = store.get(mode, webhook_id) or item
         schedule(item, int(item.attemptCount), 0)
     return item
+
+
+LIST_READ_LIMIT = 1000  # newest matching deliveries one listing reads (30 days are kept)
+
+
+def listing(mode: str, tenant_id: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+    """`GET .../webhooks/deliveries`: newest first, filtered by `status`, `event` and
+    `since` (an ISO time), paged with the list envelope (`page`, `limit`)."""
+    params = params or {}
+    status = params.get("status")
+    if status is not None and status not in store.STATUSES:
+        raise BadRequest('"status" must be one of pending, succeeded, failed')
+    event = params.get("event")
+    if event is not None and event not in DETAIL_TYPES:
+        raise BadRequest('"event" must be a webhook event name such as user.create')
+    since = params.get("since")
+    if since is not None:
+        try:
+            since = iso(parse_iso(since))
+        except ValueError:
+            raise BadRequest('"since" must be an ISO 8601 time') from None
+    page = integers.query_int(dict(params), "page", 1, maximum=10_000)
+    limit = integers.query_int(dict(params), "limit", 20, maximum=100)
+    found = store.newest(
+        mode, tenant_id, since=since, status=status, event=event, limit=LIST_READ_LIMIT
+    )
+    window = found[(page - 1) * limit : page * limit]
+    return list_envelope(
+        [delivery_json(item) for item in window], len(found), page, limit, meta=True
+    )
