@@ -29,7 +29,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             logger.exception("webhook message not processed", extra={"messageId": message_id})
             failures.append({"itemIdentifier": message_id})
             continue
-        logger.info("webhook message processed", extra={"messageId": message_id, "outcome": outcome})
+        logger.info(
+            "webhook message processed", extra={"messageId": message_id, "outcome": outcome}
+        )
     return {"batchItemFailures": failures}
 
 

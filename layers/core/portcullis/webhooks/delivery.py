@@ -23,9 +23,11 @@ import json
 import logging
 import os
 import random
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import httpcore
@@ -110,13 +112,19 @@ class _PinnedBackend(httpcore.SyncBackend):
         return super().connect_tcp(self._address, port, timeout, local_address, socket_options)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """Built once per instance: loading the CA bundle costs tens of milliseconds."""
+    return httpx.create_ssl_context()
+
+
 class PinnedTransport(httpx.HTTPTransport):
     """httpx's transport with its connection pool connecting to `address` only."""
 
     def __init__(self, address: str) -> None:
         super().__init__(retries=0)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=_ssl_context(),
             max_connections=1,
             retries=0,
             network_backend=_PinnedBackend(address),
@@ -286,7 +294,12 @@ def attempt(item: store.WebhookDeliveryItem, number: int) -> Status | None:
         else:
             next_at = _now() + _jittered(delays[in_round])
     store.record_attempt(
-        item, result.record, status=status, next_attempt_at=next_at, now=_now(), updated_at=now_iso()
+        item,
+        result.record,
+        status=status,
+        next_attempt_at=next_at,
+        now=_now(),
+        updated_at=now_iso(),
     )
     if status == "pending":
         schedule(item, number + 1, next_at - _now())

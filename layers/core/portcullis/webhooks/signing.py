@@ -27,7 +27,9 @@ def headers(  # whconfig provides this
     return out
 
 
-def verify(header: str, webhook_id: str, timestamp: str, body: bytes, secret: str) -> bool:  # whconfig provides this
+def verify(
+    header: str, webhook_id: str, timestamp: str, body: bytes, secret: str
+) -> bool:  # whconfig provides this
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     expected = "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return any(hmac.compare_digest(expected, part.strip()) for part in header.split(","))

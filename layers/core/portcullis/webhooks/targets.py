@@ -42,7 +42,9 @@ def resolve(url: str, mode: str) -> list[IpAddress]:  # whconfig provides this
     return addresses
 
 
-def url_for(settings: TenantSettings, model: str, action: str) -> str | None:  # whconfig provides this
+def url_for(
+    settings: TenantSettings, model: str, action: str
+) -> str | None:  # whconfig provides this
     past = {"create": "Created", "update": "Updated", "delete": "Deleted", "end": "Ended"}
     if action not in past:
         return None
