@@ -152,7 +152,7 @@ def record_attempt(
     """Append one attempt, set the outcome and release the lease (holder only)."""
     item.update(
         actions=[
-            WebhookDeliveryItem.attempts.set(list(item.attempts) + [attempt]),
+            WebhookDeliveryItem.attempts.set([*list(item.attempts), attempt]),
             WebhookDeliveryItem.attemptCount.set(item.attemptCount + 1),
             WebhookDeliveryItem.status.set(status),
             WebhookDeliveryItem.nextAttemptAt.set(next_attempt_at),

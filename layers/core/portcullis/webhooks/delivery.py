@@ -153,21 +153,23 @@ def post(url: str, mode: str, body: bytes, headers: Mapping[str, str]) -> Attemp
         return Attempt(entry, "failed")
     timeout = httpx.Timeout(TIMEOUT_SECONDS)
     try:
-        with httpx.Client(
-            transport=PinnedTransport(str(addresses[0])),
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,
-        ) as client:
-            with client.stream("POST", url, content=body, headers=dict(headers)) as response:
-                kept = bytearray()
-                for chunk in response.iter_raw():
-                    kept.extend(chunk)
-                    if len(kept) >= RESPONSE_KEEP_BYTES:
-                        break
-                    if time.monotonic() - started > TIMEOUT_SECONDS:
-                        break
-                status = response.status_code
+        with (
+            httpx.Client(
+                transport=PinnedTransport(str(addresses[0])),
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
+            ) as client,
+            client.stream("POST", url, content=body, headers=dict(headers)) as response,
+        ):
+            kept = bytearray()
+            for chunk in response.iter_raw():
+                kept.extend(chunk)
+                if len(kept) >= RESPONSE_KEEP_BYTES:
+                    break
+                if time.monotonic() - started > TIMEOUT_SECONDS:
+                    break
+            status = response.status_code
     except httpx.HTTPError as error:
         entry["latencyMs"] = round((time.monotonic() - started) * 1000)
         entry["error"] = f"{type(error).__name__}: {error}"[:500]
