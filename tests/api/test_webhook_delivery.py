@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from accesskit import api_key, child_tenant
@@ -367,3 +368,52 @@ def test_the_delivery_log_is_for_admins_of_the_tenant_or_above(
         headers=bearer(key),
     )
     assert unknown.status_code == 404
+
+
+def test_a_duplicate_message_never_delivers_a_succeeded_event_again(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    """SQS delivers at least once: a second copy of the event finds the delivery by its
+    webhookId and sends nothing, and a stale scheduled attempt is dropped too."""
+    key = workspace.keys["test"]["admin"]
+    up = receiver()
+    tenant_id = new_tenant(base_url, key, {"userCreatedWebhookUrl": up.url}, name="Dup")
+    user = create_user(client, key, tenant_id)
+    wait_for(lambda: up.requests(), "the delivery")
+    wait_for(
+        lambda: deliveries(client, key, tenant_id, status="succeeded")["totalCount"] == 1,
+        "succeeded",
+    )
+    events = client.get("/_local/events", params={"detailType": "user.create"}).json()
+    [event] = [e for e in events if e["detail"]["record"].get("userUuid") == user["userUuid"]]
+    environment = client.get("/_local/environment").json()
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=environment["AWS_ENDPOINT_URL"],
+        region_name=environment["AWS_DEFAULT_REGION"] or "us-east-1",
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"] or "testing",
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"] or "testing",
+    )
+    [queue] = [u for u in sqs.list_queues()["QueueUrls"] if u.endswith("WebhookQueue")]
+    copy = {
+        "version": "0",
+        "id": event["id"],
+        "detail-type": "user.create",
+        "detail": event["detail"],
+    }
+    stale = {"webhookId": event["detail"]["webhookId"], "mode": "test", "attempt": 0}
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(copy))
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(stale))
+
+    def consumed() -> bool:
+        counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+        waiting = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        return sum(int(counts[name]) for name in waiting) == 0
+
+    wait_for(consumed, "the copies to be consumed")
+    time.sleep(1.5)
+    assert len(up.requests()) == 1
+    assert [
+        a["statusCode"]
+        for a in delivery_of(client, key, tenant_id, event["detail"]["webhookId"])["attempts"]
+    ] == [200]
