@@ -81,8 +81,11 @@ def create(
     body: str,
     created_at: str,
     now: int,
-) -> WebhookDeliveryItem:
-    """The delivery of `webhook_id`: created now, or the one an earlier copy created."""
+    lease_seconds: int,
+) -> tuple[WebhookDeliveryItem, bool]:
+    """The delivery of `webhook_id` and whether this call created it. A new one is
+    created holding the lease of its first attempt (no separate claim); otherwise the
+    one an earlier copy of the event created is returned as it is."""
     item = WebhookDeliveryItem(
         delivery_pk(mode, webhook_id),
         DELIVERY_SK,
@@ -100,6 +103,7 @@ def create(
         attemptCount=0,
         roundStart=0,
         nextAttemptAt=now,
+        leaseUntil=now + lease_seconds,
         createdAt=created_at,
         updatedAt=created_at,
         gsi1pk=log_pk(mode, tenant_id),
@@ -114,8 +118,8 @@ def create(
         existing = get(mode, webhook_id)
         if existing is None:  # pragma: no cover - expired between the two calls
             raise
-        return existing
-    return item
+        return existing, False
+    return item, True
 
 
 def claim(item: WebhookDeliveryItem, attempt: int, now: int, lease_seconds: int) -> bool:

@@ -233,8 +233,7 @@ def handle_event(detail: Mapping[str, Any], detail_type: str) -> Status | None:
     if target is None:
         return None
     tenant_id, url = target
-    created = now_iso()
-    item = store.create(
+    item, created = store.create(
         webhook_id=webhook_id,
         tenant_id=tenant_id,
         event_tenant_id=detail.get("tenantId") if isinstance(detail.get("tenantId"), str) else None,
@@ -243,10 +242,11 @@ def handle_event(detail: Mapping[str, Any], detail_type: str) -> Status | None:
         event=detail_type,
         url=url,
         body=envelope_bytes(detail),
-        created_at=created,
+        created_at=now_iso(),
         now=_now(),
+        lease_seconds=LEASE_SECONDS,
     )
-    return attempt(item, 0)
+    return attempt(item, 0, claimed=created)
 
 
 def handle_retry(message: Mapping[str, Any]) -> Status | None:
@@ -264,15 +264,18 @@ def handle_retry(message: Mapping[str, Any]) -> Status | None:
     return attempt(item, number)
 
 
-def attempt(item: store.WebhookDeliveryItem, number: int) -> Status | None:
-    """Make attempt `number` if this worker wins it; record it; schedule the next one."""
+def attempt(
+    item: store.WebhookDeliveryItem, number: int, *, claimed: bool = False
+) -> Status | None:
+    """Make attempt `number` if this worker wins it (or `claimed` it when creating the
+    delivery); record it; schedule the next one."""
     now = _now()
     if item.status != "pending" or item.attemptCount != number:
         return None
-    if item.nextAttemptAt > now:
+    if not claimed and item.nextAttemptAt > now:
         schedule(item, number, int(item.nextAttemptAt) - now)
         return "pending"
-    if not store.claim(item, number, now, LEASE_SECONDS):
+    if not claimed and not store.claim(item, number, now, LEASE_SECONDS):
         return None
     timestamp = _now()
     body = item.body.encode("utf-8")
