@@ -3,7 +3,7 @@
 The whole local path, as `make dev` runs it: N `user.create` outbox items are written in
 one go (what N committed changes leave behind), then the outbox publisher puts them on
 EventBridge (moto), the rule copies them to the SQS queue (moto), the
-`WebhookDeliveryFunction` reads the queue (the local event-source poller, batches of 5)
+`WebhookDeliveryFunction` reads the queue (the local event-source pollers, batches of 10)
 and POSTs each signed event to a receiver on 127.0.0.1 that answers 200 at once. The
 clock runs from the write to the moment the receiver holds every event; the figure is
 N / that time. It measures this machine's emulation (moto's SQS and one poller thread),
@@ -135,8 +135,9 @@ until the receiver holds every one (docs/webhooks.md "Delivery").
 |---|---|---|---|
 | {count} | {elapsed:.2f} | **{rate:.1f}** | {when}, this repository's 2-core dev machine |
 
-This is the local runtime's figure, bounded by moto's SQS and the one poller thread that
-emulates the event source mapping (batches of 5). In AWS, Lambda runs up to 1,000
+This is the local runtime's figure: everything (moto, the publisher, three SQS pollers
+emulating the event source mapping, the function, the receiver) shares one Python process
+and its GIL, and every DynamoDB call is an HTTP round trip to moto. In AWS, Lambda runs up to 1,000
 concurrent consumers of the queue (and the DNS check plus a new TLS connection per
 attempt dominate each POST), so deployed throughput scales with the queue depth, not
 with this number.
