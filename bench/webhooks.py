@@ -137,8 +137,8 @@ until the receiver holds every one (docs/webhooks.md "Delivery").
 
 This is the local runtime's figure: everything (moto, the publisher, three SQS pollers
 emulating the event source mapping, the function, the receiver) shares one Python process
-and its GIL, and every DynamoDB call is an HTTP round trip to moto. In AWS, Lambda runs up to 1,000
-concurrent consumers of the queue (and the DNS check plus a new TLS connection per
+and its GIL, and every DynamoDB call is an HTTP round trip to moto. In AWS, Lambda runs
+up to 1,000 concurrent consumers of the queue (and the DNS check plus a new TLS connection per
 attempt dominate each POST), so deployed throughput scales with the queue depth, not
 with this number.
 """,
