@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import random
+import re
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,7 @@ import httpx
 
 from portcullis.platform import aws, integers
 from portcullis.platform.errors import BadRequest
+from portcullis.platform.identifiers import UUID_PATTERN
 from portcullis.platform.timefmt import iso, now_iso, parse_iso
 from portcullis.search.envelope import list_envelope
 from portcullis.store import webhookdeliveries as store
@@ -76,9 +78,10 @@ def retry_delays() -> tuple[int, ...]:
     """The schedule; `WEBHOOK_RETRY_DELAYS` (comma-separated seconds) replaces it where a
     deployment sets it: the local runtime's tests use a schedule of seconds."""
     raw = os.environ.get("WEBHOOK_RETRY_DELAYS", "").strip()
-    if not raw:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
         return RETRY_DELAYS
-    return tuple(max(0, int(part)) for part in raw.split(",") if part.strip())
+    return tuple(int(part) for part in parts)
 
 
 def _jittered(seconds: int) -> int:
@@ -255,13 +258,15 @@ def handle_retry(message: Mapping[str, Any]) -> Status | None:
     if not isinstance(webhook_id, str) or not isinstance(mode, str) or not isinstance(number, int):
         return None
     item = store.get(mode, webhook_id)
-    if item is None or item.status != "pending" or item.attemptCount != number:
-        return None  # over, or a stale copy: the attempt was made already
-    wait = int(item.nextAttemptAt) - _now()
-    if wait > 0:
-        schedule(item, number, wait)
-        return "pending"
+    if item is None:
+        return None
     return attempt(item, number)
+
+
+class AttemptBusy(Exception):
+    """Another worker holds this attempt's lease. The message is reported as failed, so
+    SQS offers it again after the queue's visibility timeout (longer than the lease): by
+    then the attempt is recorded (the copy is dropped) or its worker died (it is made)."""
 
 
 def attempt(
@@ -270,12 +275,24 @@ def attempt(
     """Make attempt `number` if this worker wins it (or `claimed` it when creating the
     delivery); record it; schedule the next one."""
     now = _now()
-    if item.status != "pending" or item.attemptCount != number:
-        return None
+    if item.status != "pending":
+        return None  # over: a late copy sends nothing
+    if item.attemptCount > number:
+        # A stale copy of an attempt already made. Queue the current attempt again: if
+        # the worker that made it died before queueing the next one, this copy (SQS
+        # offers an unanswered message again) keeps the delivery going; a duplicate
+        # message is harmless, attempts are claimed by number.
+        schedule(item, int(item.attemptCount), int(item.nextAttemptAt) - now)
+        return "pending"
+    if item.attemptCount < number:
+        return None  # cannot happen: attempt numbers are queued after they are recorded
     if not claimed and item.nextAttemptAt > now:
         schedule(item, number, int(item.nextAttemptAt) - now)
         return "pending"
     if not claimed and not store.claim(item, number, now, LEASE_SECONDS):
+        current = store.get(item.mode, item.webhookId)
+        if current is not None and current.status == "pending" and current.attemptCount == number:
+            raise AttemptBusy(item.webhookId)
         return None
     timestamp = _now()
     body = item.body.encode("utf-8")
@@ -364,7 +381,9 @@ def delivery_json(item: store.WebhookDeliveryItem) -> dict[str, Any]:
 def redeliver(mode: str, tenant_id: str, webhook_id: str) -> store.WebhookDeliveryItem | None:
     """Queue a finished delivery of `tenant_id` again, same webhookId; None when there is
     no such delivery of this tenant. A pending one is left as it is (already queued)."""
-    item = store.get(mode, webhook_id)
+    if not re.match(UUID_PATTERN, webhook_id):
+        return None
+    item = store.get(mode, webhook_id.lower())
     if item is None or item.tenantId != tenant_id:
         return None
     if item.status != "pending":
