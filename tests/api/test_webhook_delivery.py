@@ -395,6 +395,12 @@ def test_a_duplicate_message_never_delivers_a_succeeded_event_again(
         aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"] or "testing",
     )
     [queue] = [u for u in sqs.list_queues()["QueueUrls"] if u.endswith("WebhookQueue")]
+    # The local runtime provisions the template's redrive policy (dead letters after 5).
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith("WebhookDeadLetterQueue")
+    assert int(redrive["maxReceiveCount"]) == 5
+    assert int(attributes["VisibilityTimeout"]) == 360
     copy = {
         "version": "0",
         "id": event["id"],
