@@ -1,4 +1,4 @@
-"""Webhooks: the signing secret and the delivery log of a tenant (docs/webhooks.md)."""
+"""Webhooks (concepts §5, docs/webhooks.md): the workspace's webhook signing secret."""
 
 import gc
 from typing import Any
@@ -6,9 +6,8 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.platform.errors import NotFound
-from portcullis.platform.http import create_app, handler
-from portcullis.webhooks import delivery
-from portcullis.webhooks import secrets as webhook_secrets
+from portcullis.platform.http import Response, create_app, handler, json_response
+from portcullis.webhooks import delivery, secrets
 
 app = create_app(credentials=api_caller)
 
@@ -18,16 +17,18 @@ def caller() -> callers.Caller:
     return who
 
 
-# whconfig provides this: placeholder of the secret route until whconfig is merged.
 @app.post("/v0/tenants/<tenantId>/webhooks/secret")
-def rotate_secret(tenantId: str) -> dict[str, Any]:  # whconfig provides this
-    who = caller()
-    tenant = who.tenant(tenantId, "admin")
-    workspace = tenant.ancestors[-1] if tenant.ancestors else tenant.tenantId
-    return {"secret": webhook_secrets.rotate(who.mode, workspace)}
+def rotate_secret(tenantId: str) -> Response[dict[str, Any]]:
+    """Create or rotate the signing secret of the workspace in the caller's mode; the
+    answer is the only time it is shown (so never cached)."""
+    tenant = caller().tenant(tenantId, "admin")
+    secret = secrets.rotate_for(tenant)
+    return json_response({"secret": secret}, headers={"Cache-Control": "no-store"})
 
 
-# -- the delivery log (whdelivery) -----------------------------------------------------------
+# whdelivery: the delivery log of a tenant and redelivery (docs/webhooks.md "Delivery
+# log and redelivery"). The route above is whconfig's: this file is a copy of it until
+# whconfig's branch is merged (whconfig provides this), then only the part below is ours.
 
 
 @app.get("/v0/tenants/<tenantId>/webhooks/deliveries")

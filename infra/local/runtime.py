@@ -354,11 +354,11 @@ class LocalRuntime(Started):
                     continue
                 chosen.setdefault(name, (spec.logical_id, value))
         values.update({name: value for name, (_, value) in chosen.items()})
-        values["PUBLIC_BASE_URL"] = self.base_url
-        values["STAGE"] = "local"
         # Webhook retries (docs/webhooks.md): the real schedule unless the developer (or
         # the test fixtures, which cannot wait minutes) sets a schedule of seconds.
         values["WEBHOOK_RETRY_DELAYS"] = os.environ.get(WEBHOOK_RETRY_DELAYS_VARIABLE, "")
+        values["PUBLIC_BASE_URL"] = self.base_url
+        values["STAGE"] = "local"
         return values
 
     def _stage_variables(self, template: SamTemplate, resources: LocalResources) -> dict[str, str]:

@@ -28,7 +28,7 @@ LAYERS = [
     "search",
     "tenancy",
     "tokens",
-    "webhooks",  # whconfig provides this
+    "webhooks",
     "messaging",
     "ratelimit",
     "credentials",

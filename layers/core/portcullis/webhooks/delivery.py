@@ -41,7 +41,7 @@ from portcullis.platform.timefmt import iso, now_iso, parse_iso
 from portcullis.search.envelope import list_envelope
 from portcullis.store import webhookdeliveries as store
 from portcullis.tenancy import settings as tenant_settings
-from portcullis.webhooks import secrets, signing, targets
+from portcullis.webhooks import bearer, secrets, signing, targets
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,8 @@ def attempt(
         timestamp,
         body,
         secrets.signing_secrets(item.mode, item.workspaceId),
-        None,
+        # The newest webhook key of the tenant whose setting named the URL (§5.3).
+        bearer.bearer_key(item.mode, item.tenantId),
     )
     result = post(item.url, item.mode, body, headers)
     result.record["attempt"] = number + 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import secrets as _random
 
+from portcullis.store.tenants import TenantItem
+
 _SECRETS: dict[tuple[str, str], str] = {}  # whconfig provides this
 
 
@@ -20,3 +22,7 @@ def signing_secrets(mode: str, workspace_id: str) -> list[str]:  # whconfig prov
     if (mode, workspace_id) not in _SECRETS:
         rotate(mode, workspace_id)
     return [_SECRETS[(mode, workspace_id)]]
+
+
+def rotate_for(tenant: TenantItem) -> str:  # whconfig provides this
+    return rotate(tenant.mode, tenant.ancestors[-1] if tenant.ancestors else tenant.tenantId)
