@@ -275,6 +275,7 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "roleName": "no-such-role",
         "type": "readonly",
         "sessionId": str(uuid.uuid4()),
+        "webhookId": str(uuid.uuid4()),
     }
     return route.format(**values)
 
