@@ -1,4 +1,5 @@
-"""Webhooks (concepts §5, docs/webhooks.md): the workspace's webhook signing secret."""
+"""Webhooks (concepts §5, docs/webhooks.md): the workspace's webhook signing secret, and a
+tenant's delivery log and redelivery."""
 
 import gc
 from typing import Any
@@ -26,9 +27,8 @@ def rotate_secret(tenantId: str) -> Response[dict[str, Any]]:
     return json_response({"secret": secret}, headers={"Cache-Control": "no-store"})
 
 
-# whdelivery: the delivery log of a tenant and redelivery (docs/webhooks.md "Delivery
-# log and redelivery"). The route above is whconfig's: this file is a copy of it until
-# whconfig's branch is merged (whconfig provides this), then only the part below is ours.
+# -- the delivery log of a tenant and redelivery (docs/webhooks.md "Delivery log and
+# redelivery")
 
 
 @app.get("/v0/tenants/<tenantId>/webhooks/deliveries")

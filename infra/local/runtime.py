@@ -359,6 +359,8 @@ class LocalRuntime(Started):
         values["WEBHOOK_RETRY_DELAYS"] = os.environ.get(WEBHOOK_RETRY_DELAYS_VARIABLE, "")
         values["PUBLIC_BASE_URL"] = self.base_url
         values["STAGE"] = "local"
+        # Test-mode webhooks may target a developer's receiver on loopback (live never).
+        values["WEBHOOKS_ALLOW_LOCALHOST"] = "true"
         return values
 
     def _stage_variables(self, template: SamTemplate, resources: LocalResources) -> dict[str, str]:

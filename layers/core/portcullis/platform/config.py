@@ -55,3 +55,10 @@ def search_scan_limit() -> int:
     """Most users one non-exact search reads (stack parameter SearchScanLimit; docs/search.md)."""
     raw = os.environ.get("SEARCH_SCAN_LIMIT", "")
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 100_000 else 5000
+
+
+def webhooks_allow_localhost() -> bool:
+    """Whether test-mode webhooks may target loopback (`WEBHOOKS_ALLOW_LOCALHOST=true`): the
+    local runtime opts in so a developer's receiver on 127.0.0.1 works; a deployment in
+    AWS does not (docs/webhooks.md "Target URLs"). Live mode never allows it."""
+    return os.environ.get("WEBHOOKS_ALLOW_LOCALHOST", "").strip().lower() == "true"

@@ -1,4 +1,5 @@
-"""API keys, stored by digest only, plus a per-type counter of active keys.
+"""API keys, stored by digest only (webhook keys also KMS-sealed, to be sent), plus a
+per-type counter of active keys.
 
 The counter lets invalidation and deletion enforce the last-active-key rule inside one
 transaction (a condition on the counter), so two concurrent invalidations can never
@@ -27,6 +28,9 @@ class ApiKeyItem(Item):
     updatedAt = UnicodeAttribute()
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
+    # Webhook keys only (created since issue 11): the full key, KMS-sealed, because the
+    # service sends it in the `Authorization` header of its webhooks (webhooks/bearer.py).
+    sealedKey = UnicodeAttribute(null=True)
     by_tenant: Gsi1[ApiKeyItem] = Gsi1()
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.origins import site_path_problem
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
+from portcullis.platform.weburls import InvalidUrl
+from portcullis.platform.weburls import parse as parse_web_url
 from portcullis.store import tenants as store
 from portcullis.tenancy.domains import domain_problem, normalise_host
 
@@ -115,6 +117,16 @@ def _path(value: str | None) -> str | None:
     return value
 
 
+def _webhook_url(value: str) -> str:
+    try:
+        return parse_web_url(value).url
+    except InvalidUrl as error:
+        raise ValueError(str(error)) from None
+
+
+WebhookUrl = Annotated[str, Field(max_length=2048), AfterValidator(_webhook_url)]
+
+
 class TenantSettings(BaseModel):
     model_config = _STRICT
     liveDomains: list[LiveDomain] = []
@@ -130,13 +142,21 @@ class TenantSettings(BaseModel):
     # From address of this tenant's emails (must be verified in SES); None = the
     # deployment's SENDER_EMAIL. See docs/emails.md.
     senderEmail: Annotated[str, Field(max_length=254)] | None = None
-    # whconfig provides this: webhook URL fields (placeholder until whconfig is merged)
-    userCreatedWebhookUrl: str | None = None
-    userUpdatedWebhookUrl: str | None = None
-    userDeletedWebhookUrl: str | None = None
-    tenantCreatedWebhookUrl: str | None = None
-    tenantUpdatedWebhookUrl: str | None = None
-    tenantDeletedWebhookUrl: str | None = None
+    # Webhook targets (concepts §5.1, §5.5; docs/webhooks.md): None = not sent. The shape
+    # is checked here for any mode; the mode's rules and DNS are checked when a change is
+    # saved (`webhooks.targets.check_reachable`, called by the tenants service).
+    userCreatedWebhookUrl: WebhookUrl | None = None
+    userUpdatedWebhookUrl: WebhookUrl | None = None
+    userDeletedWebhookUrl: WebhookUrl | None = None
+    tenantCreatedWebhookUrl: WebhookUrl | None = None
+    tenantUpdatedWebhookUrl: WebhookUrl | None = None
+    tenantDeletedWebhookUrl: WebhookUrl | None = None
+    linkEmailWebhookUrl: WebhookUrl | None = None
+    verificationCodeEmailWebhookUrl: WebhookUrl | None = None
+    verificationCodeSmsWebhookUrl: WebhookUrl | None = None
+    # Opt-in extension events `session.create` / `session.end` (concepts §5.1).
+    sessionCreatedWebhookUrl: WebhookUrl | None = None
+    sessionEndedWebhookUrl: WebhookUrl | None = None
 
     @field_validator("senderEmail")
     @classmethod

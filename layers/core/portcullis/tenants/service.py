@@ -23,6 +23,7 @@ from portcullis.tenancy import settings as tenant_settings
 from portcullis.tenancy import state as tenantstate
 from portcullis.tokens import signing as tokens
 from portcullis.users import cleanup as user_cleanup
+from portcullis.webhooks import targets as webhook_targets
 
 if TYPE_CHECKING:
     from portcullis.access.callers import Caller
@@ -314,6 +315,7 @@ def update_settings(caller: Caller, tenant: store.TenantItem, change: Any) -> di
     limits never above the parent's; answers the settings as they now apply."""
     senders.check_settings_change(caller, tenant, change)
     parentlimits.check(caller.mode, tenant, change)
+    webhook_targets.check_settings_change(caller.mode, change)  # shape, mode rules, DNS
     stored = tenant_settings.update(caller.mode, tenant.tenantId, change)
     # This instance's tenant cache sees the change at once (children clamp against it).
     remembered = tenantstate.remember(caller.mode, tenant, tenant_settings.as_json(stored))

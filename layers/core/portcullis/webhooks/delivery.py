@@ -149,8 +149,12 @@ def post(url: str, mode: str, body: bytes, headers: Mapping[str, str]) -> Attemp
     try:
         addresses = targets.resolve(url, mode)
     except targets.TargetRefused as error:
+        entry["latencyMs"] = round((time.monotonic() - started) * 1000)
         entry["error"] = f"refused: {error}"
-        return Attempt(entry, "failed")
+        # A name that does not resolve (now) is a network error, retried; an address
+        # the rules refuse is final.
+        transient = str(error).startswith("host name")
+        return Attempt(entry, "pending" if transient else "failed")
     if not addresses:
         entry["error"] = "refused: no address"
         return Attempt(entry, "failed")
@@ -207,12 +211,6 @@ def target_of(detail: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def workspace_of(detail: Mapping[str, Any]) -> str:
-    """The top-level tenant, whose signing secret signs the tenant tree's webhooks."""
-    ancestors = [t for t in detail.get("ancestorTenantIds") or [] if isinstance(t, str)]
-    return ancestors[-1] if ancestors else str(detail.get("tenantId"))
-
-
 def envelope_bytes(detail: Mapping[str, Any]) -> str:
     """The §5.2 body: exactly what is signed and sent, stored so retries send it again."""
     envelope = {
@@ -240,7 +238,10 @@ def handle_event(detail: Mapping[str, Any], detail_type: str) -> Status | None:
         webhook_id=webhook_id,
         tenant_id=tenant_id,
         event_tenant_id=detail.get("tenantId") if isinstance(detail.get("tenantId"), str) else None,
-        workspace_id=workspace_of(detail),
+        workspace_id=secrets.workspace_of(
+            str(detail.get("tenantId")),
+            [t for t in detail.get("ancestorTenantIds") or [] if isinstance(t, str)],
+        ),
         mode=mode,
         event=detail_type,
         url=url,

@@ -1,0 +1,76 @@
+"""Webhook signing secrets: one item per workspace and mode (concepts §5.3).
+
+The item holds the current secret and, for the 24 hours after a rotation, the previous
+one with `previousUntil`. Both are envelope-encrypted with KMS by the caller
+(`tokens/envelope.py`): unlike API keys they must be recoverable, to sign. Each sealed
+secret is one JSON string (ciphertext, data key, nonce). `version` makes a rotation a
+compare-and-set: two concurrent rotations cannot both keep "their" previous secret.
+The item lives in the workspace's partition, so deleting the workspace purges it.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError
+
+from portcullis.store.base import Item, tenant_pk
+
+SK = "WEBHOOKSECRET"
+
+
+class SecretChanged(Exception):
+    """Another writer created or rotated the secret first; read it again."""
+
+
+class WebhookSecretItem(Item):
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    current = UnicodeAttribute()  # sealed secret (JSON)
+    previous = UnicodeAttribute(null=True)  # sealed secret (JSON) during the overlap
+    previousUntil = UnicodeAttribute(null=True)  # ISO 8601: end of the overlap
+    rotatedAt = UnicodeAttribute()
+    version = NumberAttribute()
+
+
+def get_secret(mode: str, workspace_id: str) -> WebhookSecretItem | None:
+    try:
+        return WebhookSecretItem.get(tenant_pk(mode, workspace_id), SK, consistent_read=True)
+    except WebhookSecretItem.DoesNotExist:
+        return None
+
+
+def put_secret(
+    mode: str,
+    workspace_id: str,
+    *,
+    current: str,
+    previous: str | None,
+    previous_until: str | None,
+    rotated_at: str,
+    replaces: WebhookSecretItem | None,
+) -> WebhookSecretItem:
+    """Write the new state if the stored one is still `replaces` (None: none stored)."""
+    item = WebhookSecretItem(
+        tenant_pk(mode, workspace_id),
+        SK,
+        type="webhooksecret",
+        tenantId=workspace_id,
+        mode=mode,
+        current=current,
+        previous=previous,
+        previousUntil=previous_until,
+        rotatedAt=rotated_at,
+        version=1 if replaces is None else int(replaces.version) + 1,
+    )
+    condition = (
+        WebhookSecretItem.pk.does_not_exist()
+        if replaces is None
+        else WebhookSecretItem.version == replaces.version
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise SecretChanged() from None
+        raise
+    return item
