@@ -423,3 +423,17 @@ def test_a_duplicate_message_never_delivers_a_succeeded_event_again(
         a["statusCode"]
         for a in delivery_of(client, key, tenant_id, event["detail"]["webhookId"])["attempts"]
     ] == [200]
+
+
+def test_the_receiving_tenants_newest_webhook_key_is_the_bearer(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    up = receiver()
+    tenant_id = new_tenant(base_url, key, {"userCreatedWebhookUrl": up.url}, name="Bearer")
+    webhook_key = api_key(client, key, tenant_id, "webhook")
+    assert webhook_key.startswith("uf_test_webhook_")
+    create_user(client, key, tenant_id)
+    [request] = wait_for(lambda: up.requests(), "the delivery")
+    assert request.headers["authorization"] == f"Bearer {webhook_key}"
+    assert request.headers["user-agent"].startswith("Portcullis-Webhooks/")
