@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portcullis.webhooks.delivery import PinnedTransport
+from portcullis.webhooks.transport import PinnedTransport
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def answering(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str, 
 def test_which_answers_are_retried(
     answering: tuple[str, dict[str, Any]], status: int, outcome: str
 ) -> None:
-    from portcullis.webhooks.delivery import RESPONSE_KEEP_BYTES, post
+    from portcullis.webhooks.transport import RESPONSE_KEEP_BYTES, post
 
     url, state = answering
     state["status"] = status
@@ -119,7 +119,7 @@ def test_which_answers_are_retried(
 def test_a_network_error_is_retried_and_a_refused_address_is_final(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from portcullis.webhooks.delivery import post
+    from portcullis.webhooks.transport import post
 
     monkeypatch.setenv("WEBHOOKS_ALLOW_LOCALHOST", "true")
     with socket.socket() as unused:

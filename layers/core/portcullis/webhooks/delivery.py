@@ -11,10 +11,7 @@ minutes) is sent on again with the remaining delay. Each attempt is claimed on t
 record by its number, so a duplicated message never repeats an attempt, and never
 re-sends a delivery that succeeded or failed.
 
-Each POST connects only to an address `targets.resolve` approved just before, with the
-TLS server name and `Host` of the URL (`PinnedTransport`): a DNS answer that changes
-between the check and the connection (rebinding) cannot redirect it. Redirects are not
-followed: a 3xx is a failure.
+The POST itself, to the approved address only, is `transport.py`.
 """
 
 from __future__ import annotations
@@ -24,15 +21,9 @@ import logging
 import os
 import random
 import re
-import ssl
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Mapping
 from typing import Any, Literal
-
-import httpcore
-import httpx
 
 from portcullis.platform import aws, integers
 from portcullis.platform.errors import BadRequest
@@ -48,11 +39,8 @@ log = logging.getLogger(__name__)
 # Seconds before the 2nd, 3rd, ... attempt (concepts §5.4): 8 attempts in about 2 days.
 RETRY_DELAYS: tuple[int, ...] = (60, 300, 1800, 7200, 21_600, 43_200, 86_400)
 JITTER = 0.2  # each delay is drawn from ±20 % of its nominal value
-TIMEOUT_SECONDS = 10.0
-RESPONSE_KEEP_BYTES = 1024
 LEASE_SECONDS = 60
 SQS_MAX_DELAY = 900
-RETRYABLE_STATUSES = frozenset({408, 429})
 DETAIL_TYPES = frozenset(
     {
         "user.create",
@@ -92,105 +80,6 @@ def _jittered(seconds: int) -> int:
 
 def queue_url() -> str:
     return os.environ.get("WEBHOOK_QUEUE_URL", "")
-
-
-# -- connecting only to the approved address ---------------------------------------------
-
-
-class _PinnedBackend(httpcore.SyncBackend):
-    """Opens every TCP connection to one address, whatever host the URL names; TLS
-    still uses the URL's host for SNI and certificate checks (httpcore passes it)."""
-
-    def __init__(self, address: str) -> None:
-        self._address = address
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        return super().connect_tcp(self._address, port, timeout, local_address, socket_options)
-
-
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    """Built once per instance: loading the CA bundle costs tens of milliseconds."""
-    return httpx.create_ssl_context()
-
-
-class PinnedTransport(httpx.HTTPTransport):
-    """httpx's transport with its connection pool connecting to `address` only."""
-
-    def __init__(self, address: str) -> None:
-        super().__init__(retries=0)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(),
-            max_connections=1,
-            retries=0,
-            network_backend=_PinnedBackend(address),
-        )
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One POST: what the log keeps of it and whether to try again."""
-
-    record: dict[str, Any]
-    outcome: Status  # succeeded, failed (for good) or pending (retry)
-
-
-def post(url: str, mode: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
-    """POST `body` to `url` once, at an address checked just now."""
-    started = time.monotonic()
-    entry: dict[str, Any] = {"at": now_iso(), "statusCode": None, "latencyMs": 0}
-    try:
-        addresses = targets.resolve(url, mode)
-    except targets.TargetRefused as error:
-        entry["latencyMs"] = round((time.monotonic() - started) * 1000)
-        entry["error"] = f"refused: {error}"
-        # A name that does not resolve (now) is a network error, retried; an address
-        # the rules refuse is final.
-        transient = str(error).startswith("host name")
-        return Attempt(entry, "pending" if transient else "failed")
-    if not addresses:
-        entry["error"] = "refused: no address"
-        return Attempt(entry, "failed")
-    timeout = httpx.Timeout(TIMEOUT_SECONDS)
-    try:
-        with (
-            httpx.Client(
-                transport=PinnedTransport(str(addresses[0])),
-                timeout=timeout,
-                follow_redirects=False,
-                trust_env=False,
-            ) as client,
-            client.stream("POST", url, content=body, headers=dict(headers)) as response,
-        ):
-            kept = bytearray()
-            for chunk in response.iter_raw():
-                kept.extend(chunk)
-                if len(kept) >= RESPONSE_KEEP_BYTES:
-                    break
-                if time.monotonic() - started > TIMEOUT_SECONDS:
-                    break
-            status = response.status_code
-    except httpx.HTTPError as error:
-        entry["latencyMs"] = round((time.monotonic() - started) * 1000)
-        entry["error"] = f"{type(error).__name__}: {error}"[:500]
-        return Attempt(entry, "pending")
-    entry["latencyMs"] = round((time.monotonic() - started) * 1000)
-    entry["statusCode"] = status
-    entry["response"] = bytes(kept[:RESPONSE_KEEP_BYTES]).decode("utf-8", "replace")
-    if 200 <= status < 300:
-        return Attempt(entry, "succeeded")
-    if status in RETRYABLE_STATUSES or status >= 500:
-        return Attempt(entry, "pending")
-    if 300 <= status < 400:
-        entry["error"] = "redirect not followed"
-    return Attempt(entry, "failed")
 
 
 # -- from an event to a delivery ---------------------------------------------------------
@@ -305,7 +194,10 @@ def attempt(
         # The newest webhook key of the tenant whose setting named the URL (§5.3).
         bearer.bearer_key(item.mode, item.tenantId),
     )
-    result = post(item.url, item.mode, body, headers)
+    # httpx is imported only by code that POSTs: the admin function never pays for it.
+    from portcullis.webhooks import transport
+
+    result = transport.post(item.url, item.mode, body, headers)
     result.record["attempt"] = number + 1
     status: Status = result.outcome
     delays = retry_delays()
