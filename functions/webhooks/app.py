@@ -1,12 +1,14 @@
-"""Webhooks (concepts §5, docs/webhooks.md): the workspace's webhook signing secret."""
+"""Webhooks (concepts §5, docs/webhooks.md): the workspace's webhook signing secret, and a
+tenant's delivery log and redelivery."""
 
 import gc
 from typing import Any
 
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
+from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
-from portcullis.webhooks import secrets
+from portcullis.webhooks import delivery, secrets
 
 app = create_app(credentials=api_caller)
 
@@ -23,6 +25,30 @@ def rotate_secret(tenantId: str) -> Response[dict[str, Any]]:
     tenant = caller().tenant(tenantId, "admin")
     secret = secrets.rotate_for(tenant)
     return json_response({"secret": secret}, headers={"Cache-Control": "no-store"})
+
+
+# -- the delivery log of a tenant and redelivery (docs/webhooks.md "Delivery log and
+# redelivery")
+
+
+@app.get("/v0/tenants/<tenantId>/webhooks/deliveries")
+def list_deliveries(tenantId: str) -> dict[str, Any]:
+    """Deliveries to this tenant's URLs, newest first (filters: status, event, since)."""
+    who = caller()
+    tenant = who.tenant(tenantId, "admin")
+    params = app.current_event.query_string_parameters or {}
+    return delivery.listing(who.mode, tenant.tenantId, params)
+
+
+@app.post("/v0/tenants/<tenantId>/webhooks/deliveries/<webhookId>/redeliver")
+def redeliver(tenantId: str, webhookId: str) -> dict[str, Any]:
+    """Queue a succeeded or failed delivery again, with the same webhookId."""
+    who = caller()
+    tenant = who.tenant(tenantId, "admin")
+    item = delivery.redeliver(who.mode, tenant.tenantId, webhookId)
+    if item is None:
+        raise NotFound("Webhook delivery not found")
+    return delivery.delivery_json(item)
 
 
 lambda_handler = handler(app)

@@ -229,12 +229,19 @@ class Provisioner:
             self.resources.buses["EventBus"] = DEFAULT_BUS_NAME
 
     def _queues(self) -> None:
+        """Queues with their attributes; a redrive policy names another queue of the
+        template, so it is set once every queue exists (dead-letter queues included)."""
+        redrives: dict[str, Any] = {}
         for logical_id, resource in self.template.of_type("AWS::SQS::Queue").items():
             props = resource.get("Properties") or {}
-            fifo = bool(self.template.base_intrinsics.resolve(props.get("FifoQueue", False)))
+            resolve = self.template.base_intrinsics.resolve
+            fifo = bool(resolve(props.get("FifoQueue", False)))
             fallback = f"{STACK_NAME}-{logical_id}" + (".fifo" if fifo else "")
             name = _name(self.template, resource, "QueueName", fallback)
-            attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
+            attributes = {"VisibilityTimeout": str(resolve(props.get("VisibilityTimeout", 30)))}
+            for prop in ("DelaySeconds", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds"):
+                if prop in props:
+                    attributes[prop] = str(resolve(props[prop]))
             if fifo:
                 attributes["FifoQueue"] = "true"
                 attributes["ContentBasedDeduplication"] = str(
@@ -247,6 +254,19 @@ class Provisioner:
             self.resources.attributes[(logical_id, "Arn")] = arn
             self.resources.attributes[(logical_id, "QueueName")] = name
             self.resources.attributes[(logical_id, "QueueUrl")] = url
+            if props.get("RedrivePolicy") is not None:
+                redrives[logical_id] = props["RedrivePolicy"]
+        intrinsics = self.resources.intrinsics(self.template)
+        for logical_id, raw in redrives.items():
+            try:
+                policy = intrinsics.resolve(raw)
+            except Unresolvable as error:
+                log.warning("queue %s: redrive policy not resolvable (%s)", logical_id, error)
+                continue
+            self._sqs.set_queue_attributes(
+                QueueUrl=self.resources.queues[logical_id].url,
+                Attributes={"RedrivePolicy": json.dumps(policy)},
+            )
 
     def _topics(self) -> None:
         for logical_id, resource in self.template.of_type("AWS::SNS::Topic").items():

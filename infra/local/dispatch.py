@@ -22,6 +22,9 @@ from infra.local.lambdas import LocalFunction, report_failure
 log = logging.getLogger(__name__)
 
 ASYNC_RETRY_DELAYS = (1.0, 2.0)
+# Lambda's SQS event source polls a queue with several pollers at once (five to start
+# with), so batches of one queue are processed side by side; a few do it here.
+POLLERS_PER_QUEUE = 3
 
 
 @dataclass
@@ -148,8 +151,11 @@ class QueuePoller:
         self._after_invoke = after_invoke
         self._stopping = threading.Event()
         self._threads = [
-            threading.Thread(target=self._poll, args=(source,), name=f"local-sqs-{n}", daemon=True)
+            threading.Thread(
+                target=self._poll, args=(source,), name=f"local-sqs-{n}-{k}", daemon=True
+            )
             for n, source in enumerate(sources)
+            for k in range(POLLERS_PER_QUEUE)
         ]
 
     def start(self) -> None:

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer
 from moto.ses.models import ses_backends
 
 from infra.local.aws import LocalResources, MotoServer, Provisioner, forget_account
@@ -62,6 +63,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DRAIN_INTERVAL_SECONDS = 2.0
 SAVE_INTERVAL_SECONDS = 30.0
+WEBHOOK_RETRY_DELAYS_VARIABLE = "PORTCULLIS_WEBHOOK_RETRY_DELAYS"
 
 
 def _warn(message: str) -> None:
@@ -245,6 +247,7 @@ class LocalRuntime(Started):
             ses_events=SesEventSimulator(
                 self.messages, self._ses_subscribers(template, self._resources), self._invoke_now
             ).simulate,
+            webhooks=self._webhook_deliveries,
         )
         self._http_thread = threading.Thread(
             target=self._http.serve_forever,
@@ -279,6 +282,43 @@ class LocalRuntime(Started):
             return
         self._drained_writes = writes
         self._drain()
+
+    def _webhook_deliveries(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        """`GET /_local/webhooks`: every delivery in the table with its attempts, newest
+        first. A Scan is fine for a developer's table; the admin API reads by tenant."""
+        if self._resources is None:
+            return []
+        client = boto3.session.Session(region_name=self.region).client("dynamodb")
+        deserialize = TypeDeserializer().deserialize
+        found: list[dict[str, Any]] = []
+        for table in self._resources.tables.values():
+            pages = client.get_paginator("scan").paginate(
+                TableName=table,
+                FilterExpression="#t = :t",
+                ExpressionAttributeNames={"#t": "type"},
+                ExpressionAttributeValues={":t": {"S": "webhookDelivery"}},
+            )
+            for page in pages:
+                for raw in page.get("Items") or []:
+                    item = {k: deserialize(v) for k, v in raw.items()}
+                    attempts = item.get("attempts")
+                    found.append(
+                        {
+                            "webhookId": item.get("webhookId"),
+                            "tenantId": item.get("tenantId"),
+                            "mode": item.get("mode"),
+                            "event": item.get("event"),
+                            "url": item.get("url"),
+                            "status": item.get("status"),
+                            "createdAt": item.get("createdAt"),
+                            "attempts": json.loads(attempts) if isinstance(attempts, str) else [],
+                        }
+                    )
+        for name in ("tenantId", "status", "event", "webhookId"):
+            if name in query:
+                found = [d for d in found if d.get(name) == query[name]]
+        found.sort(key=lambda d: str(d.get("createdAt") or ""), reverse=True)
+        return found
 
     def _dynamodb_calls(self) -> int:
         return self._tap.dynamodb_calls if self._tap is not None else 0
@@ -318,6 +358,9 @@ class LocalRuntime(Started):
                     continue
                 chosen.setdefault(name, (spec.logical_id, value))
         values.update({name: value for name, (_, value) in chosen.items()})
+        # Webhook retries (docs/webhooks.md): the real schedule unless the developer (or
+        # the test fixtures, which cannot wait minutes) sets a schedule of seconds.
+        values["WEBHOOK_RETRY_DELAYS"] = os.environ.get(WEBHOOK_RETRY_DELAYS_VARIABLE, "")
         values["PUBLIC_BASE_URL"] = self.base_url
         values["STAGE"] = "local"
         # Test-mode webhooks may target a developer's receiver on loopback (live never).

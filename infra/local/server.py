@@ -66,8 +66,10 @@ class LocalGateway:
         dynamodb_calls: Callable[[], int] | None = None,
         after_request: Callable[[], None] | None = None,
         ses_events: Callable[[str, Any], tuple[int, dict[str, Any]]] | None = None,
+        webhooks: Callable[[Mapping[str, str]], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.ses_events = ses_events
+        self.webhooks = webhooks or (lambda query: [])
         self.dynamodb_calls = dynamodb_calls or (lambda: 0)
         self.after_request = after_request or drain
         self.router = router
@@ -174,6 +176,12 @@ class LocalGateway:
             if method == "DELETE":
                 self.events.clear()
                 return HttpResponse(status=204)
+            return gateway_error(405, origin)
+        if resource == f"{LOCAL_PREFIX}/webhooks":
+            if method == "GET":
+                # Webhook deliveries and their attempts, newest first (from the delivery
+                # store; filters: tenantId, status, event, webhookId).
+                return json_response(200, self.webhooks(query), origin)
             return gateway_error(405, origin)
         return gateway_error(404, origin)
 

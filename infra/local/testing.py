@@ -49,6 +49,8 @@ class _InProcess:
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """The whole service on a free port with fresh data, bootstrapped with a workspace."""
     data_dir = tmp_path_factory.mktemp("portcullis-local")
+    # Webhook retries after seconds, not minutes (the child process inherits this).
+    os.environ.setdefault("PORTCULLIS_WEBHOOK_RETRY_DELAYS", "1,1,1,1,1,1,1")
     if os.environ.get(RUNTIME_MODE_VARIABLE, "process") == "inprocess":
         with LocalRuntime(DEFAULT_TEMPLATE, data_dir, echo=False, access_log=False) as local:
             yield _InProcess(local)

@@ -276,6 +276,7 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "type": "readonly",
         "sessionId": str(uuid.uuid4()),
         "emailType": "login",
+        "webhookId": str(uuid.uuid4()),
     }
     return route.format(**values)
 

@@ -65,6 +65,7 @@ FIELDS = (
 )  # fmt: skip
 QUERY_NAMES = (
     "page", "limit", "order", "search", "test", "active", "continuation", "mode",
+    "status", "event", "since",
     "code_challenge", "redirect", "tenantId", "type", "token", "uuid",
 )  # fmt: skip
 
@@ -165,6 +166,7 @@ def _parameters(route: ApiRoute, box: Sandbox) -> dict[str, st.SearchStrategy[st
         "userId": _segment([str(box.user_id), "0", "-1", "00001", "createOrUpdate"]),
         "roleName": _segment(["admin", "member", "nope"]),
         "sessionId": _segment(["00000000-0000-4000-8000-000000000000"]),
+        "webhookId": _segment(["00000000-0000-4000-8000-000000000000"]),
         "type": _segment(["admin", "readonly", "webhook", "jwt"]),
         "mode": _segment(["test", "live"]),
         "emailType": _segment(["login", "code.sms", "nope"]),
