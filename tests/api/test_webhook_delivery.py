@@ -208,8 +208,14 @@ def test_every_event_arrives_signed_across_an_outage(
     for webhook_id in first_ids:
         assert sum(r.webhook_id == webhook_id for r in requests) >= 2
 
-    # Every attempt is logged: the retried one shows its 503s, then the 200.
-    retried = delivery_of(client, key, tenant_id, first_ids[0])
+    # Every attempt is logged: the retried one shows its 503s, then the 200. (The receiver
+    # logs a request before the deliverer records its answer: wait for the record.)
+    retried = wait_for(
+        lambda: (
+            (d := delivery_of(client, key, tenant_id, first_ids[0]))["status"] == "succeeded" and d
+        ),
+        "the retried delivery's record",
+    )
     codes = [a["statusCode"] for a in retried["attempts"]]
     assert codes[-1] == 200 and 503 in codes
     assert retried["status"] == "succeeded"
