@@ -166,7 +166,9 @@ def _message_context(webhook_id: str) -> str:
     return f"whdelivery:{webhook_id}"
 
 
-def queue_message(mode: str, tenant_id: str, workspace_id: str, url: str, record: dict[str, Any]) -> str:
+def queue_message(
+    mode: str, tenant_id: str, workspace_id: str, url: str, record: dict[str, Any]
+) -> str:
     """A §5.5 message (login link, code...) for the tenant's message-delivery URL: the
     delivery record is created and attempt 0 is queued to the webhook queue, so it is
     made by the `webhookdelivery` function like any event's. Returns the webhookId.
