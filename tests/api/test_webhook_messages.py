@@ -1,0 +1,146 @@
+"""Message-delivery webhooks over HTTP (issue 11, concepts §5.5, docs/webhooks.md).
+
+A tenant that sets `linkEmailWebhookUrl` / `verificationCodeSmsWebhookUrl` gets its
+login links and codes POSTed to a receiver the test starts on loopback (test mode: the
+local runtime allows loopback targets there), signed like every webhook, instead of an
+email or SMS in `GET /_local/outbox`. The path is the real one: the outbox item (sealed)
+-> a `message.send` delivery -> SQS (moto) -> the webhookdelivery function. Retries wait
+seconds: the fixtures shorten the schedule (`PORTCULLIS_WEBHOOK_RETRY_DELAYS`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from authkit import new_tenant, outbox, unique_email, unique_phone
+from test_webhook_delivery import (
+    Receiver,
+    deliveries,
+    receiver,  # noqa: F401 - the fixture
+    signing_secret,
+    verified,
+    wait_for,
+)
+
+
+def _delivery(client: httpx.Client, key: str, tenant_id: str, webhook_id: str) -> dict[str, Any]:
+    found = deliveries(client, key, tenant_id, event="message.send")["results"]
+    return next(d for d in found if d["webhookId"] == webhook_id)
+
+
+def test_a_login_link_goes_to_the_webhook_instead_of_ses(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    hook = receiver()
+    tenant_id = new_tenant(base_url, key, {"linkEmailWebhookUrl": hook.url}, name="Msg")
+    secret = signing_secret(client, workspace)
+    email = unique_email("msg")
+
+    sent = client.post(f"/v0/tenants/{tenant_id}/auth/link", json={"email": email})
+    assert sent.status_code == 200, sent.text
+    link = sent.json()["result"]["link"]  # test mode still answers with the link
+
+    (request,) = wait_for(hook.requests, "the message webhook")
+    assert verified(request, secret)
+    body = request.json()
+    assert (body["action"], body["model"], body["mode"]) == ("send", "message", "test")
+    record = body["record"]
+    assert record["type"] == "welcome" and record["channel"] == "email"
+    assert record["to"] == email and record["link"] == link
+    assert record["expiresAt"].endswith("Z")
+    assert record["user"]["email"] == email and record["user"]["userUuid"]
+    assert record["tenant"]["tenantId"] == tenant_id
+    assert outbox(client, email) == []  # SES sent nothing
+
+    # A second send to the known address: a login link, also to the webhook.
+    again = client.post(f"/v0/tenants/{tenant_id}/auth/link", json={"email": email})
+    assert again.status_code == 200, again.text
+    wait_for(lambda: len(hook.requests()) >= 2, "the login link")
+    login = hook.requests()[1].json()["record"]
+    assert login["type"] == "login" and login["link"] == again.json()["result"]["link"]
+
+    # The admin log shows the delivery, without the link once it is over.
+    done = _delivery(client, key, tenant_id, request.webhook_id)
+    assert done["status"] == "succeeded" and done["event"] == "message.send"
+    assert done["payload"]["record"]["link"] == "[redacted]"
+    assert link not in str(done)
+    assert outbox(client, email) == []
+
+
+def test_an_sms_code_goes_to_the_webhook_instead_of_sns(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    hook = receiver()
+    email_hook = receiver()
+    settings = {
+        "verificationCodeSmsWebhookUrl": hook.url,
+        "linkEmailWebhookUrl": email_hook.url,
+    }
+    tenant_id = new_tenant(base_url, key, settings, name="Sms")
+    secret = signing_secret(client, workspace)
+    phone = unique_phone()
+
+    sent = client.post(
+        f"/v0/tenants/{tenant_id}/auth/code", json={"channel": "sms", "phoneNumber": phone}
+    )
+    assert sent.status_code == 200, sent.text
+    code = sent.json()["result"]["verificationCode"]
+
+    (request,) = wait_for(hook.requests, "the SMS webhook")
+    assert verified(request, secret)
+    record = request.json()["record"]
+    assert record["type"] == "verificationCode" and record["channel"] == "sms"
+    assert record["to"] == phone and record["verificationCode"] == code
+    assert "link" not in record
+    assert outbox(client, phone) == []
+    assert email_hook.requests() == []  # a code is not a link email
+
+    # A code by email is not covered by the SMS URL (nor the link URL): test mode sends
+    # nothing and writes no delivery.
+    email = unique_email("code")
+    by_email = client.post(
+        f"/v0/tenants/{tenant_id}/auth/code", json={"channel": "email", "email": email}
+    )
+    assert by_email.status_code == 200, by_email.text
+    time.sleep(2)
+    assert email_hook.requests() == [] and len(hook.requests()) == 1
+    assert outbox(client, email) == []
+
+
+def test_a_receiver_that_is_down_gets_exactly_three_attempts(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    down = receiver(then=503)
+    tenant_id = new_tenant(base_url, key, {"linkEmailWebhookUrl": down.url}, name="Down")
+    email = unique_email("down")
+    sent = client.post(f"/v0/tenants/{tenant_id}/auth/link", json={"email": email})
+    assert sent.status_code == 200, sent.text
+    link = sent.json()["result"]["link"]
+
+    first = wait_for(down.requests, "the first attempt")[0]
+
+    def failed() -> dict[str, Any] | None:
+        found = _delivery(client, key, tenant_id, first.webhook_id)
+        return found if found["status"] == "failed" else None
+
+    over = wait_for(failed, "the delivery to fail")
+    time.sleep(3)  # longer than a retry delay: nothing more comes
+    requests = down.requests()
+    assert len(requests) == 3 and len(over["attempts"]) == 3
+    assert {r.webhook_id for r in requests} == {first.webhook_id}
+    assert all(r.json()["record"]["link"] == link for r in requests)
+    assert link not in str(over)  # the sealed body is dropped with the last attempt
+    assert outbox(client, email) == []  # and no fallback to SES
+
+    # The link is gone from the record: it cannot be redelivered, only sent anew.
+    again = client.post(
+        f"/v0/tenants/{tenant_id}/webhooks/deliveries/{first.webhook_id}/redeliver",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert again.status_code == 400, again.text
