@@ -19,11 +19,13 @@ from authkit import new_tenant, outbox, unique_email, unique_phone
 from test_webhook_delivery import (
     Receiver,
     deliveries,
-    receiver,  # noqa: F401 - the fixture
     signing_secret,
     verified,
     wait_for,
 )
+from test_webhook_delivery import receiver as loopback_receiver
+
+receiver = loopback_receiver  # the fixture: a real HTTP server on loopback
 
 
 def _delivery(client: httpx.Client, key: str, tenant_id: str, webhook_id: str) -> dict[str, Any]:
