@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from authkit import new_tenant, outbox, unique_email, unique_phone
+from authkit import bearer, claims, new_tenant, outbox, sign_up, tokens, unique_email, unique_phone
 from test_webhook_delivery import (
+    Received,
     Receiver,
     deliveries,
     signing_secret,
@@ -146,3 +147,62 @@ def test_a_receiver_that_is_down_gets_exactly_three_attempts(
         headers={"Authorization": f"Bearer {key}"},
     )
     assert again.status_code == 400, again.text
+
+
+def test_session_events_arrive_only_at_the_session_urls(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    sessions = receiver()
+    users = receiver()
+    settings = {
+        "sessionCreatedWebhookUrl": sessions.url,
+        "sessionEndedWebhookUrl": sessions.url,
+        "userCreatedWebhookUrl": users.url,
+        "userUpdatedWebhookUrl": users.url,
+    }
+    tenant_id = new_tenant(base_url, key, settings, name="Sess")
+    secret = signing_secret(client, workspace)
+
+    signed_up = sign_up(client, tenant_id)
+    session_id = signed_up["sessionId"]
+    access, _id_token, _refresh = tokens(signed_up)
+    assert client.post("/v0/auth/logout", headers=bearer(access)).status_code == 200
+
+    def both() -> list[Received] | None:
+        got = [r for r in sessions.requests() if r.json()["record"]["sessionId"] == session_id]
+        return got if len(got) >= 2 else None
+
+    created, ended = sorted(wait_for(both, "session create and end"), key=_action_order)
+    assert all(verified(r, secret) for r in (created, ended))
+    assert (created.json()["model"], created.json()["action"]) == ("session", "create")
+    assert (ended.json()["model"], ended.json()["action"]) == ("session", "end")
+    record = ended.json()["record"]
+    assert record["userId"] == claims(access)["userId"] and record["endedAt"]
+    assert record["isActive"] is False and created.json()["record"]["isActive"] is True
+    for r in (created, ended):
+        text = r.body.decode()
+        assert "jti" not in text.lower() and access not in text
+    # The user URL got the user event, never a session event.
+    wait_for(users.requests, "the user.create event")
+    assert all(r.json()["model"] == "user" for r in users.requests())
+
+
+def test_no_session_events_without_the_session_urls(
+    client: httpx.Client, workspace: Any, receiver: Callable[..., Receiver], base_url: str
+) -> None:
+    key = workspace.keys["test"]["admin"]
+    users = receiver()
+    tenant_id = new_tenant(base_url, key, {"userCreatedWebhookUrl": users.url}, name="NoSess")
+    signed_up = sign_up(client, tenant_id)
+    access, _id_token, _refresh = tokens(signed_up)
+    assert client.post("/v0/auth/logout", headers=bearer(access)).status_code == 200
+    wait_for(users.requests, "the user.create event")
+    time.sleep(2)
+    assert [r.json()["model"] for r in users.requests()] == ["user"]
+    assert deliveries(client, key, tenant_id, event="session.create")["totalCount"] == 0
+    assert deliveries(client, key, tenant_id, event="session.end")["totalCount"] == 0
+
+
+def _action_order(request: Received) -> int:
+    return 0 if request.json()["action"] == "create" else 1
