@@ -271,7 +271,12 @@ def _message_webhook(item: store.OutboxItem, payload: dict[str, Any]) -> dict[st
     record = dict(_unsealed(item)["webhook"])
     ancestors = [str(t) for t in payload.get("ancestorTenantIds") or []]
     webhook_id = delivery.queue_message(
-        item.mode, item.tenantId, secrets.workspace_of(item.tenantId, ancestors), url, record
+        item.mode,
+        item.tenantId,
+        secrets.workspace_of(item.tenantId, ancestors),
+        url,
+        record,
+        source_id=item.outboxId,
     )
     return {**kept, "webhookId": webhook_id}
 

@@ -59,6 +59,7 @@ DETAIL_TYPES = frozenset(
 # 3 attempts within 2 minutes, so a code or link arrives while it is still useful.
 MESSAGE_EVENT = "message.send"
 MESSAGE_RETRY_DELAYS: tuple[int, ...] = (20, 60)
+MESSAGE_NAMESPACE = uuid.UUID("5f0c2b0e-9a51-4d7e-8f3c-3f1f5b7c2a11")
 LISTED_EVENTS = DETAIL_TYPES | {MESSAGE_EVENT}
 # Fields of a message record that carry the credential: sealed at rest, never listed.
 SECRET_FIELDS = ("link", "verificationCode")
@@ -167,7 +168,13 @@ def _message_context(webhook_id: str) -> str:
 
 
 def queue_message(
-    mode: str, tenant_id: str, workspace_id: str, url: str, record: dict[str, Any]
+    mode: str,
+    tenant_id: str,
+    workspace_id: str,
+    url: str,
+    record: dict[str, Any],
+    *,
+    source_id: str,
 ) -> str:
     """A §5.5 message (login link, code...) for the tenant's message-delivery URL: the
     delivery record is created and attempt 0 is queued to the webhook queue, so it is
@@ -175,10 +182,14 @@ def queue_message(
 
     The record keeps two bodies: `body`, the envelope with the link/code replaced by
     `"[redacted]"` (what the admin listing shows), and `sealedBody`, the exact bytes to
-    send, KMS-sealed; `sealedBody` is removed when the delivery succeeds or fails."""
+    send, KMS-sealed; `sealedBody` is removed when the delivery succeeds or fails.
+
+    The webhookId is derived from `source_id` (the outbox item's id): the outbox sends
+    at least once, and a repeated send finds the delivery the first one created (one
+    `X-Webhook-Id`, attempts claimed by number) instead of starting a second one."""
     from portcullis.tokens import envelope  # cryptography: only paid by code that sends
 
-    webhook_id = str(uuid.uuid4())
+    webhook_id = str(uuid.uuid5(MESSAGE_NAMESPACE, f"{mode}:{source_id}"))
     full = {"action": "send", "model": "message", "mode": mode, "record": record}
     shown = {
         **full,
@@ -188,7 +199,7 @@ def queue_message(
         json.dumps(full, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"),
         _message_context(webhook_id),
     )
-    item, _created = store.create(
+    item, created = store.create(
         webhook_id=webhook_id,
         tenant_id=tenant_id,
         event_tenant_id=tenant_id,
@@ -206,7 +217,8 @@ def queue_message(
         now=_now(),
         lease_seconds=0,
     )
-    schedule(item, 0, 0)
+    if created or (item.status == "pending" and item.attemptCount == 0):
+        schedule(item, 0, 0)  # a repeat re-queues attempt 0 only if it is not made yet
     return webhook_id
 
 
