@@ -74,7 +74,7 @@ def code_items(
         pending_phone_number=pending_phone_number,
     )
     items: list[Any] = [item]
-    if not req.is_test:
+    if messages.writes_message(req, channel, messages.CODE_TYPE):
         if channel == "sms":
             items.append(messages.sms_item(req, user, target, codes.CODE_SECONDS, code))
         else:

@@ -32,7 +32,7 @@ from portcullis.credentials import links, pkce
 from portcullis.platform import background
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.timefmt import iso, now
-from portcullis.sessions import lifecycle
+from portcullis.sessions import lifecycle, webhookevents
 from portcullis.store import sessions as session_store
 from portcullis.store import transactions
 from portcullis.store import users as user_store
@@ -165,6 +165,9 @@ def finish(req: Request, verified: Verified) -> Outcome:
         with_refresh=req.code_challenge is None,
     )
     saves: list[user_store.Item] = [session]
+    announced = webhookevents.created_item(session, req.settings, req.tenant.ancestors)
+    if announced is not None:  # opt-in `session.create`, in the sign-in's transaction
+        saves.append(announced)
     if pending is not None:
         verified.updates.append(pending.use_update(session.sessionId, int(session.expiresAt)))
     if req.code_challenge is not None:

@@ -49,7 +49,7 @@ def link_items(
         redirect,
     )
     items: list[Any] = [link_item]
-    if not req.is_test:
+    if messages.writes_message(req, "email", link_type):
         expires_at = links.issued(user, token, link_item).expires_at
         items.append(
             messages.email_item(

@@ -2,24 +2,28 @@
 
 Nothing is sent from here: an email or SMS is an outbox item written in the same
 transaction as the link or code it carries, and the publisher sends it afterwards.
-Test mode writes no outbox item at all and answers with the link or code instead
-(api-client §0.6). Limits are counted for every target, known or not, so a 429
-never tells whether an address has an account.
+Test mode writes no outbox item and answers with the link or code instead (api-client
+§0.6), unless the tenant set a §5.5 message-delivery URL for that message: then the
+item is written in both modes and the outbox hands it to the webhook (docs/webhooks.md).
+Limits are counted for every target, known or not, so a 429 never tells whether an
+address has an account.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.messaging import mail, outbox
 from portcullis.platform import durations
-from portcullis.platform.timefmt import now_iso
+from portcullis.platform.timefmt import iso, now_iso
 from portcullis.ratelimit import fixedwindow
 from portcullis.store.outbox import OutboxItem
 from portcullis.store.users import UserItem
+from portcullis.webhooks import targets
 
 
 def limit_send(req: Request, channel: str, target: str) -> None:
@@ -47,6 +51,45 @@ def _variables(req: Request, user: UserItem | None, seconds: int, **extra: Any) 
     }
 
 
+CODE_TYPE = "verificationCode"
+
+
+def writes_message(req: Request, channel: str, kind: str) -> bool:
+    """Whether a send writes its email/SMS outbox item: always in live mode; in test
+    mode only for a tenant that has this message delivered to its own webhook (§5.5).
+    Reads the settings the request already holds (no extra DynamoDB call)."""
+    return not req.is_test or targets.message_url_for(req.settings, channel, kind) is not None
+
+
+def webhook_record(
+    req: Request,
+    user: UserItem | None,
+    kind: str,
+    channel: str,
+    to: str,
+    seconds: int,
+    *,
+    link: str | None = None,
+    code: str | None = None,
+    expires_at: str | None = None,
+) -> dict[str, Any]:
+    """The §5.5 `record` of a message, sealed in its outbox item until it is sent."""
+    record: dict[str, Any] = {"type": kind, "channel": channel, "to": to}
+    if link is not None:
+        record["link"] = link
+    if code is not None:
+        record["verificationCode"] = code
+    record["expiresAt"] = expires_at or iso(datetime.now(UTC) + timedelta(seconds=seconds))
+    record["user"] = {
+        "userId": int(user.userId) if user else None,
+        "userUuid": user.userUuid if user else None,
+        "email": user.email if user else None,
+        "name": user.name if user else None,
+    }
+    record["tenant"] = {"tenantId": req.tenant_id, "name": req.tenant.name}
+    return record
+
+
 def email_item(
     req: Request,
     user: UserItem,
@@ -68,6 +111,18 @@ def email_item(
         html=html,
         sender=mail.sender_for(req.mode, req.tenant),
         template=template,
+        webhook=webhook_record(
+            req,
+            user,
+            CODE_TYPE if template == "code" else template,
+            "email",
+            to,
+            seconds,
+            link=variables.get("link"),
+            code=variables.get("verification_code"),
+            expires_at=variables.get("expires_at"),
+        ),
+        ancestor_tenant_ids=req.tenant.ancestors,
     )
 
 
@@ -78,7 +133,14 @@ def sms_item(req: Request, user: UserItem | None, to: str, seconds: int, code: s
         mode=req.mode,
         tenant=req.tenant,
     )
-    return outbox.sms_item(mode=req.mode, tenant_id=req.tenant_id, to=to, message=message)
+    return outbox.sms_item(
+        mode=req.mode,
+        tenant_id=req.tenant_id,
+        to=to,
+        message=message,
+        webhook=webhook_record(req, user, CODE_TYPE, "sms", to, seconds, code=code),
+        ancestor_tenant_ids=req.tenant.ancestors,
+    )
 
 
 @dataclass(frozen=True)

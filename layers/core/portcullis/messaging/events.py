@@ -16,8 +16,9 @@ from typing import Any
 
 from portcullis.platform import aws, config
 
-ACTIONS = ("create", "update", "delete")
-MODELS = ("user", "tenant")
+# `end` and `session`: the opt-in session events (docs/webhooks.md "Session events").
+ACTIONS = ("create", "update", "delete", "end")
+MODELS = ("user", "tenant", "session")
 
 
 class PublishError(Exception):

@@ -17,6 +17,11 @@ marked failed and kept 30 days for inspection.
 
 Emails and SMS carry link tokens and codes, so their content is envelope-encrypted with
 KMS at rest and removed from the item once sent: a table dump reveals no credential.
+
+A link or code message may carry its §5.5 record (`webhook=`, sealed with the rest).
+At send time the tenant's settings decide (`_message_webhook`): when the message's
+message-delivery URL is set, the record goes to it as a `message.send` webhook delivery
+(webhooks/delivery.py: signed, 3 attempts in 2 minutes) instead of SES/SNS.
 """
 
 from __future__ import annotations
@@ -137,27 +142,52 @@ def email_item(
     html: str,
     sender: str,
     template: str | None = None,
+    webhook: dict[str, Any] | None = None,
+    ancestor_tenant_ids: Iterable[str] = (),
 ) -> store.OutboxItem:
-    """An email to add to the change's transaction (render it with `mail.render`)."""
+    """An email to add to the change's transaction (render it with `mail.render`).
+    `webhook` is its §5.5 record (type, link or code...), for a tenant that has the
+    email delivered by its own webhook; the ancestors name the signing workspace."""
     outbox_id = _new_id()
-    content = {"subject": subject, "text": text, "html": html, "sender": sender}
-    payload = {
-        "_id": outbox_id,
-        "to": to,
-        "template": template,
-        "sealed": _sealed(outbox_id, content),
-    }
+    content: dict[str, Any] = {"subject": subject, "text": text, "html": html, "sender": sender}
+    payload: dict[str, Any] = {"_id": outbox_id, "to": to, "template": template}
+    _add_webhook(payload, content, webhook, ancestor_tenant_ids)
+    payload["sealed"] = _sealed(outbox_id, content)
     return _item("email", payload, mode, tenant_id)
 
 
 def sms_item(
-    *, mode: str, tenant_id: str, to: str, message: str, sender_id: str | None = None
+    *,
+    mode: str,
+    tenant_id: str,
+    to: str,
+    message: str,
+    sender_id: str | None = None,
+    webhook: dict[str, Any] | None = None,
+    ancestor_tenant_ids: Iterable[str] = (),
 ) -> store.OutboxItem:
-    """An SMS (E.164 `to`) to add to the change's transaction."""
+    """An SMS (E.164 `to`) to add to the change's transaction (`webhook`: as for email)."""
     outbox_id = _new_id()
-    content = {"message": message, "senderId": sender_id}
-    payload = {"_id": outbox_id, "to": to, "sealed": _sealed(outbox_id, content)}
+    content: dict[str, Any] = {"message": message, "senderId": sender_id}
+    payload: dict[str, Any] = {"_id": outbox_id, "to": to}
+    _add_webhook(payload, content, webhook, ancestor_tenant_ids)
+    payload["sealed"] = _sealed(outbox_id, content)
     return _item("sms", payload, mode, tenant_id)
+
+
+def _add_webhook(
+    payload: dict[str, Any],
+    content: dict[str, Any],
+    webhook: dict[str, Any] | None,
+    ancestor_tenant_ids: Iterable[str],
+) -> None:
+    """The record goes in the sealed content (it holds the link or code); its type and
+    the tenant's ancestors stay readable, so the send can pick the URL before unsealing."""
+    if webhook is None:
+        return
+    content["webhook"] = webhook
+    payload["messageType"] = webhook["type"]
+    payload["ancestorTenantIds"] = list(ancestor_tenant_ids)
 
 
 def task_item(
@@ -183,6 +213,10 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
     if item.kind == "event":
         event_id = events.put(str(payload["detailType"]), dict(payload["detail"]))
         return {**payload, "eventId": event_id}
+    if item.kind in ("email", "sms"):
+        routed = _message_webhook(item, payload)
+        if routed is not None:
+            return routed
     if item.kind == "email":
         from portcullis.messaging import mail
 
@@ -214,6 +248,37 @@ def _send(item: store.OutboxItem) -> dict[str, Any]:
         getattr(import_module(module_name), function_name)(**dict(payload.get("args") or {}))
         return payload
     raise ValueError(f"unknown outbox kind {item.kind!r}")
+
+
+def _message_webhook(item: store.OutboxItem, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Hand a link/code message to the tenant's §5.5 URL; what to keep, or None to send
+    it by SES/SNS. The settings are read now (not when the request wrote the item), so
+    request paths stay as they were and a URL removed meanwhile is honoured.
+
+    Test mode never sends email or SMS: its items exist only for a tenant with a
+    message URL, and one unset since then is kept as skipped."""
+    message_type = payload.get("messageType")
+    if not isinstance(message_type, str) or not item.tenantId or not item.mode:
+        return None
+    from portcullis.tenancy import settings as tenant_settings
+    from portcullis.webhooks import delivery, secrets, targets
+
+    settings = tenant_settings.read(item.mode, item.tenantId)
+    url = targets.message_url_for(settings, item.kind, message_type)
+    kept = {"to": payload.get("to"), "template": payload.get("template"), "type": message_type}
+    if url is None:
+        return {**kept, "skipped": "noMessageWebhook"} if item.mode == "test" else None
+    record = dict(_unsealed(item)["webhook"])
+    ancestors = [str(t) for t in payload.get("ancestorTenantIds") or []]
+    webhook_id = delivery.queue_message(
+        item.mode,
+        item.tenantId,
+        secrets.workspace_of(item.tenantId, ancestors),
+        url,
+        record,
+        source_id=item.outboxId,
+    )
+    return {**kept, "webhookId": webhook_id}
 
 
 def _suppressed(address: str) -> dict[str, str] | None:

@@ -17,6 +17,7 @@ from portcullis.platform.errors import (
     Unauthorized,
 )
 from portcullis.platform.timefmt import now_iso, parse_iso
+from portcullis.sessions import webhookevents
 from portcullis.store import sessions as store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.users import UserItem
@@ -139,8 +140,9 @@ def end(session: SessionItem, reason: str) -> bool:
 
 
 def end_by_id(session_id: str, mode: str, tenant_id: str, user_id: int, reason: str) -> bool:
-    """End one session of this owner; False when it is unknown, someone else's or ended."""
-    return store.end(
+    """End one session of this owner; False when it is unknown, someone else's or ended.
+    Every way a session ends comes here, so `session.end` is announced here (opt-in)."""
+    ended = store.end(
         session_id,
         mode=mode,
         tenant_id=tenant_id,
@@ -148,6 +150,9 @@ def end_by_id(session_id: str, mode: str, tenant_id: str, user_id: int, reason: 
         ended_at=now_iso(),
         reason=reason,
     )
+    if ended:
+        webhookevents.announce_end(session_id, mode, tenant_id)
+    return ended
 
 
 def active(items: Iterable[SessionItem], now: int) -> list[SessionItem]:

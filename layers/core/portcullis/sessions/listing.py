@@ -5,13 +5,14 @@ most recently active first."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import Any
 
-from portcullis.platform.timefmt import iso, parse_iso
+from portcullis.platform.timefmt import parse_iso
 from portcullis.sessions.lifecycle import active
+from portcullis.sessions.records import session_json
 from portcullis.store import sessions as store
 from portcullis.store.sessions import SessionItem
+
+__all__ = ["session_json"]  # re-exported: the object lives in records.py
 
 LIST_LIMIT = 100
 
@@ -25,38 +26,6 @@ ENDED_VISIBLE_SECONDS = 30 * 86_400
 
 # Longer than any session id (a uuid): never looked up (DynamoDB keys are size-limited).
 MAX_SESSION_ID_LENGTH = 64
-
-
-def _from_epoch(seconds: int) -> str:
-    return iso(datetime.fromtimestamp(seconds, UTC)) or ""
-
-
-def session_json(item: SessionItem, current: str | None = None) -> dict[str, Any]:
-    """The session object (api-client §9.6, api-server §1.8); rotation state never leaves."""
-    now = int(time.time())
-    factors = dict(item.authentication or {})
-    return {
-        "sessionId": item.sessionId,
-        "isCurrent": item.sessionId == current,
-        "isActive": not item.is_ended and int(item.expiresAt) > now,
-        "userId": int(item.userId),
-        "userUuid": item.userUuid,
-        "tenantId": item.tenantId,
-        "mode": item.mode,
-        "createdAt": item.createdAt,
-        "lastActiveAt": item.lastActiveAt,
-        "expiresAt": _from_epoch(int(item.expiresAt)),
-        "endedAt": item.endedAt,
-        "revokedAt": item.endedAt,
-        "endedReason": item.endedReason,
-        "ipAddress": item.ip,
-        "lastIpAddress": item.lastIp,
-        "userAgent": item.userAgent,
-        "authentication": {
-            "firstFactor": factors.get("firstFactor"),
-            "secondFactor": factors.get("secondFactor"),
-        },
-    }
 
 
 def owned(session_id: str, mode: str, tenant_id: str, user_id: int) -> SessionItem | None:

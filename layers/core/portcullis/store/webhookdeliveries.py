@@ -37,6 +37,9 @@ class WebhookDeliveryItem(Item):
     event = UnicodeAttribute()  # `user.create`, ...
     url = UnicodeAttribute()
     body = UnicodeAttribute()  # the exact JSON bytes that are signed and sent
+    # A §5.5 message: the bytes to send, KMS-sealed (`body` is then the envelope with the
+    # link/code redacted); removed when the delivery succeeds or fails.
+    sealedBody = JSONAttribute(null=True)
     status = UnicodeAttribute(default="pending")
     attempts = JSONAttribute(default=list)
     attemptCount = NumberAttribute(default=0)
@@ -80,6 +83,7 @@ def create(
     url: str,
     body: str,
     created_at: str,
+    sealed_body: dict[str, str] | None = None,
     now: int,
     lease_seconds: int,
 ) -> tuple[WebhookDeliveryItem, bool]:
@@ -98,12 +102,14 @@ def create(
         event=event,
         url=url,
         body=body,
+        sealedBody=sealed_body,
         status="pending",
         attempts=[],
         attemptCount=0,
         roundStart=0,
         nextAttemptAt=now,
-        leaseUntil=now + lease_seconds,
+        # No lease (0): the first attempt is claimed by whoever takes its queue message.
+        leaseUntil=now + lease_seconds if lease_seconds else None,
         createdAt=created_at,
         updatedAt=created_at,
         gsi1pk=log_pk(mode, tenant_id),
@@ -152,10 +158,14 @@ def record_attempt(
     next_attempt_at: int,
     now: int,
     updated_at: str,
+    drop_sealed: bool = False,
 ) -> None:
-    """Append one attempt, set the outcome and release the lease (holder only)."""
+    """Append one attempt, set the outcome and release the lease (holder only);
+    `drop_sealed` removes a message's sealed body (the delivery is over)."""
+    extra = [WebhookDeliveryItem.sealedBody.remove()] if drop_sealed else []
     item.update(
         actions=[
+            *extra,
             WebhookDeliveryItem.attempts.set([*list(item.attempts), attempt]),
             WebhookDeliveryItem.attemptCount.set(item.attemptCount + 1),
             WebhookDeliveryItem.status.set(status),

@@ -159,6 +159,23 @@ def _plan(request: InviteTerms, user: user_store.UserItem, email_allowed: bool) 
         html=html,
         sender=mail.sender_for(user.mode, request.owner),
         template="invite",
+        # §5.5: a tenant with `linkEmailWebhookUrl` receives this instead of SES sending it.
+        webhook={
+            "type": "invite",
+            "channel": "email",
+            "to": user.email,
+            "link": url,
+            "expiresAt": links.issued(user, token, link_item).expires_at,
+            "user": {
+                "userId": int(user.userId),
+                "userUuid": user.userUuid,
+                "email": user.email,
+                "name": user.name,
+            },
+            "tenant": {"tenantId": user.tenantId, "name": tenant_name},
+        },
+        # Only the last ancestor matters: the workspace, whose secret signs the delivery.
+        ancestor_tenant_ids=[] if workspace.tenantId == user.tenantId else [workspace.tenantId],
     )
     user.lastMessagedAt = now_iso()
     return _Plan(link_item, url, email_item)

@@ -22,6 +22,7 @@ import os
 import random
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -54,6 +55,15 @@ DETAIL_TYPES = frozenset(
     }
 )
 
+# §5.5 message deliveries (`message.send`, written by the outbox, never by EventBridge):
+# 3 attempts within 2 minutes, so a code or link arrives while it is still useful.
+MESSAGE_EVENT = "message.send"
+MESSAGE_RETRY_DELAYS: tuple[int, ...] = (20, 60)
+MESSAGE_NAMESPACE = uuid.UUID("5f0c2b0e-9a51-4d7e-8f3c-3f1f5b7c2a11")
+LISTED_EVENTS = DETAIL_TYPES | {MESSAGE_EVENT}
+# Fields of a message record that carry the credential: sealed at rest, never listed.
+SECRET_FIELDS = ("link", "verificationCode")
+
 Status = Literal["pending", "succeeded", "failed"]
 
 
@@ -70,6 +80,17 @@ def retry_delays() -> tuple[int, ...]:
     if not parts or not all(part.isdigit() for part in parts):
         return RETRY_DELAYS
     return tuple(int(part) for part in parts)
+
+
+def message_retry_delays() -> tuple[int, ...]:
+    """The message schedule: 2 retries (3 attempts). Where a deployment shortens the
+    event schedule (`WEBHOOK_RETRY_DELAYS`, the local runtime's tests), its first two
+    delays are used instead, so tests see all 3 attempts in seconds."""
+    if os.environ.get("WEBHOOK_RETRY_DELAYS", "").strip():
+        shortened = retry_delays()
+        if shortened != RETRY_DELAYS:
+            return (shortened + shortened)[: len(MESSAGE_RETRY_DELAYS)]
+    return MESSAGE_RETRY_DELAYS
 
 
 def _jittered(seconds: int) -> int:
@@ -142,6 +163,79 @@ def handle_event(detail: Mapping[str, Any], detail_type: str) -> Status | None:
     return attempt(item, 0, claimed=created)
 
 
+def _message_context(webhook_id: str) -> str:
+    return f"whdelivery:{webhook_id}"
+
+
+def queue_message(
+    mode: str,
+    tenant_id: str,
+    workspace_id: str,
+    url: str,
+    record: dict[str, Any],
+    *,
+    source_id: str,
+) -> str:
+    """A §5.5 message (login link, code...) for the tenant's message-delivery URL: the
+    delivery record is created and attempt 0 is queued to the webhook queue, so it is
+    made by the `webhookdelivery` function like any event's. Returns the webhookId.
+
+    The record keeps two bodies: `body`, the envelope with the link/code replaced by
+    `"[redacted]"` (what the admin listing shows), and `sealedBody`, the exact bytes to
+    send, KMS-sealed; `sealedBody` is removed when the delivery succeeds or fails.
+
+    The webhookId is derived from `source_id` (the outbox item's id): the outbox sends
+    at least once, and a repeated send finds the delivery the first one created (one
+    `X-Webhook-Id`, attempts claimed by number) instead of starting a second one."""
+    from portcullis.tokens import envelope  # cryptography: only paid by code that sends
+
+    webhook_id = str(uuid.uuid5(MESSAGE_NAMESPACE, f"{mode}:{source_id}"))
+    full = {"action": "send", "model": "message", "mode": mode, "record": record}
+    shown = {
+        **full,
+        "record": {k: ("[redacted]" if k in SECRET_FIELDS else v) for k, v in record.items()},
+    }
+    sealed = envelope.seal(
+        json.dumps(full, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"),
+        _message_context(webhook_id),
+    )
+    item, created = store.create(
+        webhook_id=webhook_id,
+        tenant_id=tenant_id,
+        event_tenant_id=tenant_id,
+        workspace_id=workspace_id,
+        mode=mode,
+        event=MESSAGE_EVENT,
+        url=url,
+        body=json.dumps(shown, separators=(",", ":"), ensure_ascii=False, default=str),
+        sealed_body={
+            "ciphertext": sealed.ciphertext,
+            "encryptedDataKey": sealed.encrypted_data_key,
+            "nonce": sealed.nonce,
+        },
+        created_at=now_iso(),
+        now=_now(),
+        lease_seconds=0,
+    )
+    if created or (item.status == "pending" and item.attemptCount == 0):
+        schedule(item, 0, 0)  # a repeat re-queues attempt 0 only if it is not made yet
+    return webhook_id
+
+
+def _body_of(item: store.WebhookDeliveryItem) -> bytes | None:
+    """The bytes to sign and send: the stored body, or a message's sealed one (None once
+    a message's content is dropped: nothing left to send)."""
+    if item.sealedBody is None:
+        return None if item.event == MESSAGE_EVENT else item.body.encode("utf-8")
+    from portcullis.tokens import envelope
+
+    sealed = dict(item.sealedBody)
+    return envelope.open_sealed(
+        envelope.Sealed(sealed["ciphertext"], sealed["encryptedDataKey"], sealed["nonce"]),
+        _message_context(item.webhookId),
+    )
+
+
 def handle_retry(message: Mapping[str, Any]) -> Status | None:
     """A scheduled attempt (or a redelivery): made when due, else passed on delayed."""
     mode, webhook_id, number = message.get("mode"), message.get("webhookId"), message.get("attempt")
@@ -185,7 +279,9 @@ def attempt(
             raise AttemptBusy(item.webhookId)
         return None
     timestamp = _now()
-    body = item.body.encode("utf-8")
+    body = _body_of(item)
+    if body is None:
+        return None
     headers = signing.headers(
         item.webhookId,
         timestamp,
@@ -200,7 +296,7 @@ def attempt(
     result = transport.post(item.url, item.mode, body, headers)
     result.record["attempt"] = number + 1
     status: Status = result.outcome
-    delays = retry_delays()
+    delays = message_retry_delays() if item.event == MESSAGE_EVENT else retry_delays()
     in_round = number - int(item.roundStart)
     next_at = 0
     if status == "pending":
@@ -216,6 +312,7 @@ def attempt(
         next_attempt_at=next_at,
         now=_now(),
         updated_at=now_iso(),
+        drop_sealed=status != "pending",
     )
     if status == "pending":
         schedule(item, number + 1, next_at - _now())
@@ -281,6 +378,9 @@ def redeliver(mode: str, tenant_id: str, webhook_id: str) -> store.WebhookDelive
     if item is None or item.tenantId != tenant_id:
         return None
     if item.status != "pending":
+        if item.event == MESSAGE_EVENT:
+            # Its link or code was dropped when it finished (and has expired since).
+            raise BadRequest("a message delivery cannot be redelivered: send a new message")
         if not store.restart(item, _now(), now_iso()):
             return store.get(mode, webhook_id)
         item = store.get(mode, webhook_id) or item
@@ -299,7 +399,7 @@ def listing(mode: str, tenant_id: str, params: Mapping[str, str] | None) -> dict
     if status is not None and status not in store.STATUSES:
         raise BadRequest('"status" must be one of pending, succeeded, failed')
     event = params.get("event")
-    if event is not None and event not in DETAIL_TYPES:
+    if event is not None and event not in LISTED_EVENTS:
         raise BadRequest('"event" must be a webhook event name such as user.create')
     since = params.get("since")
     if since is not None:
