@@ -144,13 +144,7 @@ def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
         raise spraying.failed(req, exc) from None
     if user.locked:
         raise Forbidden(USER_LOCKED)
-    verified = completion.Verified(
-        user,
-        completion.code_factor(kind),
-        updates=[refund, spraying.guard(req)],
-        conflict=invalid,
-        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
-    )
+    verified = _verified(req, user, kind, refund, invalid)
     stamp = now_iso()
     claimed = False
     if pending is not None and pending != user.phoneNumber:
@@ -305,14 +299,7 @@ def _log_in_second(req: Request, body: CodeLogIn, kind: str, second: Second) -> 
     user = second.user
     if user.locked:
         raise Forbidden(USER_LOCKED)
-    verified = completion.Verified(
-        user,
-        completion.code_factor(kind),
-        updates=[refund, spraying.guard(req)],
-        conflict=invalid,
-        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
-        pending=second.pending,
-    )
+    verified = _verified(req, user, kind, refund, invalid, second.pending)
     second.pending.keep_proved(kind)
     _confirm_second(verified, kind, item.pendingPhoneNumber)
     return claim.finish(req, verified, False)
@@ -334,3 +321,24 @@ def _confirm_second(verified: completion.Verified, kind: str, set_up: str | None
     flag, confirmed_at = claim.CONFIRMED[kind]
     if not getattr(user, flag) or verified.previous is not None:
         verified.set(**{flag: True, confirmed_at: stamp}, updatedAt=stamp)
+
+
+def _verified(
+    req: Request,
+    user: UserItem,
+    kind: str,
+    refund: transactions.Update,
+    invalid: BadRequest,
+    pending: mfa.Pending | None = None,
+) -> completion.Verified:
+    """A code that checked out, for `completion.finish`: the attempt is refunded and the
+    IP's failure budget checked in the sign-in's transaction; `pending` when the code is
+    the second factor of that sign-in."""
+    return completion.Verified(
+        user,
+        completion.code_factor(kind),
+        updates=[refund, spraying.guard(req)],
+        conflict=invalid,
+        explain_conflict=lambda: spraying.refuse_if_exhausted(req),
+        pending=pending,
+    )
