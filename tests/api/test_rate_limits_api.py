@@ -151,11 +151,15 @@ def _bucket(response: httpx.Response) -> tuple[int, int, int]:
 
 
 def test_every_server_response_describes_the_credential_bucket(api, workspace) -> None:
+    sent = time.time()
     response = api("GET", f"/v0/tenants/{workspace.tenant_id}/settings", key=_admin(workspace))
+    answered = time.time()
     assert response.status_code == 200
     limit, remaining, reset = _bucket(response)
     assert limit == 200 and 0 <= remaining < 200
-    assert time.time() - 1 <= reset <= time.time() + 3
+    # The 2 s window that counted the request ends after it was sent (whole seconds) and no
+    # later than a window past the answer; a slow answer on a loaded machine stays in bounds.
+    assert sent - 1 <= reset <= answered + 3
     limits = response.json()["rateLimits"]
     assert limits["requestsPerCredential"] == {"limit": 200, "windowSeconds": 2}
     assert limits["searchesPerCredential"] == {"limit": 40, "windowSeconds": 2}
