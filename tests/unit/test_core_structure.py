@@ -35,6 +35,7 @@ LAYERS = [
     "sessions",
     "access",
     "users",
+    "imports",
     "auth",
     "tenants",
     "admin",

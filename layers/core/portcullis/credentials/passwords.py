@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from portcullis.platform.errors import BadRequest
 
@@ -72,3 +73,14 @@ def check_policy(password: str, mode: str) -> None:
     mixed = len(password) >= 8 and re.search(r"[A-Za-z]", password) and re.search(r"\d", password)
     if not (long_enough or mixed):
         raise BadRequest(POLICY_MESSAGE)
+
+
+def stored_form(value: str | Mapping[str, Any], *, allow_weak: bool = False) -> str:
+    """What an imported `passwordHash` (api-server §1.10, concepts §7.4) is stored as on the
+    user, so that `verify` checks it natively and `needs_rehash` upgrades it at the next
+    log-in. Raises BadRequest naming the problem for a hash it does not accept.
+
+    Only argon2 PHC strings so far; the other formats of concepts §7.4 are issue 12's."""
+    if isinstance(value, str) and value.startswith(("$argon2id$", "$argon2i$", "$argon2d$")):
+        return value
+    raise BadRequest('"passwordHash" has an unrecognised format')
