@@ -7,8 +7,8 @@ Unknown accounts are verified against a dummy hash so that "no such user" and
 from __future__ import annotations
 
 import re
-from functools import cache
 from collections.abc import Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from portcullis.platform.errors import BadRequest
