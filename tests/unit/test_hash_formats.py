@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import string
+import textwrap
 from collections.abc import Callable
 
 import bcrypt
 import pytest
 from argon2 import PasswordHasher
 from argon2.low_level import Type
+from freshprocess import run_json
 from passlib.hash import (
     django_pbkdf2_sha256,
     md5_crypt,
@@ -378,3 +381,24 @@ def test_an_unrecognised_stored_value_verifies_nothing_at_the_cost_of_an_unknown
     assert hashformats.verify(f"$pc-firebase-scrypt$t=Bad!,m=live${_SALT}${_HASH32}", "x") is None
     assert not passwords.verify("plaintext-password", "plaintext-password")
     assert passwords.needs_rehash("plaintext-password")
+
+
+def test_native_log_ins_load_no_imported_format_library() -> None:
+    """An argon2id user (and an unknown one) costs what it did before imports existed:
+    bcrypt, libpass and the format module load only for a user holding an imported hash
+    (bench/auth.py figures, docs/performance.md "Cold start")."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        from portcullis.credentials import passwords
+        hashed = passwords.hash_password("native-password-1")
+        checks = [passwords.verify(hashed, "native-password-1"), passwords.verify(None, "x"),
+                  passwords.needs_rehash(hashed), passwords.is_weak(hashed)]
+        loaded = [m for m in ("bcrypt", "passlib", "portcullis.credentials.hashformats")
+                  if m in sys.modules]
+        print(json.dumps({"checks": checks, "loaded": loaded}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    result = run_json(code, env)
+    assert result == {"checks": [True, False, False, False], "loaded": []}
