@@ -192,6 +192,10 @@ def test_pbkdf2_and_scrypt_in_the_standard_phc_form() -> None:
     assert not passwords.verify(phc, WRONG)
     with pytest.raises(BadRequest, match="length that does not match"):
         passwords.stored_form(f"$pbkdf2-sha512$i=1200,l=32${b64(salt)}${b64(derived)}")
+    sha1 = hashlib.pbkdf2_hmac("sha1", PASSWORD.encode(), salt, 1000)
+    phc = f"$pbkdf2-sha1$i=1000,l=20${b64(salt)}${b64(sha1)}"  # Auth0's spelling
+    assert passwords.verify(passwords.stored_form(phc), PASSWORD)
+    assert not passwords.verify(phc, WRONG)
     scrypted = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=1 << 10, r=8, p=2, dklen=32)
     phc = f"$scrypt$ln=10,r=8,p=2${b64(salt)}${b64(scrypted)}"
     assert passwords.verify(passwords.stored_form(phc), PASSWORD)
@@ -328,7 +332,7 @@ _BCRYPT_TAIL = "CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
         ("$pbkdf2-sha256$10000001$" + _SALT + "$" + _HASH32, "more than 10000000 PBKDF2"),
         ("$pbkdf2-sha256$0$" + _SALT + "$" + _HASH32, "invalid PBKDF2 iteration count"),
         ("$pbkdf2-sha256$1000$" + _SALT, "not a well-formed PBKDF2 hash"),
-        ("$pbkdf2-sha1$1000$" + _SALT + "$" + _HASH32, "unrecognised format"),
+        ("$pbkdf2-md5$1000$" + _SALT + "$" + _HASH32, "unrecognised format"),
         ("pbkdf2_sha256$1000$salt$" + base64.b64encode(bytes(20)).decode(), "not 32 bytes"),
         ("$1$saltstri$YMyguxXMBpd2TEZ.vS/3q", "not a well-formed MD5-crypt hash"),
         ("$pc-firebase-scrypt$t=tenant01,m=live$$" + _HASH32, "empty salt"),

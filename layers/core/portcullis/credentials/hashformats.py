@@ -248,7 +248,8 @@ def _pbkdf2_check(
 
 def _pbkdf2_phc(stored: str) -> Parsed:
     """passlib's `$pbkdf2-sha256$<rounds>$<ab64 salt>$<ab64 hash>` and the PHC
-    `$pbkdf2-sha256$i=<rounds>[,l=<length>]$<salt>$<hash>` (sha512 likewise)."""
+    `$pbkdf2-sha256$i=<rounds>[,l=<length>]$<salt>$<hash>` (sha512 likewise; sha1 too, as
+    Auth0's `custom_password_hash` and other PHC writers name it)."""
     _, ident, params_text, salt_text, hash_text = _split(stored, 5, "PBKDF2")
     digest = ident.removeprefix("pbkdf2-")
     length: int | None = None
@@ -368,7 +369,7 @@ _BY_PREFIX: tuple[tuple[tuple[str, ...], Callable[[str], Parsed]], ...] = (
     (ARGON2_PREFIXES, _argon2),
     (BCRYPT_PREFIXES, _bcrypt),
     (("$scrypt$",), _scrypt),
-    (("$pbkdf2-sha256$", "$pbkdf2-sha512$"), _pbkdf2_phc),
+    (("$pbkdf2-sha256$", "$pbkdf2-sha512$", "$pbkdf2-sha1$"), _pbkdf2_phc),
     (("pbkdf2_sha256$",), _django),
     (("$1$",), _md5_crypt),
     (("$pc-pbkdf2$",), _pc_pbkdf2),
