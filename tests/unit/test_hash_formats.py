@@ -327,6 +327,7 @@ _BCRYPT_TAIL = "CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
         ("$argon2id$v=19$m=64,t=17,p=1$" + _SALT + "$" + _HASH32, "argon2 t above"),
         ("$scrypt$ln=20,r=8,p=1$" + _SALT + "$" + _HASH32, "more than 256 MiB"),
         ("$scrypt$ln=10,r=8,p=17$" + _SALT + "$" + _HASH32, "scrypt p above"),
+        ("$scrypt$ln=1,r=2000000,p=1$" + _SALT + "$" + _HASH32, "more than 256 MiB"),
         ("$scrypt$ln=10,r=8$" + _SALT + "$" + _HASH32, "invalid parameters"),
         ("$scrypt$ln=10,r=8,p=1$" + _SALT + "$not*base64", "hash that is not base64"),
         ("$pbkdf2-sha256$10000001$" + _SALT + "$" + _HASH32, "more than 10000000 PBKDF2"),

@@ -198,16 +198,21 @@ def _scrypt_check(salt: bytes, expected: bytes, n: int, r: int, p: int) -> Calla
     maxmem = 128 * r * (n + p + 2) + (1 << 20)
 
     def check(password: bytes) -> bool:
-        derived = hashlib.scrypt(
-            password, salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=maxmem
-        )
+        try:
+            derived = hashlib.scrypt(
+                password, salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=maxmem
+            )
+        except (ValueError, MemoryError):  # parameters this machine cannot run: no match
+            log.warning("scrypt hash whose parameters could not be run (N=%d, r=%d)", n, r)
+            return False
         return hmac.compare_digest(derived, expected)
 
     return check
 
 
 def _scrypt_costs(n: int, r: int, p: int) -> None:
-    if 128 * r * n > MAX_MEMORY:
+    """What one check allocates: V (128·r·N bytes) and B (128·r·p bytes)."""
+    if 128 * r * (n + p) > MAX_MEMORY:
         raise _bad(f"needs more than {MAX_MEMORY >> 20} MiB of memory")
     if p > MAX_PARALLELISM:
         raise _bad(f"has scrypt p above {MAX_PARALLELISM}")
@@ -460,7 +465,7 @@ def stored_form(
     if isinstance(value, Mapping):
         stored = _object_form(value, tenant_id=tenant_id, mode=mode)
     elif isinstance(value, str):
-        stored = value
+        stored = value.strip()  # a CSV cell's stray spaces are not part of any hash
         if stored.startswith(FIREBASE_PREFIX):
             # An exported firebase-scrypt hash: its parameters are those of the tenant it
             # is imported into (the import brings them as options.firebaseHashConfig).
