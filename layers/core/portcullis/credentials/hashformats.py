@@ -59,7 +59,6 @@ SALT_ENCODINGS = ("base64", "hex", "utf8")
 NATIVE_PREFIX = "$argon2id$"
 ARGON2_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$")
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
-WEAK_PREFIXES = ("$1$", "$pc-sha256$", "$pc-sha512$")
 FIREBASE_PREFIX = "$pc-firebase-scrypt$"
 
 _BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
@@ -496,9 +495,3 @@ def verify(stored: str, password: str) -> bool | None:
         log.warning("stored password hash of an unrecognised format")
         return None
     return parsed.check(password.encode())
-
-
-def is_weak(stored: str) -> bool:
-    """A weak format (salted SHA, MD5-crypt): imported only on request, and replaced by
-    argon2id at the next log-in like every non-native format."""
-    return stored.startswith(WEAK_PREFIXES)

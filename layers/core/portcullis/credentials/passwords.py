@@ -26,7 +26,8 @@ POLICY_MESSAGE = (
 )
 TEST_MODE_PASSWORDS = frozenset({"test", "dev", "password"})
 MAX_LENGTH = 128
-# Weak imported formats (hashformats.WEAK_PREFIXES, repeated so that checking costs no import).
+# The stored forms of the weak imported formats (`hashformats`: those parsed as `weak`),
+# spelled out here so that asking costs no import.
 WEAK_PREFIXES = ("$1$", "$pc-sha256$", "$pc-sha512$")
 
 
