@@ -95,6 +95,8 @@ class PassthroughInput(BaseModel):
     createOnPassthrough: bool | None = None
     preset: Literal["cognito"] | None = None
     cognito: CognitoInput | None = None
+    # Read-only: accepted and ignored, so that a read can be edited and sent back.
+    updatedAt: Annotated[str, Field(max_length=64)] | None = None
 
 
 DEFAULTS: dict[str, Any] = {
