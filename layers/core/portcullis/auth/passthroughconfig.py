@@ -63,7 +63,7 @@ POOL_ID = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}_[0-9A-Za-z]{1,55}$")
 CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
 MESSAGE_PATH = re.compile(r"^[A-Za-z0-9_\-]{1,64}(?:\.[A-Za-z0-9_\-]{1,64}){0,7}$")
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 
 
