@@ -136,6 +136,9 @@ def log_in(
         )
         transactions.commit([], [refund])  # not the user's failure: the attempt is void
         raise ServiceUnavailable(UNREACHABLE) from None
+    # Counts per day come from these lines (no identifier, never the password).
+    outcome = "accepted" if answer.accepted else "refused"
+    log.info("passthrough %s", outcome, extra={"tenantId": req.tenant_id, "mode": req.mode})
     if not answer.accepted:
         raise spraying.failed(req, BadRequest(answer.message))
     if user is not None and user.locked:
@@ -220,7 +223,9 @@ def _ask_http(stored: Stored, user: UserItem | None, typed: str, secret: str) ->
     except targets.TargetRefused as error:
         raise Unreachable(f"refused: {error}") from None
     document = render(settings["bodyTemplate"], values(stored, user, typed, secret))
+    # identity: the answer is read raw (bounded), never decompressed (no zip bomb).
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    headers["Accept-Encoding"] = "identity"
     headers.update(stored.open_secrets().get("headers") or {})
     if settings["bodyFormat"] == "form":
         content = urlencode(document).encode()

@@ -88,7 +88,10 @@ class PassthroughInput(BaseModel):
     bodyTemplate: dict[str, Any] | None = None
     passthroughCode: Secret | None = None
     passbackCode: Secret | None = None
-    successStatus: list[Annotated[int, Field(ge=200, le=299)]] | None = None
+    successStatus: (
+        Annotated[list[Annotated[int, Field(ge=200, le=299)]], Field(min_length=1, max_length=20)]
+        | None
+    ) = None
     messagePath: str | None = None
     returnUpstreamResponse: bool | None = None
     timeoutMs: Annotated[int, Field(ge=100, le=10_000)] | None = None
