@@ -105,6 +105,12 @@ def tenant(base_url: str, admin_key: str) -> str:
     return new_tenant(base_url, admin_key, name="Passthrough", settings=_limits(50))
 
 
+@pytest.fixture(scope="module")
+def settings_tenant(base_url: str, admin_key: str) -> str:
+    """One tenant for the tests whose settings changes are all refused."""
+    return new_tenant(base_url, admin_key, name="Passthrough settings")
+
+
 def _limits(attempts: int) -> dict[str, Any]:
     return {"rateLimits": {"attemptsPerAccount": {"limit": attempts, "windowSeconds": 900}}}
 
@@ -237,17 +243,17 @@ def test_settings_are_read_with_secrets_masked_and_stored_sealed(
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(
-    client, admin_key, tenant, change, message
+    client, admin_key, settings_tenant, change, message
 ) -> None:
     response = client.put(
-        f"/v0/tenants/{tenant}/auth/passthrough", json=change, headers=bearer(admin_key)
+        f"/v0/tenants/{settings_tenant}/auth/passthrough", json=change, headers=bearer(admin_key)
     )
     body = error(response, 400)
     assert message in body["message"], body
 
 
-def test_settings_need_an_admin_of_the_tenant(client, workspace, tenant, upstream) -> None:
-    path = f"/v0/tenants/{tenant}/auth/passthrough"
+def test_settings_need_an_admin_of_the_tenant(client, workspace, settings_tenant) -> None:
+    path = f"/v0/tenants/{settings_tenant}/auth/passthrough"
     readonly = workspace.key("test", "readonly")
     assert client.get(path, headers=bearer(readonly)).status_code == 403
     put = client.put(path, json={"enabled": False}, headers=bearer(readonly))
