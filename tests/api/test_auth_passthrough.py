@@ -111,6 +111,11 @@ def settings_tenant(base_url: str, admin_key: str) -> str:
     return new_tenant(base_url, admin_key, name="Passthrough settings")
 
 
+@pytest.fixture(scope="module")
+def live_tenant(base_url: str, workspace) -> str:
+    return new_tenant(base_url, workspace.key("live", "admin"), name="Live passthrough")
+
+
 def _limits(attempts: int) -> dict[str, Any]:
     return {"rateLimits": {"attemptsPerAccount": {"limit": attempts, "windowSeconds": 900}}}
 
@@ -250,6 +255,23 @@ def test_bad_settings_are_refused_naming_the_field(
     )
     body = error(response, 400)
     assert message in body["message"], body
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://example.com/login", '"url" must be an https URL in live mode'),
+        ("https://127.0.0.1/login", '"url" must not target a non-public address'),
+        ("https://localhost/login", '"url" must not target localhost'),
+    ],
+)
+def test_live_mode_needs_a_public_https_upstream(client, base_url, workspace, url, message) -> None:
+    live_key = workspace.key("live", "admin")
+    live = _live_tenant(base_url, live_key)
+    response = client.put(
+        f"/v0/tenants/{live_tenant}/auth/passthrough", json={"url": url}, headers=bearer(live_key)
+    )
+    assert message in error(response, 400)["message"]
 
 
 def test_settings_need_an_admin_of_the_tenant(client, workspace, settings_tenant) -> None:
