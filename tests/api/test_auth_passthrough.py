@@ -265,9 +265,10 @@ def test_bad_settings_are_refused_naming_the_field(
         ("https://localhost/login", '"url" must not target localhost'),
     ],
 )
-def test_live_mode_needs_a_public_https_upstream(client, base_url, workspace, url, message) -> None:
+def test_live_mode_needs_a_public_https_upstream(
+    client, workspace, live_tenant, url, message
+) -> None:
     live_key = workspace.key("live", "admin")
-    live = _live_tenant(base_url, live_key)
     response = client.put(
         f"/v0/tenants/{live_tenant}/auth/passthrough", json={"url": url}, headers=bearer(live_key)
     )
