@@ -4,6 +4,7 @@ client signs in, keeps the tokens and hands `upstreamResponse` to its handler.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -12,10 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import Browser
 from test_userfront_core import signed_in
-
-from infra.local.testing import loopback_address
 
 PASSWORD = "old-system-password-7"
 UPSTREAM_BODY = {"user": {"plan": "gold"}, "passbackCode": "pbc-e2e-1"}
@@ -48,7 +46,7 @@ def old_system() -> Iterator[str]:
 
 
 def test_password_migrate_signs_in_and_hands_over_the_upstream_response(
-    api: Any, workspace: Any, base_url: str, old_system: str, request: pytest.FixtureRequest
+    api: Any, workspace: Any, browser: Any, old_system: str
 ) -> None:
     key = workspace.key("test", "admin")
     tenant = api("POST", "/v0/tenants", key, json={"name": "Migrating"}).json()["tenantId"]
@@ -58,7 +56,7 @@ def test_password_migrate_signs_in_and_hands_over_the_upstream_response(
     email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
     created = api("POST", f"/v0/tenants/{tenant}/users", key, json={"email": email})
     assert created.status_code == 200, created.text
-    browser = Browser(base_url.rstrip("/"), tenant, loopback_address(request.node.nodeid))
+    browser = dataclasses.replace(browser, tenant_id=tenant)
 
     refused = browser.run("login_password_migrate", email=email, password="not-it-1")
     assert refused.error == "Old system says no"
