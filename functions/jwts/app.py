@@ -1,19 +1,27 @@
-"""Public JWT verification keys: PEM list and JWKS (api-server §12.1–12.2).
+"""Public JWT verification keys: PEM list and JWKS (api-server §12.1–12.2), and the
+admin side of signing-key rotation (an extension, docs/keyrotation.md).
 
-The mode comes only from the path or `?test=true` and defaults to live, never from the
-Origin: servers verifying production tokens read these (spec README rule 5).
+The mode of the public routes comes only from the path or `?test=true` and defaults to
+live, never from the Origin: servers verifying production tokens read these (spec README
+rule 5). The admin routes take it from the credential as every server route does.
 """
 
 import gc
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
+from portcullis.platform.identifiers import UUID
 from portcullis.search.envelope import list_envelope
-from portcullis.tokens import jwks
+from portcullis.tokens import jwks, rotation
 
-app = create_app()
+# The credential check runs before a refused body is judged (admin routes only: the
+# public routes take no body).
+app = create_app(credentials=api_caller)
 
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -38,6 +46,33 @@ def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
     if mode not in ("live", "test"):
         raise NotFound("Not Found")
     return json_response(jwks.key_set(tenantId, mode), headers=CACHE)
+
+
+# --- Signing-key rotation (docs/keyrotation.md) ------------------------------------
+
+
+class RotateOptions(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
+    activateNow: bool = False  # sign with the new key at once, skipping the warm-up
+
+
+@app.post("/v0/tenants/<tenantId>/keys/jwt/rotate")
+def rotate_jwt_key(tenantId: str, body: RotateOptions | None = None) -> dict[str, Any]:
+    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
+    who = api_caller(app)
+    tenant = who.tenant(tenantId, "admin")
+    options = body or RotateOptions()
+    return rotation.rotate(tenant.tenantId, who.mode, activate_now=options.activateNow).json()
+
+
+@app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>")
+def remove_jwt_key(tenantId: str, kid: str) -> dict[str, Any]:
+    """Withdraw a key that does not sign (compromise): out of the JWKS, verifies nothing."""
+    who = api_caller(app)
+    tenant = who.tenant(tenantId, "admin")
+    if not UUID.match(kid):
+        raise NotFound("Key not found")
+    return {"message": "OK", "result": rotation.remove(tenant.tenantId, who.mode, kid.lower())}
 
 
 lambda_handler = handler(app)
