@@ -81,9 +81,11 @@ def rotate(tenant_id: str, mode: str, *, activate_now: bool = False) -> Rotated:
     A key still warming up from an earlier rotation is dropped by an immediate rotation
     (it never signed) and refused with 409 otherwise, so two overlapping rotations
     never chain a key that would sign only for a moment."""
-    fresh = signing.new_signing_key_item(tenant_id, mode)  # RSA + KMS: once, not per try
+    fresh: store.JwtKeyItem | None = None
     for _ in range(_ATTEMPTS):
         keys = _chain(tenant_id, mode)
+        # RSA + KMS once (not per try), and only for a tenant that exists
+        fresh = fresh or signing.new_signing_key_item(tenant_id, mode)
         at = now()
         head = _head(keys)
         if head is None:
