@@ -9,19 +9,18 @@ rule 5). The admin routes take it from the credential as every server route does
 import gc
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from portcullis.access.callers import api_caller
-from portcullis.platform.bodies import query
+from portcullis.platform.bodies import json_body, query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.platform.identifiers import UUID
+from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks, rotation
 
-# The credential check runs before a refused body is judged (admin routes only: the
-# public routes take no body).
-app = create_app(credentials=api_caller)
+app = create_app()
 
 CACHE = {"Cache-Control": "public, max-age=300"}
 
@@ -57,11 +56,15 @@ class RotateOptions(BaseModel):
 
 
 @app.post("/v0/tenants/<tenantId>/keys/jwt/rotate")
-def rotate_jwt_key(tenantId: str, body: RotateOptions | None = None) -> dict[str, Any]:
-    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
+def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
+    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once.
+    The body is read after the credential check (api-server §4), not by the resolver."""
     who = api_caller(app)
     tenant = who.tenant(tenantId, "admin")
-    options = body or RotateOptions()
+    try:
+        options = RotateOptions.model_validate(json_body(app, default={}))
+    except ValidationError as refused:
+        raise bad_request_from(refused) from None
     return rotation.rotate(tenant.tenantId, who.mode, activate_now=options.activateNow).json()
 
 

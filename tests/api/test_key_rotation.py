@@ -96,6 +96,9 @@ def test_rotation_admin_rules(base_url: str, workspace) -> None:
         remove_path = f"/v0/tenants/{parent}/keys/jwt/{signing['kid']}"
 
         error(http.post(rotate_path), 401, "Missing authentication")
+        # the credential is judged before the body
+        error(http.post(rotate_path, json={"activateNow": "yes"}), 401, "Missing authentication")
+        error(_rotate(http, parent, readonly, activateNow="yes"), 403)
         error(http.post(rotate_path, headers=bearer(readonly)), 403)
         error(http.delete(remove_path, headers=bearer(readonly)), 403)
         error(http.post(rotate_path, headers=bearer(child_admin)), 403)  # the parent's key
@@ -103,6 +106,8 @@ def test_rotation_admin_rules(base_url: str, workspace) -> None:
         bad = error(_rotate(http, parent, admin, activateNow="yes"), 400)
         assert "activateNow" in bad["message"]
         assert "extra" in error(_rotate(http, parent, admin, extra=1), 400)["message"]
+        listed_body = http.post(rotate_path, json=[True], headers=bearer(admin))
+        error(listed_body, 400)
         error(http.delete(remove_path, headers=bearer(admin)), 400)  # the signing key
         error(
             http.delete(f"/v0/tenants/{parent}/keys/jwt/not-a-kid", headers=bearer(admin)),
