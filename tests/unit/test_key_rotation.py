@@ -157,6 +157,30 @@ def test_a_stale_rotation_cannot_commit(tenant_id: str) -> None:
     assert len([k for k in chain(tenant_id) if signing.is_signing(k, at)]) == 1
 
 
+def test_interleaved_rotations_leave_one_signing_key(
+    tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotation that commits between another one's read and its write: the later
+    write fails its condition, re-reads the chain and answers 409 (a key is warming)."""
+    real = store.rotate
+    inner: list[rotation.Rotated] = []
+    started: list[bool] = []
+
+    def interleaved(*args: Any, **kwargs: Any) -> None:
+        if not started:
+            started.append(True)
+            inner.append(rotation.rotate(tenant_id, "test"))  # commits first
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "rotate", interleaved)
+    with pytest.raises(rotation.RotationInProgress):
+        rotation.rotate(tenant_id, "test")
+    [head] = heads(tenant_id)
+    assert head.kid == inner[0].key.kid
+    for moment in (now(), inner[0].activates_at + timedelta(seconds=1)):
+        assert len([k for k in chain(tenant_id) if signing.is_signing(k, moment)]) == 1
+
+
 def test_rotating_an_unknown_tenant_is_404(aws: str) -> None:
     with pytest.raises(NotFound):
         rotation.rotate("zzzz9999", "test")
