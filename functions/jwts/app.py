@@ -1,9 +1,7 @@
-"""Public JWT verification keys: PEM list and JWKS (api-server §12.1–12.2), and the
-admin side of signing-key rotation (an extension, docs/keyrotation.md).
+"""Public JWT verification keys: PEM list and JWKS (api-server §12.1–12.2).
 
-The mode of the public routes comes only from the path or `?test=true` and defaults to
-live, never from the Origin: servers verifying production tokens read these (spec README
-rule 5). The admin routes take it from the credential as every server route does.
+The mode comes only from the path or `?test=true` and defaults to live, never from the
+Origin: servers verifying production tokens read these (spec README rule 5).
 """
 
 import gc
@@ -11,14 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.platform.identifiers import UUID
 from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
-from portcullis.tokens import jwks, rotation
+from portcullis.tokens import jwks
 
 app = create_app()
 
@@ -47,7 +44,11 @@ def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
     return json_response(jwks.key_set(tenantId, mode), headers=CACHE)
 
 
-# --- Signing-key rotation (docs/keyrotation.md) ------------------------------------
+# --- Signing-key rotation (an extension, docs/keyrotation.md) -----------------------
+# Admin routes: API key or admin token, mode from the credential as on every server
+# route. The body is read after the credential check (api-server §4), not by the
+# resolver. Callers and rotation are imported on first use, so the public key endpoints
+# above, which verifiers call, keep their short cold start.
 
 
 class RotateOptions(BaseModel):
@@ -57,8 +58,10 @@ class RotateOptions(BaseModel):
 
 @app.post("/v0/tenants/<tenantId>/keys/jwt/rotate")
 def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
-    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once.
-    The body is read after the credential check (api-server §4), not by the resolver."""
+    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
+    from portcullis.access.callers import api_caller
+    from portcullis.tokens import rotation
+
     who = api_caller(app)
     tenant = who.tenant(tenantId, "admin")
     try:
@@ -71,6 +74,9 @@ def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
 @app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>")
 def remove_jwt_key(tenantId: str, kid: str) -> dict[str, Any]:
     """Withdraw a key that does not sign (compromise): out of the JWKS, verifies nothing."""
+    from portcullis.access.callers import api_caller
+    from portcullis.tokens import rotation
+
     who = api_caller(app)
     tenant = who.tenant(tenantId, "admin")
     if not UUID.match(kid):
