@@ -5,8 +5,8 @@
     python -m portcullis.admin allow-sender-domain --tenant-id abcd1234 --domain acme.com
     python -m portcullis.admin remove-sender-domain --tenant-id abcd1234 --domain acme.com
     python -m portcullis.admin sender-domains --tenant-id abcd1234
-    python -m portcullis.admin email-status --email someone@example.com [--clear]
     python -m portcullis.admin rotate-jwt-key --tenant abcd1234 --mode live [--activate-now]
+    python -m portcullis.admin email-status --email someone@example.com [--clear]
 
 Talks to DynamoDB and KMS directly using TABLE_NAME, KMS_KEY_ID, AWS_REGION and the
 usual AWS credentials (or AWS_ENDPOINT_URL for the local runtime's moto server).
@@ -90,25 +90,6 @@ def _sender_domains(command: str, tenant_id: str, domain: str | None, as_json: b
     return _print(result, as_json, lines)
 
 
-def _email_status(address: str, clear: bool, as_json: bool) -> int:
-    """Show whether sends to an address are stopped (bounced or complained, docs/emails.md),
-    and with `--clear` lift it (and the user's `emailStatus`): only once the address is
-    known to work again."""
-    from portcullis.store import emailstatus
-    from portcullis.users import emailstatus as users_emailstatus
-
-    item = emailstatus.get(address)
-    cleared = clear and users_emailstatus.lift(address) is not None
-    status = None if item is None else {"status": item.status, "at": item.at, "detail": item.detail}
-    result = {"email": emailstatus.normalise(address), "emailStatus": status, "cleared": cleared}
-    if item is None:
-        line = f"{result['email']}: not suppressed, emails are sent"
-    else:
-        line = f"{result['email']}: {item.status} since {item.at} ({item.detail or 'no detail'})"
-        line += "; cleared, emails are sent again" if cleared else "; emails are not sent"
-    return _print(result, as_json, [line])
-
-
 # --- rotation: JWT signing keys (docs/keyrotation.md) ---------------------------------
 
 
@@ -144,6 +125,25 @@ def _add_rotation_commands(commands: Any) -> list[argparse.ArgumentParser]:
         help="sign with it at once (emergency: verifiers with a cached JWKS refuse its tokens)",
     )
     return [rotate]
+
+
+def _email_status(address: str, clear: bool, as_json: bool) -> int:
+    """Show whether sends to an address are stopped (bounced or complained, docs/emails.md),
+    and with `--clear` lift it (and the user's `emailStatus`): only once the address is
+    known to work again."""
+    from portcullis.store import emailstatus
+    from portcullis.users import emailstatus as users_emailstatus
+
+    item = emailstatus.get(address)
+    cleared = clear and users_emailstatus.lift(address) is not None
+    status = None if item is None else {"status": item.status, "at": item.at, "detail": item.detail}
+    result = {"email": emailstatus.normalise(address), "emailStatus": status, "cleared": cleared}
+    if item is None:
+        line = f"{result['email']}: not suppressed, emails are sent"
+    else:
+        line = f"{result['email']}: {item.status} since {item.at} ({item.detail or 'no detail'})"
+        line += "; cleared, emails are sent again" if cleared else "; emails are not sent"
+    return _print(result, as_json, [line])
 
 
 def _parser() -> argparse.ArgumentParser:
