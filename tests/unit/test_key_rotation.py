@@ -181,6 +181,21 @@ def test_interleaved_rotations_leave_one_signing_key(
         assert len([k for k in chain(tenant_id) if signing.is_signing(k, moment)]) == 1
 
 
+def test_the_number_of_verifying_keys_is_bounded(
+    tenant_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rotation, "MAX_KEYS", 3)
+    first = heads(tenant_id)[0].kid
+    rotation.rotate(tenant_id, "test", activate_now=True)
+    rotation.rotate(tenant_id, "test", activate_now=True)
+    with pytest.raises(rotation.TooManyKeys):  # checked before any key is generated
+        rotation.rotate(tenant_id, "test", activate_now=True)
+    assert len(chain(tenant_id)) == 3
+    rotation.remove(tenant_id, "test", first)  # a retired key makes room
+    rotation.rotate(tenant_id, "test", activate_now=True)
+    assert len(chain(tenant_id)) == 3
+
+
 def test_rotating_an_unknown_tenant_is_404(aws: str) -> None:
     with pytest.raises(NotFound):
         rotation.rotate("zzzz9999", "test")

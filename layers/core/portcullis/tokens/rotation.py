@@ -28,6 +28,10 @@ from portcullis.tokens import signing
 log = logging.getLogger(__name__)
 
 WARM_UP = timedelta(minutes=10)
+# Keys that may still verify a token (signing, warming up, retired but within the
+# longest lifetime): a JWKS verifiers download should stay small, and a tenant that
+# rotates this often has something else wrong. Removing retired keys makes room.
+MAX_KEYS = 10
 MODES = ("test", "live")
 _ATTEMPTS = 3
 
@@ -40,6 +44,15 @@ class RotationInProgress(
 ):
     """A rotation without `activateNow` while the last one's key still warms up, or a
     change that lost a race with another one three times."""
+
+
+class TooManyKeys(
+    PortcullisError,
+    status=409,
+    message="Too many keys still verify tokens; remove retired keys first",
+    error_type="conflict_error",
+):
+    """A rotation that would publish more than MAX_KEYS keys at once."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +95,9 @@ def rotate(tenant_id: str, mode: str, *, activate_now: bool = False) -> Rotated:
     (it never signed) and refused with 409 otherwise, so two overlapping rotations
     never chain a key that would sign only for a moment."""
     fresh: store.JwtKeyItem | None = None
+    longest = _longest(tenant_id, mode)
     for _ in range(_ATTEMPTS):
         keys = _chain(tenant_id, mode)
-        # RSA + KMS once (not per try), and only for a tenant that exists
-        fresh = fresh or signing.new_signing_key_item(tenant_id, mode)
         at = now()
         head = _head(keys)
         if head is None:
@@ -98,6 +110,11 @@ def rotate(tenant_id: str, mode: str, *, activate_now: bool = False) -> Rotated:
             if replaced is None:
                 raise RotationInProgress("The signing keys are being changed; try again")
             current, current_retired_at, dropped = replaced, replaced.retiredAt, head
+        kept = [k for k in keys if k is not dropped]
+        if sum(signing.verifies(k, at, longest) for k in kept) >= MAX_KEYS:
+            raise TooManyKeys()
+        # RSA + KMS once (not per try), and only once the rotation may go ahead
+        fresh = fresh or signing.new_signing_key_item(tenant_id, mode)
         fresh.activatesAt = iso(at if activate_now else at + WARM_UP)
         activates = parse_iso(fresh.activatesAt)
         try:
@@ -105,9 +122,15 @@ def rotate(tenant_id: str, mode: str, *, activate_now: bool = False) -> Rotated:
         except WriteConflict:
             continue  # another change came first: read the chain again
         signing.forget(tenant_id, mode)
-        _prune(tenant_id, mode, [k for k in keys if k is not dropped], at)
+        _prune([k for k in kept if not signing.verifies(k, at, longest)])
         return Rotated(fresh, activates)
     raise RotationInProgress("The signing keys are being changed; try again")
+
+
+def _longest(tenant_id: str, mode: str) -> int:
+    """How long a retired key keeps verifying: the tenant's longest token lifetime."""
+    limits = settings.read(mode, tenant_id)
+    return max(limits.accessTokenDuration, limits.refreshTokenDuration)
 
 
 def remove(tenant_id: str, mode: str, kid: str) -> dict[str, Any]:
@@ -137,17 +160,11 @@ def remove(tenant_id: str, mode: str, kid: str) -> dict[str, Any]:
     return body
 
 
-def _prune(tenant_id: str, mode: str, keys: list[store.JwtKeyItem], at: datetime) -> None:
+def _prune(expired: list[store.JwtKeyItem]) -> None:
     """Delete keys retired so long ago that nothing they signed is valid: their sealed
     private halves need not stay in the table. Best effort (the next rotation retries)."""
-    expired = [k for k in keys if k.retiredAt is not None]
-    if not expired:
-        return
-    limits = settings.read(mode, tenant_id)
-    longest = max(limits.accessTokenDuration, limits.refreshTokenDuration)
     for key in expired:
-        if not signing.verifies(key, at, longest):
-            store.delete_expired(key)
+        store.delete_expired(key)
 
 
 @dataclass
