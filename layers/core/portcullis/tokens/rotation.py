@@ -189,7 +189,7 @@ def rotate_due(max_age_days: int, *, limit: int = 200, at: datetime | None = Non
                 continue  # deleted; its clean-up removes the key
             try:
                 new = rotate(head.tenantId, mode)
-            except (RotationInProgress, NotFound) as why:
+            except (RotationInProgress, TooManyKeys, NotFound) as why:
                 run.skipped.append((mode, head.tenantId, why.message))
                 continue
             log.info("rotated the JWT key of %s (%s): %s", head.tenantId, mode, new.key.kid)
