@@ -40,7 +40,10 @@ FIREBASE_USER = {
 
 @pytest.fixture(scope="module")
 def core(base_url: str) -> Iterator[None]:
-    """The core's store pointed at the runtime's moto (its table and KMS key)."""
+    """The core's store pointed at the runtime's moto (its table and KMS key), and pointed
+    back afterwards: unit tests may run later in this worker against their own moto, and
+    boto3 clients are cached per service, so they are dropped on the way in and out."""
+    from portcullis.platform import aws
     from portcullis.store.base import configure
 
     environment = httpx.get(f"{base_url}/_local/environment", timeout=30).json()
@@ -48,8 +51,11 @@ def core(base_url: str) -> Iterator[None]:
         for name, value in environment.items():
             if value:
                 patch.setenv(name, value)
+        aws.client.cache_clear()
         configure(environment["TABLE_NAME"], environment["AWS_ENDPOINT_URL"])
         yield
+    aws.client.cache_clear()
+    configure()
 
 
 @pytest.fixture(scope="module")
