@@ -95,6 +95,7 @@ def sign(
         now=now,
         access_seconds=settings.accessTokenDuration,
         session_expires_at=int(session.expiresAt),
+        access_format=settings.jwtFormat.format if settings.jwtFormat else None,
     )
 
 
