@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from portcullis.platform import config
 from portcullis.platform.durations import DAY, parse_duration
 from portcullis.platform.errors import BadRequest, NotFound
-from portcullis.platform.identifiers import UUID_PATTERN
 from portcullis.platform.timefmt import iso, now_iso
 from portcullis.sessions import lifecycle, webhookevents
 from portcullis.store import sessions as session_store
@@ -37,8 +34,6 @@ from portcullis.tokens import format as jwtformat
 from portcullis.tokens import signing
 from portcullis.users import lookups
 
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
-
 MIN_SECONDS = 10
 MAX_SECONDS = 30 * DAY
 MAX_PAYLOAD_BYTES = 8 * 1024
@@ -50,28 +45,6 @@ MAX_DATA_PATHS = 200
 MAX_EXAMPLE_BYTES = 1024
 
 _SAMPLE_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-class FormatBody(BaseModel):
-    """`PUT .../auth/jwt/format` (§12.4): a template, or `null` for the default."""
-
-    model_config = _STRICT
-    format: dict[str, Any] | None
-
-
-class MintOptions(BaseModel):
-    model_config = _STRICT
-    duration: Any = None  # parsed by durations.parse_duration for the §1.12 message
-
-
-class MintBody(BaseModel):
-    """`POST .../auth/jwt` (§12.3)."""
-
-    model_config = _STRICT
-    payload: dict[str, Any]
-    userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
-    userUuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
-    options: MintOptions | None = None
 
 
 # ----------------------------------------------------------------------- the format
@@ -196,17 +169,17 @@ def _keep_reserved(payload: dict[str, Any], claims: dict[str, Any]) -> None:
             raise BadRequest(f"Reserved claim: {name}")
 
 
-def _seconds(body: MintBody, settings: tenant_settings.TenantSettings) -> int:
-    if body.options is None or body.options.duration is None:
+def _seconds(duration: Any, settings: tenant_settings.TenantSettings) -> int:
+    if duration is None:
         return settings.accessTokenDuration
-    return parse_duration(body.options.duration, minimum=MIN_SECONDS, maximum=MAX_SECONDS)
+    return parse_duration(duration, minimum=MIN_SECONDS, maximum=MAX_SECONDS)
 
 
-def _user(tenant: tenant_store.TenantItem, body: MintBody) -> user_store.UserItem:
-    user = lookups.lookup(
-        tenant.mode, tenant.tenantId, user_id=body.userId, user_uuid=body.userUuid
-    )
-    if user is None or (body.userUuid is not None and user.userUuid != body.userUuid.lower()):
+def _user(
+    tenant: tenant_store.TenantItem, user_id: int | None, user_uuid: str | None
+) -> user_store.UserItem:
+    user = lookups.lookup(tenant.mode, tenant.tenantId, user_id=user_id, user_uuid=user_uuid)
+    if user is None or (user_uuid is not None and user.userUuid != user_uuid.lower()):
         raise NotFound(lookups.USER_NOT_FOUND)
     if user.locked:
         raise BadRequest("User is locked")
@@ -243,7 +216,14 @@ def _open_session(
 
 
 def mint(
-    tenant: tenant_store.TenantItem, body: MintBody, *, ip: str, user_agent: str | None
+    tenant: tenant_store.TenantItem,
+    payload: dict[str, Any],
+    *,
+    user_id: int | None,
+    user_uuid: str | None,
+    duration: Any,
+    ip: str,
+    user_agent: str | None,
 ) -> dict[str, Any]:
     """§12.3: an access token signed with the tenant+mode's current key.
 
@@ -252,13 +232,12 @@ def mint(
     `iss` and `payload` (machine-to-machine, concepts §8.3). The tenant is the path's,
     already checked to lie in the caller's scope."""
     mode, tenant_id = tenant.mode, tenant.tenantId
-    payload = body.payload
     _check_payload(payload)
     settings = tenant_settings.read(mode, tenant_id)
-    seconds = _seconds(body, settings)
+    seconds = _seconds(duration, settings)
     iat = int(time.time())
     exp = iat + seconds
-    if body.userId is None and body.userUuid is None:
+    if user_id is None and user_uuid is None:
         claims: dict[str, Any] = {
             "mode": mode,
             "tenantId": tenant_id,
@@ -268,7 +247,7 @@ def mint(
         }
         _keep_reserved(payload, claims)
     else:
-        user = _user(tenant, body)
+        user = _user(tenant, user_id, user_uuid)
         template = settings.jwtFormat.format if settings.jwtFormat else None
         # Check the payload against claims of a placeholder session first: a refused
         # payload must not leave a session behind.
