@@ -409,6 +409,13 @@ def test_tenant_scope_and_access_levels(
         "Missing authentication",
     )
     error(client.get(f"/v0/tenants/{tenant}/auth/jwt/format"), 401, "Missing authentication")
+    # A body that is not an object, or no body at all: 400 naming it.
+    admin = bearer(keys["admin"])
+    path = f"/v0/tenants/{tenant}/auth/jwt"
+    error(client.post(path, json=[1], headers=admin), 400, '"body" must be an object')
+    error(client.post(path, content="{", headers=admin), 400, '"body" must be valid JSON')
+    error(client.post(path, headers=admin), 400, '"payload" is required')
+    error(client.put(f"{path}/format", headers=admin), 400, '"format" is required')
     error(
         client.delete(f"/v0/tenants/{tenant}/auth/jwt/format", headers=bearer(keys["admin"])), 405
     )

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from portcullis.platform import config
 from portcullis.platform.durations import DAY, parse_duration
 from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.identifiers import UUID_PATTERN
 from portcullis.platform.timefmt import iso, now_iso
+from portcullis.platform.validation import bad_request_from
 from portcullis.sessions import lifecycle, webhookevents
 from portcullis.store import sessions as session_store
 from portcullis.store import tenants as tenant_store
@@ -45,6 +49,46 @@ MAX_DATA_PATHS = 200
 MAX_EXAMPLE_BYTES = 1024
 
 _SAMPLE_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+# defer_build: validated on the first request that sends one, not at import.
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
+
+
+class FormatBody(BaseModel):
+    """§12.4: a template, or `null` for the default claims."""
+
+    model_config = _STRICT
+    format: dict[str, Any] | None
+
+
+class MintOptions(BaseModel):
+    model_config = _STRICT
+    duration: Any = None  # parsed by durations.parse_duration for the §1.12 message
+
+
+class MintBody(BaseModel):
+    """§12.3."""
+
+    model_config = _STRICT
+    payload: dict[str, Any]
+    userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    userUuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
+    options: MintOptions | None = None
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def read_body(model: type[Body], raw: Any) -> Body:
+    """A request body (already parsed JSON; absent is `{}`) as `model`, or the 400 that
+    names the first bad field."""
+    if raw is not None and not isinstance(raw, dict):
+        raise BadRequest('"body" must be an object')
+    try:
+        return model.model_validate({} if raw is None else raw)
+    except ValidationError as refused:
+        raise bad_request_from(refused) from None
 
 
 # ----------------------------------------------------------------------- the format
