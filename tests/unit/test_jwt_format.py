@@ -212,6 +212,9 @@ def test_a_format_costs_log_in_and_refresh_no_extra_call(workspace: tuple[str, s
     template = {"org": "{{tenant.name}}", "mail": "{{email}}", "sessionId": "{{sessionId}}"}
     saved = customjwt.save_format(tenant, template)
     assert saved["isDefault"] is False and saved["format"] == template
+    # Per mode: the workspace's live mode keeps the default claims.
+    live = tenant_store.get_tenant("live", tenant_id)
+    assert live is not None and customjwt.read_format(live)["isDefault"] is True
     tenant_state.forget()
 
     def request() -> context.Request:
