@@ -171,8 +171,8 @@ def claim_values(
 
 
 def _cached_tenant_name(user: UserItem) -> Callable[[], str | None]:
-    """The user's tenant name from the per-instance tenant cache: the sign-in or refresh
-    that issues the token has just read the tenant, so this is no extra call."""
+    """The user's tenant name from the per-instance tenant cache, for an issuer that did
+    not pass the tenant it read (log-in, refresh and PKCE pass it: no extra call)."""
 
     def name() -> str | None:
         current = tenant_state.tenant_state(user.mode, user.tenantId)
@@ -267,13 +267,23 @@ def sign_set(
     access_seconds: int,
     session_expires_at: int,
     access_format: Mapping[str, Any] | None = None,
+    tenant_name: str | None = None,
 ) -> IssuedTokens:
     """Access and ID tokens live `access_seconds` (never past the session); the refresh
     token lives exactly as long as the session (an absolute lifetime, concepts §2.5).
-    `access_format` (the tenant's custom JWT format) shapes the access token only."""
+    `access_format` (the tenant's custom JWT format) shapes the access token only;
+    `tenant_name` is the user's tenant's, when the caller has just read it."""
     access_exp = min(now + access_seconds, session_expires_at)
     tenant_id, mode = user.tenantId, user.mode
-    access = formatted_access_claims(user, session_id, factors, now, access_exp, access_format)
+    access = formatted_access_claims(
+        user,
+        session_id,
+        factors,
+        now,
+        access_exp,
+        access_format,
+        tenant_name=None if tenant_name is None else (lambda: tenant_name),
+    )
     return IssuedTokens(
         mode=mode,
         access=tokens.sign(tenant_id, mode, access),
