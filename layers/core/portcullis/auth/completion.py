@@ -281,7 +281,7 @@ def _answer(
 ) -> dict[str, Any]:
     """The §1.4 body: the session's signed tokens and where to go next."""
     user = verified.user
-    issued = lifecycle.sign(session, user, req.settings, at, jti)
+    issued = lifecycle.sign(session, user, req.settings, at, jti, tenant_name=req.tenant.name)
     redirect = _redirect(req.settings, verified.after_signup)
     return signed_in(req.tenant, req.settings, user, session, issued, redirect)
 

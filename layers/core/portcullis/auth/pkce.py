@@ -40,5 +40,5 @@ def exchange(tenant_id: str, *, code: Any, verifier: Any, ip: str) -> dict[str, 
         raise Forbidden(tokenauth.USER_LOCKED)
     settings = remember(item.mode, tenant, snapshot.settings).settings
     perip.count_request(item.mode, tenant_id, ip, settings.rateLimits)
-    issued = lifecycle.issue_first_refresh(session, user, settings, at)
+    issued = lifecycle.issue_first_refresh(session, user, settings, at, tenant_name=tenant.name)
     return completion.signed_in(tenant, settings, user, session, issued, None)

@@ -83,9 +83,16 @@ def new_session(
 
 
 def sign(
-    session: SessionItem, user: UserItem, settings: TenantSettings, now: int, jti: str
+    session: SessionItem,
+    user: UserItem,
+    settings: TenantSettings,
+    now: int,
+    jti: str,
+    *,
+    tenant_name: str | None = None,
 ) -> token_claims.IssuedTokens:
-    """The session's token set, its refresh token carrying `jti` (already recorded)."""
+    """The session's token set, its refresh token carrying `jti` (already recorded);
+    `tenant_name` (of the tenant the caller read) feeds a custom JWT format."""
     return token_claims.sign_set(
         user,
         session.sessionId,
@@ -95,17 +102,24 @@ def sign(
         now=now,
         access_seconds=settings.accessTokenDuration,
         session_expires_at=int(session.expiresAt),
+        access_format=settings.jwtFormat.format if settings.jwtFormat else None,
+        tenant_name=tenant_name,
     )
 
 
 def issue_first_refresh(
-    session: SessionItem, user: UserItem, settings: TenantSettings, now: int
+    session: SessionItem,
+    user: UserItem,
+    settings: TenantSettings,
+    now: int,
+    *,
+    tenant_name: str | None = None,
 ) -> token_claims.IssuedTokens:
     """Tokens for a session opened without any (PKCE): succeeds once per session."""
     jti = str(uuid.uuid4())
     if not store.set_first_refresh(session, jti_digest(jti), now_iso()):
         raise Unauthorized(INVALID_TOKEN)
-    return sign(session, user, settings, now, jti)
+    return sign(session, user, settings, now, jti, tenant_name=tenant_name)
 
 
 def is_live(session: SessionItem | None, claims: dict[str, Any], now: int | None = None) -> bool:

@@ -140,6 +140,8 @@ def _refresh(authorization: str | None, ip: str, watch: authfailures.Watch) -> d
         now=now,
         access_seconds=settings.accessTokenDuration,
         session_expires_at=int(session.expiresAt),
+        access_format=settings.jwtFormat.format if settings.jwtFormat else None,
+        tenant_name=snapshot.tenant.name if snapshot.tenant else None,
     )
     body = {"message": "OK", "mode": mode, "sessionId": session_id, "tokens": issued.as_json()}
     rotated = store.rotate(

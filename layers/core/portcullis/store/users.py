@@ -422,6 +422,20 @@ def read_users(
     return found[:limit], int(found[limit - 1].userId)
 
 
+def newest_users(mode: str, tenant_id: str, limit: int) -> list[UserItem]:
+    """The `limit` most recently created users of the tenant+mode (highest userIds):
+    one bounded Query, however large the tenant (users/customjwt.py samples them)."""
+    return list(
+        UserItem.query(
+            users_pk(mode, tenant_id),
+            UserItem.sk.startswith(USER_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+        )
+    )
+
+
 def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:
     """Every user of the tenant+mode, one partition read page by page. By default each
     page is as large as DynamoDB allows (1 MB, ~2,000 users): the fewest round trips

@@ -127,6 +127,16 @@ def _webhook_url(value: str) -> str:
 WebhookUrl = Annotated[str, Field(max_length=2048), AfterValidator(_webhook_url)]
 
 
+class JwtFormat(BaseModel):
+    """The custom JWT format of this tenant and mode (api-server §12.4, docs/tokens.md):
+    kept with the settings so that log-in and refresh, which read them anyway, need no
+    extra call. Checked and written by `users.customjwt` only (see `update`)."""
+
+    model_config = _STRICT
+    format: dict[str, Any]
+    updatedAt: str
+
+
 class TenantSettings(BaseModel):
     model_config = _STRICT
     liveDomains: list[LiveDomain] = []
@@ -157,6 +167,8 @@ class TenantSettings(BaseModel):
     # Opt-in extension events `session.create` / `session.end` (concepts §5.1).
     sessionCreatedWebhookUrl: WebhookUrl | None = None
     sessionEndedWebhookUrl: WebhookUrl | None = None
+    # Custom JWT format: read here, set through `.../auth/jwt/format` only.
+    jwtFormat: JwtFormat | None = None
 
     @field_validator("senderEmail")
     @classmethod
@@ -175,6 +187,9 @@ class TenantSettings(BaseModel):
 
 # Objects whose keys merge one level deep on update; everything else is replaced.
 _MERGED = {"rateLimits", "mfa", "authentication"}
+# Settings with an endpoint of their own (which checks them): a settings update may send
+# them back unchanged (a read-modify-write round trip) but never change them.
+_SET_ELSEWHERE = {"jwtFormat": "PUT /v0/tenants/{tenantId}/auth/jwt/format"}
 
 
 def _merge(stored: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +231,9 @@ def update(mode: str, tenant_id: str, change: Any) -> TenantSettings:
     if not change:
         raise BadRequest("At least one field is required")
     stored = store.get_settings(mode, tenant_id)
+    for key, endpoint in _SET_ELSEWHERE.items():
+        if key in change and change[key] != stored.get(key):
+            raise BadRequest(f'"{key}" is set with {endpoint}')
     merged = _merge(stored, change)
     settings = _validate(merged)
     # Store the normalised form of what the tenant set (not the defaults).

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from portcullis.platform import config
 from portcullis.store.users import UserItem
+from portcullis.tenancy import state as tenant_state
+from portcullis.tokens import format as jwtformat
 from portcullis.tokens import signing as tokens
+
+log = logging.getLogger(__name__)
 
 # Browsers silently drop cookies above ~4 KB; the ID token embeds `data` (api-client §1.3).
 MAX_ID_TOKEN_BYTES = 3500
+# An access token shaped by a custom format never exceeds this (concepts §2.3 "Size").
+MAX_ACCESS_TOKEN_BYTES = 3800
 _SIGNATURE_CHARS = 342  # base64url of a 2048-bit RSA signature
 _HEADER_CHARS = len(
     base64.urlsafe_b64encode(
@@ -105,10 +113,9 @@ def refresh_claims(
     }
 
 
-def id_token_size(user: UserItem) -> int:
-    """Encoded size of this user's ID token, without signing one."""
-    sample = id_claims(user, "00000000-0000-0000-0000-000000000000", 2_000_000_000, 2_000_000_000)
-    payload = json.dumps(sample, separators=(",", ":")).encode()
+def encoded_size(claims: Mapping[str, Any]) -> int:
+    """Encoded size of a token carrying `claims`, without signing one."""
+    payload = json.dumps(claims, separators=(",", ":")).encode()
     return (
         _HEADER_CHARS
         + 1
@@ -116,6 +123,98 @@ def id_token_size(user: UserItem) -> int:
         + 1
         + _SIGNATURE_CHARS
     )
+
+
+def id_token_size(user: UserItem) -> int:
+    """Encoded size of this user's ID token, without signing one."""
+    return encoded_size(
+        id_claims(user, "00000000-0000-0000-0000-000000000000", 2_000_000_000, 2_000_000_000)
+    )
+
+
+# ----------------------------------------------------------------- custom JWT format
+
+
+def claim_values(
+    user: UserItem,
+    session_id: str | None,
+    factors: Mapping[str, Any],
+    tenant_name: Callable[[], str | None],
+    wanted: set[str],
+) -> dict[str, Any]:
+    """The values of the claim paths of `tokens.format` for this user and session;
+    `tenant.name` is looked up only when the format uses it."""
+    values: dict[str, Any] = {
+        "mode": user.mode,
+        "tenantId": user.tenantId,
+        "userId": int(user.userId),
+        "userUuid": user.userUuid,
+        "email": user.email,
+        "username": user.username,
+        "name": user.name or "",
+        "image": user.image,
+        "phoneNumber": user.phoneNumber,
+        **confirmation_claims(user),
+        "isMfaRequired": bool(user.isMfaRequired),
+        "confirmedEmailAt": user.confirmedEmailAt,
+        "confirmedPhoneNumberAt": user.confirmedPhoneNumberAt,
+        "authorization": authorization(user),
+        "authentication": dict(factors),
+        "sessionId": session_id,
+        "createdAt": user.createdAt,
+        "updatedAt": user.updatedAt,
+        "data": user.data or {},
+    }
+    if "tenant.name" in wanted:
+        values["tenant.name"] = tenant_name()
+    return values
+
+
+def _cached_tenant_name(user: UserItem) -> Callable[[], str | None]:
+    """The user's tenant name from the per-instance tenant cache, for an issuer that did
+    not pass the tenant it read (log-in, refresh and PKCE pass it: no extra call)."""
+
+    def name() -> str | None:
+        current = tenant_state.tenant_state(user.mode, user.tenantId)
+        return current.tenant.name if current is not None else None
+
+    return name
+
+
+def formatted_access_claims(
+    user: UserItem,
+    session_id: str,
+    factors: dict[str, Any],
+    iat: int,
+    exp: int,
+    template: Mapping[str, Any] | None,
+    *,
+    tenant_name: Callable[[], str | None] | None = None,
+) -> dict[str, Any]:
+    """The access token's claims: the default ones, or those of the tenant's custom
+    format with the reserved claims always present with their true values. A formatted
+    token larger than `MAX_ACCESS_TOKEN_BYTES` falls back to the default claims (fail
+    closed for the custom part, concepts §2.7) and logs a warning naming no user data."""
+    default = access_claims(user, session_id, factors, iat, exp)
+    if template is None:
+        return default
+    values = claim_values(
+        user,
+        session_id,
+        factors,
+        tenant_name or _cached_tenant_name(user),
+        jwtformat.paths_in(template),
+    )
+    reserved = {name: default[name] for name in jwtformat.RESERVED}
+    claims = {**jwtformat.render(template, values), **reserved}
+    size = encoded_size(claims)
+    if size > MAX_ACCESS_TOKEN_BYTES:
+        log.warning(
+            "Custom JWT format dropped: token too large",
+            extra={"tenantId": user.tenantId, "mode": user.mode, "bytes": size},
+        )
+        return default
+    return claims
 
 
 def _days(seconds: int) -> float | int:
@@ -167,16 +266,27 @@ def sign_set(
     now: int,
     access_seconds: int,
     session_expires_at: int,
+    access_format: Mapping[str, Any] | None = None,
+    tenant_name: str | None = None,
 ) -> IssuedTokens:
     """Access and ID tokens live `access_seconds` (never past the session); the refresh
-    token lives exactly as long as the session (an absolute lifetime, concepts §2.5)."""
+    token lives exactly as long as the session (an absolute lifetime, concepts §2.5).
+    `access_format` (the tenant's custom JWT format) shapes the access token only;
+    `tenant_name` is the user's tenant's, when the caller has just read it."""
     access_exp = min(now + access_seconds, session_expires_at)
     tenant_id, mode = user.tenantId, user.mode
+    access = formatted_access_claims(
+        user,
+        session_id,
+        factors,
+        now,
+        access_exp,
+        access_format,
+        tenant_name=None if tenant_name is None else (lambda: tenant_name),
+    )
     return IssuedTokens(
         mode=mode,
-        access=tokens.sign(
-            tenant_id, mode, access_claims(user, session_id, factors, now, access_exp)
-        ),
+        access=tokens.sign(tenant_id, mode, access),
         id=tokens.sign(tenant_id, mode, id_claims(user, session_id, now, access_exp)),
         refresh=tokens.sign(
             tenant_id,
