@@ -174,7 +174,7 @@ def _csv_value(column: str, text: str) -> Any:
 def _csv(stream: BinaryIO) -> Iterator[Record]:
     """A header row (with `id` or `userId` and `email`, concepts §7.4), then one user per
     row; empty cells are absent fields."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader, None)
