@@ -145,8 +145,9 @@ def _json_array(stream: BinaryIO) -> Iterator[Record]:
                 continue
             except RecursionError:
                 raise BadFile("the JSON array is nested too deeply") from None
-            if end == len(buffer) and not exhausted and more():
-                continue  # a number may go on in the next piece
+            cut = end == len(buffer) or buffer[end] not in " \t\r\n,]"
+            if isinstance(value, int | float) and cut and not exhausted and more():
+                continue  # a number may go on in the next piece ("-7" of "-7.5e3")
             position = end
             yield value
             break
