@@ -222,6 +222,7 @@ def _body(method: str, path: str, caller: Caller, w: World) -> Any:
         ("POST", "/v0/roles/invite"): {"email": invitee.email, "roles": ["member"]},
         ("PUT", "/v0/users/{userId}/roles"): {"roles": []},
         ("POST", "/v0/users/{userId}/roles"): {"roles": []},
+        ("POST", "/v0/imports"): {"users": [{"email": unique_email("matrix")}]},
     }
     return bodies.get((method, tail))
 

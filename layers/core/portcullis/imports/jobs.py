@@ -39,7 +39,8 @@ UPLOAD_URL_SECONDS = 3600
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
+# defer_build: the models are built on first use, not at every cold start.
+_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class Conflict(PortcullisError, status=409, message="Conflict", error_type="conflict_error"):
@@ -206,10 +207,10 @@ def create(mode: str, tenant: tenant_store.TenantItem, body: ImportCreate) -> di
 
 def _get(mode: str, tenant_id: str, import_id: str) -> store.ImportItem:
     try:
-        uuid.UUID(import_id)
+        canonical = str(uuid.UUID(import_id))
     except ValueError:
         raise NotFound(IMPORT_NOT_FOUND) from None
-    job = store.get_job(mode, tenant_id, import_id.lower())
+    job = store.get_job(mode, tenant_id, canonical)
     if job is None:
         raise NotFound(IMPORT_NOT_FOUND)
     return job

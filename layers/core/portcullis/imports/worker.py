@@ -63,7 +63,8 @@ def _split(job: store.ImportItem) -> str:
             writer.add_all(records(body, job.format))
             writer.flush()
         except BadFile as exc:
-            store.finish(job, "failed", now_iso(), str(exc))
+            if store.finish(job, "failed", now_iso(), str(exc)):
+                store.expire_rows(job.importId)  # what was stored before the bad part
             return "bad file"
         finally:
             body.close()
