@@ -191,7 +191,12 @@ CALLERS = [
 def _tail(path: str) -> str:
     """A tenant-level route's account-level twin (`/v0/tenants/{tenantId}/users` →
     `/v0/users`); other paths as they are."""
-    if path.startswith(TENANT_PREFIX + "/") and path.split("/")[4] in ("users", "roles", "auth"):
+    if path.startswith(TENANT_PREFIX + "/") and path.split("/")[4] in (
+        "users",
+        "roles",
+        "auth",
+        "imports",
+    ):
         return "/v0" + path[len(TENANT_PREFIX) :]
     return path
 
