@@ -97,11 +97,15 @@ class RowRules:
 
 @dataclass
 class Seen:
-    """Duplicates within one file, by userId, email and username (§10.1). Keeps a
-    64-bit digest per value, not the value: ~100 bytes per row however long the row."""
+    """Duplicates within one file, by userId, email and username (§10.1), and by
+    userUuid and phone number (so no two rows of a file can name one user, and the rows
+    of a chunk may apply side by side). Keeps a 64-bit digest per value, not the value:
+    ~100 bytes per identifier however long the row."""
 
     values: dict[str, dict[int, int]] = field(
-        default_factory=lambda: {"userId": {}, "email": {}, "username": {}}
+        default_factory=lambda: {
+            k: {} for k in ("userId", "userUuid", "email", "username", "phoneNumber")
+        }
     )
 
     def first_index(self, kind: str, value: str, index: int) -> int | None:
@@ -148,6 +152,8 @@ def _duplicates(row: ImportRow, index: int, seen: Seen) -> None:
         ("userId", None if row.userId is None else str(row.userId)),
         ("email", row.email.strip().lower() if row.email else None),
         ("username", row.username.lower() if row.username else None),
+        ("userUuid", row.userUuid.lower() if row.userUuid else None),
+        ("phoneNumber", row.phoneNumber),
     )
     for kind, value in checks:
         if value is None:
