@@ -14,6 +14,14 @@ from portcullis.store import users as user_store
 from portcullis.tenants.workspace import create_workspace
 
 
+@pytest.fixture(autouse=True)
+def one_row_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tests' plain moto copies the whole table in every transaction and fails
+    (500) when two run at once; the local runtime (tests/api/test_imports.py) serialises
+    DynamoDB calls and runs the worker's rows side by side."""
+    monkeypatch.setattr(worker, "ROW_THREADS", 1)
+
+
 @pytest.fixture(scope="module")
 def tenant(aws: str) -> tenant_store.TenantItem:
     tenant_id = create_workspace("Import worker unit tests").tenant_id
