@@ -148,6 +148,7 @@ def run(rows: int, family: str) -> dict[str, Any]:
         "status": job["status"],
         "created": job["createdCount"],
         "errors": job["errorCount"],
+        "first_errors": job["errors"][:3],
         "seconds": busy,
         "rows_per_second": rows / busy if busy else 0.0,
         "baseline_mib": baseline / 1024,

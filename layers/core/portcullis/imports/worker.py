@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_RECEIVES = 5
 # Rows of one chunk applied side by side (each waits on DynamoDB round trips).
 ROW_THREADS = 8
+ROW_ATTEMPTS = 3
 ROW_FAILED = "The row could not be applied"
 
 
@@ -102,13 +104,18 @@ def _apply_entry(target: apply.Target, entry: dict[str, Any]) -> tuple[str, dict
     if "error" in entry:
         return "invalid", entry["error"]
     row = entry["row"]
-    try:
-        return apply.apply(target, row), {}
-    except BadRequest as problem:
-        message = problem.message
-    except Exception:
-        log.exception("an import row failed", extra={"index": entry.get("index")})
-        message = ROW_FAILED
+    message = ROW_FAILED
+    for attempt in range(ROW_ATTEMPTS):
+        try:
+            return apply.apply(target, row), {}
+        except BadRequest as problem:
+            message = problem.message
+            break
+        except Exception:
+            # A transaction that fails writes nothing, so the row may simply be tried
+            # again (a throttled or failed DynamoDB call).
+            log.exception("an import row failed", extra={"index": entry.get("index")})
+            time.sleep(0.05 * (attempt + 1))
     return "failed", {
         "index": entry["index"],
         "userId": row.get("userId"),
