@@ -91,7 +91,7 @@ class RssSampler(threading.Thread):
             time.sleep(0.02)
 
 
-def run(rows: int, family: str) -> dict[str, Any]:
+def run(rows: int, family: str, row_threads: int) -> dict[str, Any]:
     moto_env.start_aws("portcullis-bench-imports", moto_env.FUNCTION_ENV, own_process=True)
     import boto3
 
@@ -113,6 +113,7 @@ def run(rows: int, family: str) -> dict[str, Any]:
     except (ImportError, BadRequest):
         print(f"{family} hashes are not accepted on this branch yet; using argon2id")
         family, password_hash = "argon2", sample_hash("argon2")
+    worker.ROW_THREADS = row_threads
     tenant_id = create_workspace("Import bench").tenant_id
     tenant = tenant_store.get_tenant("test", tenant_id)
     assert tenant is not None
@@ -151,6 +152,7 @@ def run(rows: int, family: str) -> dict[str, Any]:
         "first_errors": job["errors"][:3],
         "seconds": busy,
         "rows_per_second": rows / busy if busy else 0.0,
+        "row_threads": row_threads,
         "baseline_mib": baseline / 1024,
         "peak_mib": sampler.peak / 1024,
     }
@@ -175,6 +177,27 @@ after another in one process.
 {row}
 
 At this rate 100,000 rows take {projected:.0f} minutes of worker time on this machine.
+
+What the figure is and is not:
+
+- **Memory is flat in the file's size**: the split reads the S3 object 64 KiB at a time
+  and holds one chunk (≤ 100 rows) at once; the only state that grows is the duplicate
+  check, a 64-bit digest per identifier (~100 bytes a row). A 1,000-row run of the same
+  benchmark peaks at the same RSS as a 3,000-row one.
+- **The time is moto's**: a row costs three DynamoDB calls (the email guard, the userId
+  sequence's `ADD`, one `TransactWriteItems` of user, guards and outbox event), and
+  moto answers each in Python, its index queries scanning the whole table, so a row
+  takes tens of milliseconds here and more as the table grows. The benchmark applies
+  one row at a time (`--row-threads 1`) because moto's own server does not keep an
+  `ADD` atomic across threads; the worker applies eight rows of a chunk side by side,
+  and Lambda runs the chunks of one import in parallel, one message per invocation.
+  The ≤ 10 minutes of worker time for 100,000 rows (issue 12) is therefore not shown
+  by this machine: at DynamoDB's single-digit-millisecond calls it needs ≈ 6 ms of
+  worker time per row, which eight rows at a time give with calls of up to ~15 ms.
+- Password hashes are not verified on import (that happens at the user's first
+  log-in, which re-hashes to argon2id), so the hash family does not change the rate;
+  rows with plain `password` values are hashed with argon2id as they apply and cost
+  ~50 ms of CPU each.
 """
 
 
@@ -182,9 +205,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rows", type=int, default=100_000)
     parser.add_argument("--hash", choices=("bcrypt", "pbkdf2", "argon2"), default="bcrypt")
+    parser.add_argument(
+        "--row-threads",
+        type=int,
+        default=1,
+        help="rows of a chunk applied side by side (the worker uses 8; moto's own server "
+        "does not keep an ADD atomic across threads, so 1 keeps the counts exact here)",
+    )
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
-    result = run(args.rows, args.hash)
+    result = run(args.rows, args.hash, args.row_threads)
     print(json.dumps(result, indent=2))
     if args.update_docs:
         perfdocs.replace_section("Imports", section(result))
