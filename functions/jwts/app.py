@@ -7,9 +7,13 @@ Origin: servers verifying production tokens read these (spec README rule 5).
 import gc
 from typing import Any
 
-from portcullis.platform.bodies import query
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from portcullis.platform.bodies import json_body, query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
+from portcullis.platform.identifiers import UUID
+from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks
 
@@ -38,6 +42,46 @@ def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
     if mode not in ("live", "test"):
         raise NotFound("Not Found")
     return json_response(jwks.key_set(tenantId, mode), headers=CACHE)
+
+
+# --- Signing-key rotation (an extension, docs/keyrotation.md) -----------------------
+# Admin routes: API key or admin token, mode from the credential as on every server
+# route. The body is read after the credential check (api-server §4), not by the
+# resolver. Callers and rotation are imported on first use, so the public key endpoints
+# above, which verifiers call, keep their short cold start.
+
+
+class RotateOptions(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
+    activateNow: bool = False  # sign with the new key at once, skipping the warm-up
+
+
+@app.post("/v0/tenants/<tenantId>/keys/jwt/rotate")
+def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
+    """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
+    from portcullis.access.callers import api_caller
+    from portcullis.tokens import rotation
+
+    who = api_caller(app)
+    tenant = who.tenant(tenantId, "admin")
+    try:
+        options = RotateOptions.model_validate(json_body(app, default={}))
+    except ValidationError as refused:
+        raise bad_request_from(refused) from None
+    return rotation.rotate(tenant.tenantId, who.mode, activate_now=options.activateNow).json()
+
+
+@app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>")
+def remove_jwt_key(tenantId: str, kid: str) -> dict[str, Any]:
+    """Withdraw a key that does not sign (compromise): out of the JWKS, verifies nothing."""
+    from portcullis.access.callers import api_caller
+    from portcullis.tokens import rotation
+
+    who = api_caller(app)
+    tenant = who.tenant(tenantId, "admin")
+    if not UUID.match(kid):
+        raise NotFound("Key not found")
+    return {"message": "OK", "result": rotation.remove(tenant.tenantId, who.mode, kid.lower())}
 
 
 lambda_handler = handler(app)

@@ -7,6 +7,9 @@
   tokens (§1.4), "MFA required" (§1.5) and PKCE (§1.6), and creates the session.
 - `mfa`: who needs a second factor, which ones, and the first-factor token (§11).
 - `password`, `link`, `code`, `totp`, `reset`, `verify`, `pkce`: the strategies.
+- `passthrough`, `passthroughconfig`: passthrough migration (concepts §7.2, §7.3): a
+  password log-in without a local hash checked by the tenant's old login service or
+  Cognito, and its per-tenant settings.
 - `messages`: sending links and codes (rate limits, outbox items, §1.7 answers).
 - `inputs`: the request bodies of the auth endpoints, shapes only.
 """
