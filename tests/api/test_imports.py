@@ -9,6 +9,7 @@ import time
 import uuid
 from typing import Any
 
+import bcrypt
 import httpx
 import pyotp
 import pytest
@@ -88,6 +89,7 @@ def _password_login(client: httpx.Client, tenant: str, email: str, password: str
 
 def test_inline_import_creates_users_who_sign_in(client, key, tenant) -> None:
     hashed_email, plain_email, totp_email = unique_email(), unique_email(), unique_email()
+    bcrypt_email = unique_email()
     secret = pyotp.random_base32()
     user_id = 700_000 + uuid.uuid4().int % 100_000
     rows = [
@@ -104,11 +106,16 @@ def test_inline_import_creates_users_who_sign_in(client, key, tenant) -> None:
             "passwordHash": PasswordHasher(time_cost=3, memory_cost=8192).hash("imported-pw-1"),
         },
         {"email": plain_email, "password": PASSWORD, "name": "Plain"},
+        # bcrypt from its reference library, verified natively at log-in.
+        {
+            "email": bcrypt_email,
+            "passwordHash": bcrypt.hashpw(b"bcrypt-pw-1", bcrypt.gensalt(4)).decode(),
+        },
         {"email": totp_email, "password": PASSWORD, "totpSecret": secret, "isMfaRequired": True},
     ]
     job = _run(client, key, tenant, rows)
-    assert (job["totalCount"], job["processedCount"]) == (3, 3)
-    assert (job["createdCount"], job["updatedCount"], job["errorCount"]) == (3, 0, 0)
+    assert (job["totalCount"], job["processedCount"]) == (4, 4)
+    assert (job["createdCount"], job["updatedCount"], job["errorCount"]) == (4, 0, 0)
     assert job["errors"] == [] and job["startedAt"] and job["completedAt"]
     assert job["options"]["updateExisting"] is True and job["options"]["sendEmails"] is False
 
@@ -125,6 +132,9 @@ def test_inline_import_creates_users_who_sign_in(client, key, tenant) -> None:
     assert signed_in["tokens"]["access"]["value"]
     error(log_in(client, tenant, hashed_email, "wrong-password-1"), 400)
     _password_login(client, tenant, plain_email, PASSWORD)
+    error(log_in(client, tenant, bcrypt_email, "bcrypt-pw-2"), 400)
+    _password_login(client, tenant, bcrypt_email, "bcrypt-pw-1")
+    _password_login(client, tenant, bcrypt_email, "bcrypt-pw-1")  # now as argon2id
 
     # The imported TOTP secret is the user's authenticator at once: MFA with pyotp.
     first = _password_login(client, tenant, totp_email, PASSWORD)

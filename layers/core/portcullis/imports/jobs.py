@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import roles as role_service
+from portcullis.credentials import passwords
 from portcullis.imports import chunks, rows
 from portcullis.imports.reader import CONTENT_TYPES
 from portcullis.platform.errors import BadRequest, NotFound, PortcullisError
@@ -27,7 +28,6 @@ from portcullis.platform.timefmt import iso, now, now_iso
 from portcullis.search.envelope import list_envelope
 from portcullis.store import imports as store
 from portcullis.store import tenants as tenant_store
-from portcullis.tokens import envelope
 
 IMPORT_NOT_FOUND = "Import not found"
 ALREADY_PROCESSED = "Import has already been processed"
@@ -47,16 +47,6 @@ class Conflict(PortcullisError, status=409, message="Conflict", error_type="conf
     """Deleting a processing import (issue 12 and concepts §7.4 win over §10.5's 400)."""
 
 
-class FirebaseHashConfig(BaseModel):
-    """The project's scrypt parameters of a Firebase `auth:export` (concepts §7.4)."""
-
-    model_config = _STRICT
-    signerKey: Annotated[str, Field(min_length=1, max_length=1024)]
-    saltSeparator: Annotated[str, Field(max_length=1024)]
-    rounds: Annotated[int, Field(ge=1, le=8)]
-    memCost: Annotated[int, Field(ge=1, le=14)]
-
-
 class ImportOptions(BaseModel):
     model_config = _STRICT
     updateExisting: bool = True
@@ -64,7 +54,9 @@ class ImportOptions(BaseModel):
     process: bool = False
     allowWeakHashes: bool = False
     skipPasswordPolicy: bool = False
-    firebaseHashConfig: FirebaseHashConfig | None = None
+    # Checked and saved by `passwords.save_firebase_parameters` (its messages name the
+    # fields): `{base64_signer_key, base64_salt_separator, rounds, mem_cost}`.
+    firebaseHashConfig: dict[str, Any] | None = None
 
 
 class Upload(BaseModel):
@@ -144,16 +136,6 @@ def rules_for(job: store.ImportItem) -> rows.RowRules:
     )
 
 
-def _seal_firebase(import_id: str, config: FirebaseHashConfig) -> dict[str, str]:
-    """The Firebase signer key is a secret: kept sealed on the job, never shown."""
-    sealed = envelope.seal(config.model_dump_json().encode(), f"import-firebase:{import_id}")
-    return {
-        "ciphertext": sealed.ciphertext,
-        "encryptedDataKey": sealed.encrypted_data_key,
-        "nonce": sealed.nonce,
-    }
-
-
 def create(mode: str, tenant: tenant_store.TenantItem, body: ImportCreate) -> dict[str, Any]:
     """§10.1. Inline rows are checked and stored now; an upload answers with its URL."""
     if (body.users is None) == (body.upload is None):
@@ -164,7 +146,9 @@ def create(mode: str, tenant: tenant_store.TenantItem, body: ImportCreate) -> di
     import_id = new_import_id()
     kept = options.model_dump(exclude={"firebaseHashConfig", "process"})
     if options.firebaseHashConfig is not None:
-        kept["firebaseHashConfig"] = _seal_firebase(import_id, options.firebaseHashConfig)
+        # The tenant's parameters of Firebase's scrypt (concepts §7.4), KMS-sealed by the
+        # hashes module before any row's firebase-scrypt hash is read with them.
+        passwords.save_firebase_parameters(tenant.tenantId, mode, options.firebaseHashConfig)
     job = store.new_job(
         mode,
         tenant.tenantId,
