@@ -191,7 +191,12 @@ CALLERS = [
 def _tail(path: str) -> str:
     """A tenant-level route's account-level twin (`/v0/tenants/{tenantId}/users` →
     `/v0/users`); other paths as they are."""
-    if path.startswith(TENANT_PREFIX + "/") and path.split("/")[4] in ("users", "roles", "auth"):
+    if path.startswith(TENANT_PREFIX + "/") and path.split("/")[4] in (
+        "users",
+        "roles",
+        "auth",
+        "imports",
+    ):
         return "/v0" + path[len(TENANT_PREFIX) :]
     return path
 
@@ -222,6 +227,7 @@ def _body(method: str, path: str, caller: Caller, w: World) -> Any:
         ("POST", "/v0/roles/invite"): {"email": invitee.email, "roles": ["member"]},
         ("PUT", "/v0/users/{userId}/roles"): {"roles": []},
         ("POST", "/v0/users/{userId}/roles"): {"roles": []},
+        ("POST", "/v0/imports"): {"users": [{"email": unique_email("matrix")}]},
     }
     return bodies.get((method, tail))
 
@@ -277,6 +283,7 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "sessionId": str(uuid.uuid4()),
         "emailType": "login",
         "webhookId": str(uuid.uuid4()),
+        "importId": str(uuid.uuid4()),
     }
     return route.format(**values)
 
