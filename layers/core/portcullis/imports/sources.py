@@ -12,8 +12,7 @@ Password hashes are reshaped into the `passwordHash` forms of concepts §7.4
 - self-describing strings (bcrypt `$2a$/$2b$/$2y$`, argon2 PHC) stay as they are;
 - scrypt → the PHC string `$scrypt$ln=..,r=..,p=..$<salt>$<hash>` (standard base64, no
   padding, as the PHC string format says);
-- PBKDF2 → the generic object `{algorithm: "pbkdf2", digest, iterations, salt, hash,
-  encoding: "base64"}` (salt and hash both base64, so sha1 fits too);
+- Auth0's PBKDF2 is already a PHC string (`$pbkdf2-sha1$i=..,l=..$salt$hash`) and stays;
 - Firebase → `{algorithm: "firebase-scrypt", hash, salt}` (standard base64; the project's
   scrypt parameters are workspace settings, not per user);
 - salted digests (Auth0 `md5`/`sha1`/`sha256`/`sha512`, `hmac`) → `{algorithm, hash, salt,
@@ -258,30 +257,6 @@ def _auth0_digest_hash(algorithm: str, spec: Mapping[str, Any]) -> Any:
     return shaped
 
 
-def _auth0_pbkdf2(value: str) -> Any:
-    """Auth0's PBKDF2 is a PHC string `$pbkdf2-<digest>$i=<n>,l=<len>$<salt>$<hash>`
-    (base64 without padding) → the generic PBKDF2 object."""
-    match = re.fullmatch(
-        r"\$pbkdf2-(sha1|sha256|sha512)\$([^$]+)\$([A-Za-z0-9+/.]+)\$([A-Za-z0-9+/.]+)", value
-    )
-    if not match:
-        return value
-    digest, params, salt, hashed = match.groups()
-    fields = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
-    try:
-        shaped = {
-            "algorithm": "pbkdf2",
-            "digest": digest,
-            "iterations": int(fields["i"]),
-            "salt": _b64(_b64_bytes(salt.replace(".", "+"))),
-            "hash": _b64(_b64_bytes(hashed.replace(".", "+"))),
-            "encoding": "base64",
-        }
-    except (KeyError, ValueError, binascii.Error):
-        return value
-    return shaped
-
-
 def _auth0_scrypt(spec: Mapping[str, Any]) -> Any:
     """Auth0's scrypt (`hash`, `salt`, `keylen`, `cost`, `blockSize`, `parallelization`)
     → the PHC string; as it came when a part is missing or not a power of two."""
@@ -307,10 +282,8 @@ def _auth0_password_hash(spec: Any) -> Any:
     algorithm = str(spec.get("algorithm", "")).lower()
     hashed = spec.get("hash")
     value = hashed.get("value") if isinstance(hashed, Mapping) else None
-    if algorithm in ("bcrypt", "argon2", "ldap") and isinstance(value, str):
-        return value
-    if algorithm == "pbkdf2" and isinstance(value, str):
-        return _auth0_pbkdf2(value)
+    if algorithm in ("bcrypt", "argon2", "pbkdf2", "ldap") and isinstance(value, str):
+        return value  # self-describing: bcrypt, PHC argon2, PHC `$pbkdf2-<digest>$i=..,l=..`
     if algorithm == "scrypt":
         return _auth0_scrypt(spec)
     if algorithm in ("md4", "md5", "sha1", "sha256", "sha512", "hmac"):
