@@ -161,12 +161,14 @@ class Provisioner:
         self._sqs = session.client("sqs")
         self._sns = session.client("sns")
         self._ses = session.client("ses")
+        self._s3 = session.client("s3")
 
     def provision(self, kms_state: KmsKeyState | None) -> LocalResources:
         self._tables()
         self._kms_key(kms_state)
         self._buses()
         self._queues()
+        self._buckets()
         self._topics()
         self._configuration_sets()
         self._functions_and_apis()
@@ -267,6 +269,25 @@ class Provisioner:
                 QueueUrl=self.resources.queues[logical_id].url,
                 Attributes={"RedrivePolicy": json.dumps(policy)},
             )
+
+    def _buckets(self) -> None:
+        """S3 buckets (the imports bucket) in moto's S3. Uploads live in moto's memory
+        only: they are not saved with the table, and a file uploaded before a restart
+        must be uploaded again (docs/imports.md)."""
+        for logical_id, resource in self.template.of_type("AWS::S3::Bucket").items():
+            fallback = f"{STACK_NAME}-{logical_id}".lower()
+            name = _name(self.template, resource, "BucketName", fallback)
+            with contextlib.suppress(self._s3.exceptions.BucketAlreadyOwnedByYou):
+                if self.region == "us-east-1":
+                    self._s3.create_bucket(Bucket=name)
+                else:
+                    self._s3.create_bucket(
+                        Bucket=name,
+                        CreateBucketConfiguration={"LocationConstraint": self.region},
+                    )
+            self.resources.refs[logical_id] = name
+            self.resources.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
+            self.resources.attributes[(logical_id, "DomainName")] = f"{name}.s3.amazonaws.com"
 
     def _topics(self) -> None:
         for logical_id, resource in self.template.of_type("AWS::SNS::Topic").items():

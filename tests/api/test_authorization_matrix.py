@@ -277,6 +277,7 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "sessionId": str(uuid.uuid4()),
         "emailType": "login",
         "webhookId": str(uuid.uuid4()),
+        "importId": str(uuid.uuid4()),
     }
     return route.format(**values)
 

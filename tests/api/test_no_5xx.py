@@ -167,6 +167,7 @@ def _parameters(route: ApiRoute, box: Sandbox) -> dict[str, st.SearchStrategy[st
         "roleName": _segment(["admin", "member", "nope"]),
         "sessionId": _segment(["00000000-0000-4000-8000-000000000000"]),
         "webhookId": _segment(["00000000-0000-4000-8000-000000000000"]),
+        "importId": _segment(["00000000-0000-7000-8000-000000000000"]),
         "type": _segment(["admin", "readonly", "webhook", "jwt"]),
         "mode": _segment(["test", "live"]),
         "emailType": _segment(["login", "code.sms", "nope"]),

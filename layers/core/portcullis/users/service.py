@@ -10,7 +10,7 @@ record are retried (`users.conflicts.retrying`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from portcullis.access import roles as role_service
@@ -149,15 +149,26 @@ def _apply_changes(
     user.updatedAt = stamp
 
 
-def update(user: store.UserItem, changes: Mapping[str, Any]) -> store.UserItem:
+# More writes for an update's transaction, given the changed record and the change's
+# stamp (an import's role assignments and TOTP authenticator): (saves, deletes).
+AlsoWrites = Callable[[store.UserItem, str], tuple[list[store.Item], list[store.Item]]]
+
+
+def update(
+    user: store.UserItem,
+    changes: Mapping[str, Any],
+    *,
+    password_hash: str | None = None,
+    also: AlsoWrites | None = None,
+) -> store.UserItem:
     """Apply writable fields (§7.3) and fire `user.update`, all in one transaction.
 
     Changing email or phone number makes it unconfirmed (a new address is unproven)
-    unless the same request sets `isEmailConfirmed`.
+    unless the same request sets `isEmailConfirmed`. `password_hash` sets an already
+    hashed password and `also` adds writes to the transaction (both for imports).
     """
-    if not changes:
+    if not changes and password_hash is None and also is None:
         raise BadRequest("At least one field is required")
-    password_hash = None
     if changes.get("password") is not None:
         passwords.check_policy(str(changes["password"]), user.mode)
         password_hash = passwords.hash_password(str(changes["password"]))
@@ -169,13 +180,14 @@ def update(user: store.UserItem, changes: Mapping[str, Any]) -> store.UserItem:
     def attempt() -> store.UserItem:
         nonlocal current
         previous = store.unique_fields(current)
-        _apply_changes(current, changes, password_hash, now_iso())
+        stamp = now_iso()
+        _apply_changes(current, changes, password_hash, stamp)
+        saves, deletes = also(current, stamp) if also is not None else ([], [])
         check_identifiers({k: getattr(current, k) for k in store.GUARDED})
         check_data_size(current.data or {})
+        saves.append(event_item("update", current, renderer))
         try:
-            store.save_user(
-                current, previous, store.Extra([event_item("update", current, renderer)], [])
-            )
+            store.save_user(current, previous, store.Extra(saves, deletes))
         except (store.Changed, store.Contention):
             current = reload(current)
             raise

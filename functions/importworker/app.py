@@ -1,0 +1,45 @@
+"""Import worker: applies user imports (api-server §10.2) from the import queue.
+
+Trigger (template.yaml): the `ImportQueue` SQS queue, fed by the imports function
+(`process`) and by this function itself (an upload's split queues one message per
+chunk). Each message is handled by `portcullis.imports.worker`; a message it cannot
+handle (an exception) is reported as a batch item failure, so SQS delivers it again and,
+after five receives, moves it to the dead-letter queue (the job is marked `failed`).
+"""
+
+import gc
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from portcullis.imports import worker
+
+logger = Logger(service="portcullis")
+
+
+def _process(record: dict[str, Any]) -> str | None:
+    """The message id when the message could not be processed (SQS tries it again)."""
+    message_id = str(record.get("messageId", ""))
+    attributes = record.get("attributes") or {}
+    try:
+        receives = int(attributes.get("ApproximateReceiveCount") or 1)
+        outcome = worker.handle(str(record.get("body", "")), receives)
+    except Exception:
+        logger.exception("import message not processed", extra={"messageId": message_id})
+        return message_id
+    logger.info("import message processed", extra={"messageId": message_id, "outcome": outcome})
+    return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Messages of one batch are handled one after another: each chunk's rows already
+    keep DynamoDB busy, and a batch is small (template: BatchSize 2)."""
+    records = [r for r in event.get("Records") or [] if isinstance(r, dict)]
+    failed = [_process(record) for record in records]
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed if m is not None]}
+
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()

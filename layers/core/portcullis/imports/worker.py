@@ -1,0 +1,143 @@
+"""The import worker (api-server §10.2): what one queue message asks of a processing job.
+
+- `split` (uploads): read the uploaded file as a stream, check and store its rows in
+  chunks, record the totals, then queue one `chunk` message per chunk. A repeated split
+  (SQS delivers at least once) finds the totals recorded and only queues again.
+- `chunk`: apply the chunk's rows, each in its own transaction (`imports.apply`), then
+  mark the chunk done, add its counts to the job and store its row errors in one
+  transaction that succeeds once: a redelivered message never counts a chunk twice.
+  Whoever completes the last chunk moves the job to `completed`.
+
+A message that keeps failing is retried by SQS; on its last receive the job is marked
+`failed` (with the counts it reached) before the message goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from portcullis.imports import apply, chunks, jobs
+from portcullis.imports.reader import BadFile, records
+from portcullis.platform.errors import BadRequest
+from portcullis.platform.timefmt import now_iso
+from portcullis.store import imports as store
+from portcullis.store import tenants as tenant_store
+from portcullis.users.rendering import Renderer
+
+log = logging.getLogger(__name__)
+
+# The queue's redrive policy (template.yaml ImportQueue): the last receive marks the job
+# failed before the message goes to the dead-letter queue.
+MAX_RECEIVES = 5
+ROW_FAILED = "The row could not be applied"
+
+
+def handle(body: str, receive_count: int = 1) -> str:
+    """Process one message; returns what happened (for the log). Raises when the message
+    should be received again."""
+    message: dict[str, Any] = json.loads(body)
+    job = store.get_job(str(message["mode"]), str(message["tenantId"]), str(message["importId"]))
+    if job is None:
+        return "import gone"
+    if job.status != "processing":
+        return f"import {job.status}"
+    try:
+        if message["kind"] == "split":
+            return _split(job)
+        return _chunk(job, int(message["chunk"]))
+    except Exception:
+        if receive_count >= MAX_RECEIVES:
+            current = store.get_job(job.mode, job.tenantId, job.importId) or job
+            store.finish(current, "failed", now_iso(), "the import stopped on an internal error")
+        raise
+
+
+def _split(job: store.ImportItem) -> str:
+    if job.chunkCount is None:
+        upload = job.upload or {}
+        writer = chunks.ChunkWriter(job.importId, jobs.rules_for(job))
+        body = store.open_upload(str(upload["key"]))
+        try:
+            writer.add_all(records(body, job.format))
+            writer.flush()
+        except BadFile as exc:
+            store.finish(job, "failed", now_iso(), str(exc))
+            return "bad file"
+        finally:
+            body.close()
+        stamp = now_iso()
+        store.set_stored(
+            job, chunks=writer.chunks, total=writer.total, errors=writer.errors, at=stamp
+        )
+        job = store.get_job(job.mode, job.tenantId, job.importId) or job
+        store.delete_upload(str(upload["key"]))
+    if not job.chunkCount:
+        _finish_if_done(job)
+        return "empty file"
+    jobs.queue_chunks(job)
+    return f"split into {int(job.chunkCount)} chunks"
+
+
+def _target(job: store.ImportItem) -> apply.Target:
+    tenant = tenant_store.get_tenant(job.mode, job.tenantId)
+    if tenant is None:
+        raise RuntimeError("the import's tenant is gone")
+    return apply.Target(
+        mode=job.mode,
+        tenant=tenant,
+        update_existing=bool((job.options or {}).get("updateExisting", True)),
+        renderer=Renderer.for_tenant(job.mode, job.tenantId, tenant),
+    )
+
+
+def _chunk(job: store.ImportItem, number: int) -> str:
+    chunk = store.get_chunk(job.importId, number)
+    if chunk is None:
+        raise RuntimeError(f"chunk {number} of import {job.importId} is missing")
+    if chunk.done:
+        _finish_if_done(job)
+        return "chunk already done"
+    target = _target(job)
+    counts = {"processedCount": 0, "createdCount": 0, "updatedCount": 0, "errorCount": 0}
+    errors: list[dict[str, Any]] = []
+    for entry in chunks.open_rows(chunk):
+        counts["processedCount"] += 1
+        if "error" in entry:
+            errors.append(entry["error"])  # counted when the row was checked
+            continue
+        row = entry["row"]
+        try:
+            outcome = apply.apply(target, row)
+        except BadRequest as problem:
+            message = problem.message
+        except Exception:
+            log.exception("an import row failed", extra={"importId": job.importId})
+            message = ROW_FAILED
+        else:
+            counts[f"{outcome}Count"] += 1
+            continue
+        counts["errorCount"] += 1
+        errors.append(
+            {
+                "index": entry["index"],
+                "userId": row.get("userId"),
+                "email": row.get("email"),
+                "message": message,
+            }
+        )
+    if not store.complete_chunk(job, number, counts, errors, now_iso()):
+        return "chunk already done"
+    _finish_if_done(job)
+    return f"chunk {number} done"
+
+
+def _finish_if_done(job: store.ImportItem) -> None:
+    current = store.get_job(job.mode, job.tenantId, job.importId)
+    if current is None or current.status != "processing" or current.chunkCount is None:
+        return
+    if int(current.chunksDone or 0) < int(current.chunkCount):
+        return
+    if store.finish(current, "completed", now_iso()):
+        store.expire_rows(current.importId)
