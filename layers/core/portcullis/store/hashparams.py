@@ -1,0 +1,75 @@
+"""Parameters of an imported password-hash format that are not in the hashes themselves:
+one item per tenant, mode and algorithm (today only Firebase's scrypt variant, whose
+project-wide signer key and salt separator every exported hash needs).
+
+The parameters are one KMS-envelope-sealed JSON string, sealed by the caller
+(`credentials/hashparams.py`) and bound to tenant and mode. `version` makes a
+replacement a compare-and-set. The item lives in the tenant's partition, so deleting
+the tenant purges it.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError
+
+from portcullis.store.base import Item, tenant_pk
+
+PREFIX = "HASHPARAMS#"
+
+
+class ParamsChanged(Exception):
+    """Another writer saved parameters first; read them again."""
+
+
+class HashParamsItem(Item):
+    tenantId = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    algorithm = UnicodeAttribute()
+    sealed = UnicodeAttribute()  # sealed JSON of the parameters
+    savedAt = UnicodeAttribute()
+    version = NumberAttribute()
+
+
+def get_params(mode: str, tenant_id: str, algorithm: str) -> HashParamsItem | None:
+    try:
+        return HashParamsItem.get(
+            tenant_pk(mode, tenant_id), PREFIX + algorithm, consistent_read=True
+        )
+    except HashParamsItem.DoesNotExist:
+        return None
+
+
+def put_params(
+    mode: str,
+    tenant_id: str,
+    algorithm: str,
+    *,
+    sealed: str,
+    saved_at: str,
+    replaces: HashParamsItem | None,
+) -> HashParamsItem:
+    """Write the parameters if the stored ones are still `replaces` (None: none stored)."""
+    item = HashParamsItem(
+        tenant_pk(mode, tenant_id),
+        PREFIX + algorithm,
+        type="hashparams",
+        tenantId=tenant_id,
+        mode=mode,
+        algorithm=algorithm,
+        sealed=sealed,
+        savedAt=saved_at,
+        version=1 if replaces is None else int(replaces.version) + 1,
+    )
+    condition = (
+        HashParamsItem.pk.does_not_exist()
+        if replaces is None
+        else HashParamsItem.version == replaces.version
+    )
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise ParamsChanged() from None
+        raise
+    return item
