@@ -306,7 +306,7 @@ def test_csv_lines_become_typed_rows() -> None:
     text = (
         "id,email,isEmailConfirmed,locked,roles,data.plan,data.seats,data.zip,name,username\n"
         "7,a@example.com,TRUE,false,admin;member,pro,12,007,Ann Example,\n"
-        ",b@example.com,,,,,,,,bee\n"
+        ",b@example.com,0,1,,,,,,bee\n"
     )
     first, second = (to_row("csv", r) for r in csv.DictReader(io.StringIO(text)))
     assert first == {
@@ -318,7 +318,12 @@ def test_csv_lines_become_typed_rows() -> None:
         "data": {"plan": "pro", "seats": 12, "zip": "007"},
         "name": "Ann Example",
     }
-    assert second == {"email": "b@example.com", "username": "bee"}
+    assert second == {
+        "email": "b@example.com",
+        "isEmailConfirmed": False,
+        "locked": True,
+        "username": "bee",
+    }
 
 
 def test_csv_keeps_what_it_cannot_type_for_validation_to_name() -> None:
@@ -348,8 +353,8 @@ def test_a_record_that_is_not_an_object_is_unmappable(source: str) -> None:
 @pytest.mark.parametrize(
     ("source", "record", "message"),
     [
-        ("userfront", {"name": "No One"}, "no userId"),
-        ("csv", {"name": "No One", "email": ""}, "no userId"),
+        ("userfront", {"name": "No One"}, '"email" is required'),
+        ("csv", {"name": "No One", "email": ""}, '"email" is required'),
         ("cognito", {"Attributes": [{"Name": "name", "Value": "x"}]}, "no Username"),
         ("auth0", {"name": "x", "user_metadata": {}}, "no user_id"),
         ("firebase", {"displayName": "x"}, "no localId"),

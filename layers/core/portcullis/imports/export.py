@@ -69,9 +69,12 @@ def export_row(item: user_store.UserItem, *, include_hashes: bool) -> dict[str, 
     row["isEmailConfirmed"] = bool(item.isEmailConfirmed)
     row["isPhoneNumberConfirmed"] = bool(item.isPhoneNumberConfirmed)
     row["createdAt"] = item.createdAt
-    roles = {tenant: list(names) for tenant, names in (item.roles or {}).items() if names}
+    # Direct grants in the user's own tenant, as the list an import takes: an import
+    # accepts only roles of the tenant it imports into, whose id differs in another
+    # deployment. Grants held in child tenants are not exported (docs/migration.md).
+    roles = list((item.roles or {}).get(item.tenantId) or [])
     if roles:
-        row["roles"] = roles  # direct grants, by tenant (concepts §7.4)
+        row["roles"] = roles
     if include_hashes and item.passwordHash:
         row["passwordHash"] = item.passwordHash
     return row

@@ -135,7 +135,9 @@ def _userfront(record: Mapping[str, Any]) -> dict[str, Any]:
     if "id" in row and "userId" not in row:
         row["userId"] = row.pop("id")
     if not any(_present(row.get(key)) for key in ROW_IDENTIFIERS):
-        raise UnmappableRecord("row has no userId, userUuid, email, username or phoneNumber")
+        # No userId, userUuid, email, username or phone number: nobody to update, and a
+        # new user needs an email (the same words as the row check's).
+        raise UnmappableRecord('"email" is required')
     return row
 
 
@@ -144,16 +146,16 @@ def _csv_value(column: str, cell: Any) -> Any:
         return cell
     text = cell.strip()
     if column in CSV_BOOLEANS:
-        return _flag(text)
+        return {"1": True, "0": False}.get(text, _flag(text))
     if column in CSV_INTEGERS and re.fullmatch(r"[0-9]+", text):
         return int(text)
-    if column == "roles":
-        return [name.strip() for name in re.split(r"[;,|]", text) if name.strip()]
-    if column in ("passwordHash", "data") and text.startswith("{"):
+    if column in ("passwordHash", "data", "roles") and text.startswith(("{", "[")):
         try:
             return json.loads(text)
         except ValueError:
             return text
+    if column == "roles":
+        return [name.strip() for name in re.split(r"[;,|]", text) if name.strip()]
     return text
 
 
