@@ -125,6 +125,19 @@ def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     )
 
 
+@_route("POST", "/password/migrate")
+def migrate_log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
+    """§7.3: password log-in that may ask the tenant's old login service (passthrough)
+    and then answers its JSON as `upstreamResponse`."""
+    return password.log_in(
+        _request(tenant_path, body, pkce=True, factor=True),
+        identifier=body.emailOrUsername or body.email or body.username,
+        password=body.password,
+        no_reset_email=bool(body.option("noResetEmail")),
+        migrate=True,
+    )
+
+
 @_route("PUT", "/basic")
 def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, Any]:
     """At the legacy path the tenant comes from the access token (§14.2)."""

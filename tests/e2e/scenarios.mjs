@@ -39,6 +39,19 @@ export const scenarios = {
     return Userfront.login({ method: "password", email, password });
   },
 
+  /** login({ method: "password-migrate" }) (passthrough): what the client handed to
+   *  handleUpstreamResponse, next to the response. */
+  async login_password_migrate(Userfront, { email, password }) {
+    const seen = [];
+    const result = await Userfront.login({
+      method: "password-migrate",
+      email,
+      password,
+      handleUpstreamResponse: (upstream) => seen.push(upstream),
+    });
+    return { result, upstream: seen };
+  },
+
   /** user.update() (PUT /self, then a refresh so the ID token carries the change). */
   async update(Userfront, { changes }) {
     const returned = await Userfront.user.update(changes);

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.auth import completion, identity, link, messages, reset
+from portcullis.auth import completion, identity, link, messages, passthrough, reset
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.auth.inputs import SignUp
 from portcullis.credentials import passwords
@@ -53,13 +53,20 @@ def _find(req: Request, identifier: str) -> UserItem | None:
 
 
 def log_in(
-    req: Request, *, identifier: str | None, password: str | None, no_reset_email: bool = False
+    req: Request,
+    *,
+    identifier: str | None,
+    password: str | None,
+    no_reset_email: bool = False,
+    migrate: bool = False,
 ) -> dict[str, Any]:
     """Three DynamoDB calls when it succeeds: the user lookup, the account's attempt
     counter (sent while the password is checked), then the session transaction (which
     also refunds the attempt, stamps lastActiveAt and checks that the IP's failures are
     under `firstFactorFailuresPerIp`). A failure costs one more call: it is counted
-    against the IP (ratelimit/spraying.py)."""
+    against the IP (ratelimit/spraying.py). `migrate` is `/auth/password/migrate`
+    (§7.3): a user without a hash may be checked upstream (`auth/passthrough.py`), on
+    either path; only `migrate` answers `upstreamResponse`."""
     req.require_first_factor("email", "password")
     typed = identity.required(identifier, "emailOrUsername is required").strip()
     secret = identity.required(password, "password is required")
@@ -69,9 +76,13 @@ def log_in(
     # The count is on the wire while argon2id verifies, and settled (429 past the
     # limit, whatever the password) before the result is used.
     counting = background.start(attempts.count, req, "password", attempts.account_key(user, typed))
+    upstream = passthrough.start(req, user)  # read while argon2id verifies
     matched = passwords.verify(user.passwordHash if user else None, secret)
     refund = counting.result()
     if not matched:
+        stored = upstream.result() if upstream else None
+        if stored is not None and passthrough.applies(stored, user, typed):
+            return passthrough.log_in(req, stored, user, typed, secret, refund, migrate=migrate)
         if user is not None and not user.passwordHash:
             _no_password(req, user, no_reset_email)
         raise spraying.failed(req, BadRequest(INCORRECT))

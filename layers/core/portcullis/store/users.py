@@ -64,6 +64,7 @@ class UserItem(Item):
     updatedAt = UnicodeAttribute()
     passwordHash = UnicodeAttribute(null=True)
     passwordChangedAt = UnicodeAttribute(null=True)
+    passwordMigratedAt = UnicodeAttribute(null=True)  # hash taken over by passthrough (§7.2)
     claimedAt = UnicodeAttribute(null=True)  # first proof of an unconfirmed address
     totpEnabledAt = UnicodeAttribute(null=True)  # an active TOTP authenticator (store/mfa.py)
     # {"status": "bounced"|"complained", "at": ..., "email": ...}: SES reported the address

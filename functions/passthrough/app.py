@@ -1,0 +1,45 @@
+"""Passthrough migration settings of a tenant (Portcullis extension, docs/auth.md
+"Passthrough migration"; concepts §7.2, §7.3): read, change (merge) and remove, per
+tenant and in the caller's mode. Admin of the tenant only; secrets are never answered.
+"""
+
+import gc
+from typing import Any
+
+from portcullis.access import callers
+from portcullis.access.callers import api_caller
+from portcullis.auth import passthroughconfig
+from portcullis.platform.bodies import json_body
+from portcullis.platform.http import create_app, handler
+
+app = create_app(credentials=api_caller)
+
+
+def _scope(tenant_id: str) -> tuple[str, str]:
+    """(mode, tenant id) the caller administers; checked before the body is read, so a
+    caller without access learns nothing from the answer."""
+    who: callers.Caller = api_caller(app)
+    return who.mode, who.tenant(tenant_id, "admin").tenantId
+
+
+@app.get("/v0/tenants/<tenantId>/auth/passthrough")
+def read_passthrough(tenantId: str) -> dict[str, Any]:
+    return passthroughconfig.describe(*_scope(tenantId))
+
+
+@app.put("/v0/tenants/<tenantId>/auth/passthrough")
+def save_passthrough(tenantId: str) -> dict[str, Any]:
+    mode, tenant_id = _scope(tenantId)
+    return passthroughconfig.save(mode, tenant_id, json_body(app))
+
+
+@app.delete("/v0/tenants/<tenantId>/auth/passthrough")
+def remove_passthrough(tenantId: str) -> dict[str, Any]:
+    return passthroughconfig.remove(*_scope(tenantId))
+
+
+lambda_handler = handler(app)
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()

@@ -1,0 +1,429 @@
+"""Passthrough migration (concepts §7.2; api-client §7.1, §7.3): the settings API and a
+password log-in checked by a real HTTP upstream (a threaded `http.server` in this
+process, reached by the runtime over loopback: test mode, and the local runtime lets
+test mode reach loopback as it does for webhooks).
+
+Users are created through the server API without a password, as an import would leave
+them. The table is read back through the runtime's moto to show what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import boto3
+import httpx
+import pytest
+from authkit import bearer, error, new_tenant, sign_up, unique_email
+
+INCORRECT = "Incorrect email or password"
+UNREACHABLE = "Unable to reach the login service"
+# Quotes, a backslash, a brace and non-ASCII: the body template must carry them intact.
+PASSWORD = 'old "system" pa\\ss {{email}} ünï-42'
+PASSTHROUGH_CODE = "ptc-7d1e9f0a-shared-with-the-old-system"
+PASSBACK_CODE = "pbc-3a51c2e8-returned-by-the-old-system"
+HEADER_SECRET = "hdr-secret-5be0c3"
+
+
+@dataclass
+class Upstream:
+    """The old login service: answers each request with `reply` (status, JSON body,
+    delay in seconds), or a computed reply from `judge`; records every request."""
+
+    reply: tuple[int, Any, float] = (200, {"ok": True}, 0.0)
+    judge: Any = None
+    received: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/login"
+
+    def calls(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def last(self) -> dict[str, Any]:
+        with self.lock:
+            return self.received[-1]
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    state = Upstream()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            request = {
+                "method": self.command,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "raw": raw,
+            }
+            with state.lock:
+                state.received.append(request)
+            status, body, delay = state.judge(request) if state.judge else state.reply
+            time.sleep(delay)
+            answer = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_POST = do_PUT = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.port = int(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def admin_key(workspace) -> str:
+    return str(workspace.key("test", "admin"))
+
+
+@pytest.fixture
+def tenant(base_url: str, admin_key: str) -> str:
+    """A tenant per test: passthrough settings and limits differ from test to test."""
+    return new_tenant(base_url, admin_key, name="Passthrough", settings=_limits(50))
+
+
+def _limits(attempts: int) -> dict[str, Any]:
+    return {"rateLimits": {"attemptsPerAccount": {"limit": attempts, "windowSeconds": 900}}}
+
+
+def configure(client: httpx.Client, key: str, tenant: str, **settings: Any) -> dict[str, Any]:
+    response = client.put(
+        f"/v0/tenants/{tenant}/auth/passthrough", json=settings, headers=bearer(key)
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def full_settings(upstream: Upstream, **extra: Any) -> dict[str, Any]:
+    return {
+        "enabled": True,
+        "url": upstream.url,
+        "headers": {"X-Api-Key": HEADER_SECRET},
+        "bodyTemplate": {
+            "login": {"email": "{{email}}", "name": "{{emailOrUsername}}"},
+            "secret": "{{password}}",
+            "code": "{{passthroughCode}}",
+            "kind": "portcullis",
+        },
+        "passthroughCode": PASSTHROUGH_CODE,
+        "passbackCode": PASSBACK_CODE,
+        **extra,
+    }
+
+
+def imported_user(client: httpx.Client, key: str, tenant: str, **fields: Any) -> dict[str, Any]:
+    """A user as an import leaves it: no password."""
+    body = {"email": unique_email("migrating"), **fields}
+    response = client.post(f"/v0/tenants/{tenant}/users", json=body, headers=bearer(key))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def migrate(client: httpx.Client, tenant: str, identifier: str, password: str) -> httpx.Response:
+    return client.post(
+        f"/v0/tenants/{tenant}/auth/password/migrate",
+        json={"emailOrUsername": identifier, "password": password},
+    )
+
+
+def basic(client: httpx.Client, tenant: str, identifier: str, password: str) -> httpx.Response:
+    return client.post(
+        f"/v0/tenants/{tenant}/auth/basic",
+        json={"emailOrUsername": identifier, "password": password},
+    )
+
+
+def table_item(client: httpx.Client, pk: str, sk: str) -> dict[str, Any]:
+    """One item of the runtime's table, read from its moto (what a dump would show)."""
+    env = client.get("/_local/environment").json()
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    found = dynamodb.get_item(TableName=env["TABLE_NAME"], Key={"pk": {"S": pk}, "sk": {"S": sk}})
+    return dict(found.get("Item") or {})
+
+
+def stored_user(client: httpx.Client, tenant: str, user_id: int) -> dict[str, Any]:
+    return table_item(client, f"USERS#test#{tenant}", f"USER#{user_id:012d}")
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ------------------------------------------------------------------ the settings API
+
+
+def test_settings_are_read_with_secrets_masked_and_stored_sealed(
+    client, admin_key, tenant, upstream
+) -> None:
+    path = f"/v0/tenants/{tenant}/auth/passthrough"
+    empty = client.get(path, headers=bearer(admin_key))
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["enabled"] is False and empty.json()["url"] is None
+
+    saved = configure(client, admin_key, tenant, **full_settings(upstream))
+    assert saved["headers"] == {"X-Api-Key": "********"}
+    assert saved["passthroughCode"] == "********"
+    assert saved["passbackCode"] == "********"
+    assert saved["method"] == "POST" and saved["timeoutMs"] == 5000
+    assert saved["createOnPassthrough"] is False
+    assert client.get(path, headers=bearer(admin_key)).json() == saved
+    text = json.dumps(saved)
+    for secret in (HEADER_SECRET, PASSTHROUGH_CODE, PASSBACK_CODE):
+        assert secret not in text
+
+    item = table_item(client, f"TENANT#test#{tenant}", "PASSTHROUGH")
+    dump = json.dumps(item)
+    assert item["sealed"]["S"]
+    for secret in (HEADER_SECRET, PASSTHROUGH_CODE, PASSBACK_CODE):
+        assert secret not in dump  # a dump of the table reveals none of them
+
+    # The masked read sent back keeps the secrets; a change merges.
+    again = configure(client, admin_key, tenant, **{**saved, "timeoutMs": 2500})
+    assert again["timeoutMs"] == 2500 and again["headers"] == {"X-Api-Key": "********"}
+    assert again["passthroughCode"] == "********"
+
+    removed = client.delete(path, headers=bearer(admin_key))
+    assert removed.status_code == 200 and removed.json()["enabled"] is False
+    assert client.get(path, headers=bearer(admin_key)).json()["passthroughCode"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"enabled": True}, '"url" is required'),
+        ({"url": "http://10.1.2.3/login"}, '"url" must not target a non-public address'),
+        ({"url": "http://169.254.169.254/latest"}, '"url" must not target a non-public address'),
+        ({"url": "ftp://example.com/x"}, '"url"'),
+        ({"bodyTemplate": {"user": "{{email}}"}}, '"bodyTemplate" must contain {{password}}'),
+        ({"bodyTemplate": {"p": "{{password}}", "x": "{{secret}}"}}, "unknown placeholder"),
+        ({"timeoutMs": 60_000}, '"timeoutMs"'),
+        ({"headers": {"Host": "evil.example"}}, '"headers.Host"'),
+        ({"headers": {"X-A": "line\r\nInjected: 1"}}, '"headers.X-A"'),
+        ({"successStatus": [302]}, '"successStatus[0]"'),
+        ({"preset": "cognito"}, '"cognito" is required'),
+        ({"surprise": 1}, '"surprise" is not allowed'),
+        ({}, "At least one field is required"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(
+    client, admin_key, tenant, change, message
+) -> None:
+    response = client.put(
+        f"/v0/tenants/{tenant}/auth/passthrough", json=change, headers=bearer(admin_key)
+    )
+    body = error(response, 400)
+    assert message in body["message"], body
+
+
+def test_settings_need_an_admin_of_the_tenant(client, workspace, tenant, upstream) -> None:
+    path = f"/v0/tenants/{tenant}/auth/passthrough"
+    readonly = workspace.key("test", "readonly")
+    assert client.get(path, headers=bearer(readonly)).status_code == 403
+    put = client.put(path, json={"enabled": False}, headers=bearer(readonly))
+    assert put.status_code == 403
+    assert client.get(path).status_code == 401
+
+
+# ------------------------------------------------------------------ log-in
+
+
+def test_a_user_without_a_hash_migrates_and_never_asks_the_upstream_again(
+    client, admin_key, tenant, upstream
+) -> None:
+    upstream.reply = (200, {"passbackCode": PASSBACK_CODE, "plan": "gold"}, 0.0)
+    configure(client, admin_key, tenant, **full_settings(upstream))
+    user = imported_user(client, admin_key, tenant)
+
+    response = migrate(client, tenant, user["email"].upper(), PASSWORD)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["userId"] == user["userId"] and body["tokens"]["access"]["value"]
+    assert body["upstreamResponse"] == {"passbackCode": PASSBACK_CODE, "plan": "gold"}
+    assert "firstFactorToken" not in body
+
+    sent = upstream.last()
+    assert sent["method"] == "POST"
+    assert sent["headers"]["content-type"] == "application/json"
+    assert sent["headers"]["x-api-key"] == HEADER_SECRET
+    assert json.loads(sent["raw"]) == {
+        "login": {"email": user["email"], "name": user["email"].upper()},
+        "secret": PASSWORD,
+        "code": PASSTHROUGH_CODE,
+        "kind": "portcullis",
+    }
+
+    record = stored_user(client, tenant, user["userId"])
+    assert record["passwordHash"]["S"].startswith("$argon2id$")
+    assert record["passwordMigratedAt"]["S"].endswith("Z")
+    assert PASSWORD not in json.dumps(record)
+
+    calls = upstream.calls()
+    upstream.reply = (500, {}, 0.0)  # the old system is gone: no longer needed
+    again = basic(client, tenant, user["email"], PASSWORD)
+    assert again.status_code == 200, again.text
+    assert "upstreamResponse" not in again.json()
+    error(basic(client, tenant, user["email"], "another-password-1"), 400, INCORRECT)
+    error(migrate(client, tenant, user["email"], "another-password-1"), 400, INCORRECT)
+    assert upstream.calls() == calls
+
+
+def test_password_log_in_also_migrates_without_upstream_response(
+    client, admin_key, tenant, upstream
+) -> None:
+    configure(
+        client,
+        admin_key,
+        tenant,
+        enabled=True,
+        url=upstream.url,
+        bodyFormat="form",
+        bodyTemplate={"user": "{{emailOrUsername}}", "pw": "{{password}}"},
+        method="PUT",
+    )
+    user = imported_user(client, admin_key, tenant, username=f"u{int(time.time() * 1000)}")
+    response = basic(client, tenant, user["username"], PASSWORD)
+    assert response.status_code == 200, response.text
+    assert "upstreamResponse" not in response.json()
+    sent = upstream.last()
+    assert sent["method"] == "PUT"
+    assert sent["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(sent["raw"].decode()) == {"user": [user["username"]], "pw": [PASSWORD]}
+
+
+def test_the_legacy_path_takes_the_tenant_from_the_body(
+    client, admin_key, tenant, upstream
+) -> None:
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url)
+    user = imported_user(client, admin_key, tenant)
+    response = client.post(
+        "/v0/auth/password/migrate",
+        json={"emailOrUsername": user["email"], "password": PASSWORD, "tenantId": tenant},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["upstreamResponse"] == {"ok": True}
+    error(
+        client.post("/v0/auth/password/migrate", json={"emailOrUsername": "a", "password": "b"}),
+        400,
+        "tenantId is required",
+    )
+
+
+def test_an_upstream_refusal_shows_its_message_and_counts_as_an_attempt(
+    client, admin_key, base_url, upstream
+) -> None:
+    tenant = new_tenant(base_url, admin_key, name="Refusals", settings=_limits(3))
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url, messagePath="error.detail")
+    user = imported_user(client, admin_key, tenant)
+    upstream.reply = (401, {"error": {"detail": "Wrong password\n(old system)"}}, 0.0)
+    error(migrate(client, tenant, user["email"], PASSWORD), 400, "Wrong password (old system)")
+    upstream.reply = (403, {"message": "no detail here"}, 0.0)
+    error(basic(client, tenant, user["email"], PASSWORD), 400, INCORRECT)
+    upstream.reply = (200, {"ok": True}, 0.0)
+    configure(client, admin_key, tenant, successStatus=[201])  # a 200 is now a refusal
+    error(migrate(client, tenant, user["email"], PASSWORD), 400, INCORRECT)
+    # Three failures used the account's budget: the fourth attempt is refused unasked.
+    calls = upstream.calls()
+    limited = migrate(client, tenant, user["email"], PASSWORD)
+    error(limited, 429)
+    assert upstream.calls() == calls
+    assert "passwordHash" not in stored_user(client, tenant, user["userId"])
+
+
+def test_a_missing_or_wrong_passback_code_is_a_refusal(client, admin_key, tenant, upstream) -> None:
+    configure(client, admin_key, tenant, **full_settings(upstream))
+    user = imported_user(client, admin_key, tenant)
+    for answer in ({"ok": True}, {"passbackCode": "guess"}, {"passbackCode": 12}, ["x"]):
+        upstream.reply = (200, answer, 0.0)
+        error(migrate(client, tenant, user["email"], PASSWORD), 400, INCORRECT)
+    assert "passwordHash" not in stored_user(client, tenant, user["userId"])
+
+
+def test_an_unreachable_upstream_is_a_502_that_never_locks_the_account(
+    client, admin_key, base_url, upstream
+) -> None:
+    tenant = new_tenant(base_url, admin_key, name="Outage", settings=_limits(3))
+    user = imported_user(client, admin_key, tenant)
+    configure(
+        client, admin_key, tenant, enabled=True, url=f"http://127.0.0.1:{closed_port()}/login"
+    )
+    for _ in range(4):  # one more than the account's budget
+        error(migrate(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
+    configure(client, admin_key, tenant, url=upstream.url)
+    upstream.reply = (503, {"message": "maintenance"}, 0.0)
+    error(basic(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
+    upstream.reply = (200, {"ok": True}, 3.0)
+    configure(client, admin_key, tenant, timeoutMs=500)
+    started = time.monotonic()
+    error(migrate(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
+    assert time.monotonic() - started < 2.5
+    # None of it counted: the right password still signs in (and migrates).
+    upstream.reply = (200, {"ok": True}, 0.0)
+    assert migrate(client, tenant, user["email"], PASSWORD).status_code == 200
+
+
+def test_unknown_users_answer_as_before_unless_creation_is_on(
+    client, admin_key, tenant, upstream
+) -> None:
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url)
+    stranger = unique_email("stranger")
+    unknown = migrate(client, tenant, stranger, PASSWORD)
+    known = sign_up(client, tenant)  # has a hash: the upstream is never asked for it
+    wrong = migrate(client, tenant, known["email"], PASSWORD)
+    assert (unknown.status_code, unknown.json()) == (wrong.status_code, wrong.json())
+    assert upstream.calls() == 0
+
+    configure(client, admin_key, tenant, createOnPassthrough=True)
+    created = migrate(client, tenant, stranger, PASSWORD)
+    assert created.status_code == 200, created.text
+    assert created.json()["email"] == stranger
+    assert upstream.calls() == 1
+    assert basic(client, tenant, stranger, PASSWORD).status_code == 200
+    assert upstream.calls() == 1
+
+
+def test_disconnected_passthrough_is_the_plain_no_password_answer(
+    client, admin_key, tenant, upstream
+) -> None:
+    configure(client, admin_key, tenant, enabled=False, url=upstream.url)
+    user = imported_user(client, admin_key, tenant)
+    response = client.post(
+        f"/v0/tenants/{tenant}/auth/password/migrate",
+        json={
+            "emailOrUsername": user["email"],
+            "password": PASSWORD,
+            "options": {"noResetEmail": True},
+        },
+    )
+    assert error(response, 400, INCORRECT)["error"]["type"] == "intended_error"
+    assert upstream.calls() == 0
