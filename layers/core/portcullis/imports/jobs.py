@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import roles as role_service
+from portcullis.credentials import passwords
 from portcullis.imports import chunks, rows
 from portcullis.imports.reader import CONTENT_TYPES
 from portcullis.platform.errors import BadRequest, NotFound, PortcullisError
@@ -163,6 +164,11 @@ def create(mode: str, tenant: tenant_store.TenantItem, body: ImportCreate) -> di
     import_id = new_import_id()
     kept = options.model_dump(exclude={"firebaseHashConfig", "process"})
     if options.firebaseHashConfig is not None:
+        # The tenant's Firebase parameters, which log-ins of its firebase-scrypt users
+        # read (credentials.hashparams); a different configuration is a 400.
+        passwords.save_firebase_parameters(
+            tenant.tenantId, mode, options.firebaseHashConfig.model_dump()
+        )
         kept["firebaseHashConfig"] = _seal_firebase(import_id, options.firebaseHashConfig)
     job = store.new_job(
         mode,

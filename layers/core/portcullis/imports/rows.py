@@ -177,7 +177,10 @@ def check(index: int, record: Any, rules: RowRules, seen: Seen) -> dict[str, Any
         passwords.check_policy(row.password, rules.mode)
     if row.passwordHash is not None:
         stored["passwordHash"] = passwords.stored_form(
-            row.passwordHash, allow_weak=rules.allow_weak_hashes
+            row.passwordHash,
+            allow_weak=rules.allow_weak_hashes,
+            tenant_id=rules.tenant_id,
+            mode=rules.mode,
         )
     if row.data is not None:
         check_data_size(row.data)
