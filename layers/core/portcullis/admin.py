@@ -7,6 +7,8 @@
     python -m portcullis.admin sender-domains --tenant-id abcd1234
     python -m portcullis.admin rotate-jwt-key --tenant abcd1234 --mode live [--activate-now]
     python -m portcullis.admin email-status --email someone@example.com [--clear]
+    python -m portcullis.admin export-users --tenant abcd1234 --mode live \
+        [--include-password-hashes]   (JSON Lines on stdout; docs/migration.md "Export")
 
 Talks to DynamoDB and KMS directly using TABLE_NAME, KMS_KEY_ID, AWS_REGION and the
 usual AWS credentials (or AWS_ENDPOINT_URL for the local runtime's moto server).
@@ -146,6 +148,38 @@ def _email_status(address: str, clear: bool, as_json: bool) -> int:
     return _print(result, as_json, [line])
 
 
+def _export_users(tenant_id: str, mode: str, include_hashes: bool) -> int:
+    """Every user of the tenant and mode as import rows, one JSON object a line, on stdout.
+    Hashes need `EXPORT_PASSWORD_HASHES=true` in this command's environment as well as the
+    flag, and are audited like the endpoint's (docs/migration.md "Export")."""
+    import getpass
+
+    from portcullis.imports import export
+    from portcullis.messaging.events import PublishError
+    from portcullis.platform.errors import PortcullisError
+    from portcullis.store import tenants as tenant_store
+
+    if tenant_store.get_tenant(mode, tenant_id) is None:
+        print(f"No tenant {tenant_id} in {mode} mode", file=sys.stderr)
+        return 1
+    count = 0
+    try:
+        for line in export.every_row(
+            tenant_id, mode, caller=f"operator:{getpass.getuser()}", include_hashes=include_hashes
+        ):
+            sys.stdout.write(line)
+            count += 1
+    except PortcullisError as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
+    except PublishError as unaudited:  # nothing of the unaudited page was written
+        print(f"Stopped: the audit event could not be written ({unaudited})", file=sys.stderr)
+        return 1
+    sys.stdout.flush()
+    print(f"Exported {count} users of {tenant_id} ({mode})", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m portcullis.admin")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +200,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--email", required=True)
     status.add_argument("--clear", action="store_true", help="send to the address again")
+    exporting = commands.add_parser(
+        "export-users", help="write a tenant's users as JSON Lines in the import format"
+    )
+    exporting.add_argument("--tenant", "--tenant-id", dest="tenant_id", required=True)
+    exporting.add_argument("--mode", choices=("live", "test"), required=True)
+    exporting.add_argument(
+        "--include-password-hashes",
+        action="store_true",
+        help="also export password hashes (needs EXPORT_PASSWORD_HASHES=true; audited)",
+    )
     for command in (replace, allow, remove, show):
         command.add_argument("--tenant-id", required=True, help="the workspace's tenantId")
     for command in (allow, remove):
@@ -189,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         return _create_workspace(args.name, args.json)
     if args.command == "replace-seed-password":
         return _replace_seed_password(args.tenant_id, args.json)
+    if args.command == "export-users":
+        return _export_users(args.tenant_id, args.mode, args.include_password_hashes)
     if args.command == "email-status":
         return _email_status(args.email, args.clear, args.json)
     if args.command == "rotate-jwt-key":

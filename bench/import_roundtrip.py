@@ -1,0 +1,115 @@
+"""The whole round trip of issue 12, every user: import `n` users from each source preset
+(userfront, csv, auth0, firebase, cognito) with mixed hash formats, log **every** user in
+with their original password, export, import into a fresh tenant, log every user in again.
+
+`tests/api/test_import_roundtrip.py` runs the same round trip but logs in a sample: one
+log-in costs ~30 ms of argon2id (a first one also verifies the imported format) plus
+HTTP, and 2 × 5,000 of them do not fit the suite's time. This script prints how long
+each stage takes, on a local runtime of its own with `ExportPasswordHashes=true`:
+
+    python bench/import_roundtrip.py [-n 1000] [--workers 4]
+
+Log-ins run on `--workers` threads (the local runtime serves requests concurrently).
+Exits non-zero if any user fails to import or to log in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core"), str(ROOT / "tests" / "api")]
+
+import roundtripkit as kit  # noqa: E402
+from authkit import new_tenant  # noqa: E402
+
+from infra.local.process import RuntimeProcess  # noqa: E402
+
+
+def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) -> list[str]:
+    """Every person's log-in; the emails of those refused."""
+
+    def one(person: kit.Person) -> str | None:
+        with httpx.Client(base_url=base, timeout=60) as http:
+            return None if kit.log_in(http, tenant, person) == 200 else person.email
+
+    with ThreadPoolExecutor(workers) as pool:
+        return [email for email in pool.map(one, people) if email]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=1000, help="users per preset")
+    parser.add_argument("--workers", type=int, default=4, help="concurrent log-ins")
+    args = parser.parse_args(argv)
+    run = uuid.uuid4().hex[:6]
+    failures = 0
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        RuntimeProcess(Path(data_dir), parameters={"ExportPasswordHashes": "true"}) as service,
+    ):
+        assert service.workspace is not None
+        key = service.workspace.key("test", "admin")
+        base = service.base_url
+        with httpx.Client(base_url=base, timeout=120) as http:
+            environment = kit.ok(http.get("/_local/environment"))
+            started = time.monotonic()
+            batches = [
+                kit.userfront_batch(args.n, run),
+                kit.csv_batch(args.n, run),
+                kit.auth0_batch(args.n, run),
+                kit.firebase_batch(args.n, run),
+            ]
+            cognito, pool = kit.cognito_batch(environment, args.n, run)
+            batches.append(cognito)
+            print(f"{'records and hashes made':32} {time.monotonic() - started:7.1f} s")
+            for batch in batches:
+                tenant = new_tenant(base, key, name=f"From {batch.preset}")
+                if batch.preset == "cognito":
+                    path = f"/v0/tenants/{tenant}/auth/passthrough"
+                    kit.ok(http.put(path, json=pool.passthrough(), headers=kit.bearer(key)))
+                stages: list[tuple[str, float]] = []
+                clock = time.monotonic()
+                job = kit.run_import(http, key, tenant, batch)
+                stages.append(("import", time.monotonic() - clock))
+                failures += job["errorCount"] + (args.n - job["createdCount"])
+                clock = time.monotonic()
+                refused = _log_in_all(base, tenant, batch.people, args.workers)
+                stages.append(("log in all", time.monotonic() - clock))
+                failures += len(refused)
+                clock = time.monotonic()
+                rows = kit.export(http, key, tenant)
+                stages.append(("export", time.monotonic() - clock))
+                fresh = new_tenant(base, key, name=f"Moved {batch.preset}")
+                again = kit.Batch(
+                    "userfront",
+                    batch.people,
+                    upload=("jsonl", kit.as_jsonl(rows)),
+                    options={"allowWeakHashes": True, **batch.options},
+                )
+                clock = time.monotonic()
+                job = kit.run_import(http, key, fresh, again)
+                stages.append(("re-import", time.monotonic() - clock))
+                failures += job["errorCount"] + (args.n - job["createdCount"])
+                clock = time.monotonic()
+                refused = _log_in_all(base, fresh, batch.people, args.workers)
+                stages.append(("log in all again", time.monotonic() - clock))
+                failures += len(refused)
+                not_argon = sum(1 for r in rows if not r["passwordHash"].startswith("$argon2id$"))
+                failures += not_argon
+                line = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages)
+                print(f"{batch.preset:10} {args.n} users: {line}; not argon2id: {not_argon}")
+            print(f"{'total':32} {time.monotonic() - started:7.1f} s, failures: {failures}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Export a tenant's users as JSON Lines in the import format (an extension, "no lock-in":
+docs/migration.md "Export"). Admin API key only: an export is every user at once, more
+than an admin's access token should be able to carry out of the service."""
+
+import gc
+
+from aws_lambda_powertools.event_handler import Response
+
+from portcullis.access.callers import api_caller
+from portcullis.imports import export
+from portcullis.platform import integers
+from portcullis.platform.bodies import query
+from portcullis.platform.errors import BadRequest, Forbidden
+from portcullis.platform.http import create_app, handler
+
+app = create_app(credentials=api_caller)
+
+NDJSON = "application/x-ndjson; charset=utf-8"
+NEXT_CURSOR = "X-Next-Cursor"
+
+
+def _include_hashes() -> bool:
+    raw = query(app, "includePasswordHashes")
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise BadRequest('"includePasswordHashes" must be a boolean')
+
+
+@app.get("/v0/tenants/<tenantId>/users/export")
+def export_users(tenantId: str) -> Response[str]:
+    who = api_caller(app)
+    if who.kind != "api_key":
+        raise Forbidden()
+    tenant = who.tenant(tenantId, "admin")
+    params = app.current_event.query_string_parameters
+    limit = integers.query_int(params, "limit", export.DEFAULT_LIMIT, maximum=export.MAX_LIMIT)
+    page = export.page(
+        tenant.tenantId,
+        who.mode,
+        caller=f"apikey:{(who.key_digest or '')[:16]}@{who.tenant_id}",
+        cursor=query(app, "cursor"),
+        limit=limit,
+        include_hashes=_include_hashes(),
+    )
+    headers = {"Cache-Control": "no-store", "X-Export-Count": str(page.count)}
+    if page.next_cursor is not None:
+        headers[NEXT_CURSOR] = page.next_cursor
+    return Response(status_code=200, content_type=NDJSON, body=page.body, headers=headers)
+
+
+lambda_handler = handler(app)
+
+# Initialisation ends here. Freeze what the imports built so that collections skip it
+# for good: a first request would otherwise pay a full collection over all of it.
+gc.freeze()
