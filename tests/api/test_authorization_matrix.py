@@ -3,7 +3,8 @@ every kind of caller → the expected status, and no 2xx that shows anything out
 caller's scope.
 
 The routes are read from the template (every API event of a function whose resolver
-checks an API credential, i.e. `create_app(credentials=api_caller)`), so a new route is
+checks an API credential, i.e. `create_app(credentials=api_caller)`, or whose routes call
+`api_caller` themselves next to public ones, minus those public routes), so a new route is
 in the matrix the moment it is in the template. Each caller is aimed at what lies
 OUTSIDE its scope: a tenant it must not reach (→ 403), a user it must not address
 (→ 404), a key or address outside it named in the body; a caller whose token no longer
@@ -39,6 +40,15 @@ TENANT_PREFIX = "/v0/tenants/{tenantId}"
 # Rows refused for the credential count against authFailuresPerIp (20 a minute by
 # default): each address sends fewer than that.
 ROWS_PER_ADDRESS = 15
+# Public routes of a function whose other routes check an API credential (the jwts
+# function: verification keys are public, api-server §12.1-12.2).
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/v0/tenants/{tenantId}/keys/jwt"),
+        ("GET", "/v0/tenants/{tenantId}/jwks"),
+        ("GET", "/v0/tenants/{tenantId}/jwks/{mode}"),
+    }
+)
 
 
 # ------------------------------------------------------------------------ the routes
@@ -75,12 +85,14 @@ def _route_functions() -> dict[tuple[str, str], str]:
             continue
         properties = resource["Properties"]
         code = ROOT / str(properties.get("CodeUri", "")) / "app.py"
-        if not code.is_file() or "credentials=api_caller" not in code.read_text():
+        if not code.is_file() or "api_caller" not in code.read_text():
             continue
         for event in (properties.get("Events") or {}).values():
             api = event.get("Properties") or {}
             if event.get("Type") == "Api" and api.get("Method", "").upper() != "ANY":
-                routes[(api["Method"].upper(), api["Path"])] = name
+                route = (api["Method"].upper(), api["Path"])
+                if route not in PUBLIC_ROUTES:
+                    routes[route] = name
     return routes
 
 
@@ -284,6 +296,7 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "emailType": "login",
         "webhookId": str(uuid.uuid4()),
         "importId": str(uuid.uuid4()),
+        "kid": str(uuid.uuid4()),
     }
     return route.format(**values)
 
