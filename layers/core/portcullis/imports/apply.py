@@ -22,7 +22,7 @@ from portcullis.store import mfa as mfa_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tokens import envelope
-from portcullis.users import records, roleassignments, service
+from portcullis.users import invitations, records, roleassignments, service
 from portcullis.users.rendering import Renderer
 
 Outcome = Literal["created", "updated"]
@@ -49,6 +49,8 @@ class Target:
     tenant: tenant_store.TenantItem
     update_existing: bool
     renderer: Renderer
+    # `options.sendEmails` in live mode: created users get the welcome email.
+    send_emails: bool = False
 
 
 def totp_item(user: user_store.UserItem, secret: str, stamp: str) -> user_store.Item:
@@ -122,7 +124,14 @@ def _create(target: Target, row: Mapping[str, Any]) -> None:
     saves: list[user_store.Item] = []
     if row.get("totpSecret"):
         saves.append(totp_item(item, str(row["totpSecret"]), now_iso()))
+    welcome = invitations.Welcome([])
+    if target.send_emails:
+        # The link and the outbox email commit with the user: a row applied again
+        # (a redelivered chunk) finds the user and updates it, so it never sends twice.
+        welcome = invitations.welcome_for(target.tenant, item)
+        saves.extend(welcome.saves)
     service.create(item, user_store.Extra(saves, []), renderer=target.renderer)
+    welcome.committed(item)
 
 
 def _update(target: Target, user: user_store.UserItem, row: Mapping[str, Any]) -> None:
