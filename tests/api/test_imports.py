@@ -469,5 +469,5 @@ def test_test_mode_import_never_sends(client, key, tenant) -> None:
     job = _run(client, key, tenant, [{"email": address}], sendEmails=True)
     assert job["createdCount"] == 1 and job["options"]["sendEmails"] is True
     assert _emails(client, address) == []
-    user = _call(client, key, "POST", f"/v0/tenants/{tenant}/users/find", {"email": address})
+    user = _call(client, key, "POST", f"/v0/tenants/{tenant}/users/find", {"search": address})
     assert [u["lastMessagedAt"] for u in _ok(user)["results"]] == [None]
