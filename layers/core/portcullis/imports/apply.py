@@ -6,7 +6,9 @@ assignments in the import's tenant, an imported TOTP authenticator and the
 Which user a row names (concepts §7.4, api-server §1.10): a row with `userId` updates
 that user, or creates a user with that id; without it, the user with the row's
 `userUuid`, else the one with its email, is updated; otherwise a user is created.
-`createdAt` is kept on created users (the original sign-up time).
+`createdAt` is kept on created users (the original sign-up time). With `sendEmails` in
+live mode a created user's welcome link and email (`users.invitations.welcome_for`)
+join that same transaction.
 """
 
 from __future__ import annotations
