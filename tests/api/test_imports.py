@@ -5,17 +5,30 @@ list and delete; imported users sign in with their imported passwords and TOTP s
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import bcrypt
 import httpx
 import pyotp
 import pytest
 from argon2 import PasswordHasher
-from authkit import PASSWORD, bearer, error, log_in, new_tenant, tokens, unique_email
-from test_users_support import events_for
+from authkit import (
+    PASSWORD,
+    bearer,
+    claims,
+    error,
+    link_params,
+    log_in,
+    new_tenant,
+    outbox,
+    tokens,
+    unique_email,
+)
+from test_users_support import events_for, wait_for
 
 TOTP = {"strategy": "totp", "channel": "authenticator"}
 
@@ -372,3 +385,89 @@ def test_processing_before_the_upload_is_400(client, key, tenant) -> None:
     error(_call(client, key, "POST", f"{path}/process"), 400)
     assert _ok(_call(client, key, "GET", path))["status"] == "created"
     assert "upload" not in _ok(_call(client, key, "GET", path))
+
+
+# ------------------------------------------------------------------ options.sendEmails
+
+
+@pytest.fixture(scope="module")
+def live_domain() -> str:
+    return f"{uuid.uuid4().hex[:10]}.example.com"
+
+
+@pytest.fixture(scope="module")
+def live_key(workspace) -> str:
+    return str(workspace.key("live", "admin"))
+
+
+@pytest.fixture(scope="module")
+def live_tenant(base_url: str, live_key: str, live_domain: str) -> str:
+    """A live-only tenant whose users sign in from its live domain."""
+    return new_tenant(
+        base_url, live_key, {"liveDomains": [{"domain": live_domain}]}, name="Live imports"
+    )
+
+
+def _emails(client: httpx.Client, address: str) -> list[dict[str, Any]]:
+    return outbox(client, address, "email")
+
+
+def test_live_import_with_send_emails_welcomes_each_created_user(
+    client, live_key, live_tenant, live_domain
+) -> None:
+    existing = unique_email()
+    made = _ok(
+        _call(client, live_key, "POST", f"/v0/tenants/{live_tenant}/users", {"email": existing})
+    )
+    first, second = unique_email(), unique_email()
+    rows = [
+        {"email": first, "name": "Wel Come"},
+        {"email": second, "password": PASSWORD},
+        {"email": existing, "name": "Updated"},
+    ]
+    job = _run(client, live_key, live_tenant, rows, sendEmails=True)
+    assert (job["createdCount"], job["updatedCount"], job["errorCount"]) == (2, 1, 0)
+    assert job["options"]["sendEmails"] is True
+
+    sent = wait_for(lambda: _emails(client, first))
+    assert len(sent) == 1, sent
+    assert "Hi Wel Come," in sent[0]["text"] and "expires in 3 days" in sent[0]["text"]
+    link = re.findall(r"https?://\S+", sent[0]["text"])
+    assert len(link) == 1 and urlsplit(link[0]).path == "/login"
+    params = link_params(link[0])
+    assert params["type"] == "welcome"
+    assert len(wait_for(lambda: _emails(client, second))) == 1
+    # The updated user is not welcomed again.
+    assert _emails(client, existing) == []
+    assert _user(client, live_key, live_tenant, made["userId"])["lastMessagedAt"] is None
+
+    # The link signs the imported user in, once.
+    body = {"uuid": params["uuid"], "token": params["token"]}
+    origin = {"Origin": f"https://app.{live_domain}"}
+    answer = client.put(f"/v0/tenants/{live_tenant}/auth/link", json=body, headers=origin)
+    assert answer.status_code == 200, answer.text
+    assert claims(tokens(answer.json())[0])["mode"] == "live"
+    again = client.put(f"/v0/tenants/{live_tenant}/auth/link", json=body, headers=origin)
+    assert again.status_code == 401, again.text
+
+    # Importing the same rows again updates them: nobody gets a second welcome.
+    rerun = _run(client, live_key, live_tenant, rows[:2], sendEmails=True)
+    assert (rerun["createdCount"], rerun["updatedCount"]) == (0, 2)
+    assert len(_emails(client, first)) == 1 and len(_emails(client, second)) == 1
+
+
+def test_live_import_without_send_emails_sends_nothing(client, live_key, live_tenant) -> None:
+    quiet = unique_email()
+    job = _run(client, live_key, live_tenant, [{"email": quiet}])
+    assert job["createdCount"] == 1 and job["options"]["sendEmails"] is False
+    # Its user exists (the job is done), and the outbox is drained after every call.
+    assert _emails(client, quiet) == []
+
+
+def test_test_mode_import_never_sends(client, key, tenant) -> None:
+    address = unique_email()
+    job = _run(client, key, tenant, [{"email": address}], sendEmails=True)
+    assert job["createdCount"] == 1 and job["options"]["sendEmails"] is True
+    assert _emails(client, address) == []
+    user = _call(client, key, "POST", f"/v0/tenants/{tenant}/users/find", {"search": address})
+    assert [u["lastMessagedAt"] for u in _ok(user)["results"]] == [None]

@@ -6,7 +6,9 @@ assignments in the import's tenant, an imported TOTP authenticator and the
 Which user a row names (concepts §7.4, api-server §1.10): a row with `userId` updates
 that user, or creates a user with that id; without it, the user with the row's
 `userUuid`, else the one with its email, is updated; otherwise a user is created.
-`createdAt` is kept on created users (the original sign-up time).
+`createdAt` is kept on created users (the original sign-up time). With `sendEmails` in
+live mode a created user's welcome link and email (`users.invitations.welcome_for`)
+join that same transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from portcullis.store import mfa as mfa_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tokens import envelope
-from portcullis.users import records, roleassignments, service
+from portcullis.users import invitations, records, roleassignments, service
 from portcullis.users.rendering import Renderer
 
 Outcome = Literal["created", "updated"]
@@ -49,6 +51,8 @@ class Target:
     tenant: tenant_store.TenantItem
     update_existing: bool
     renderer: Renderer
+    # `options.sendEmails` in live mode: created users get the welcome email.
+    send_emails: bool = False
 
 
 def totp_item(user: user_store.UserItem, secret: str, stamp: str) -> user_store.Item:
@@ -122,7 +126,14 @@ def _create(target: Target, row: Mapping[str, Any]) -> None:
     saves: list[user_store.Item] = []
     if row.get("totpSecret"):
         saves.append(totp_item(item, str(row["totpSecret"]), now_iso()))
+    welcome = invitations.Welcome([])
+    if target.send_emails:
+        # The link and the outbox email commit with the user: a row applied again
+        # (a redelivered chunk) finds the user and updates it, so it never sends twice.
+        welcome = invitations.welcome_for(target.tenant, item)
+        saves.extend(welcome.saves)
     service.create(item, user_store.Extra(saves, []), renderer=target.renderer)
+    welcome.committed(item)
 
 
 def _update(target: Target, user: user_store.UserItem, row: Mapping[str, Any]) -> None:

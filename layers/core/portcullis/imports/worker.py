@@ -95,6 +95,8 @@ def _target(job: store.ImportItem) -> apply.Target:
         tenant=tenant,
         update_existing=bool((job.options or {}).get("updateExisting", True)),
         renderer=Renderer.for_tenant(job.mode, job.tenantId, tenant),
+        # Test mode never emails (§10.1): the option is accepted there and ignored.
+        send_emails=job.mode == "live" and bool((job.options or {}).get("sendEmails")),
     )
 
 

@@ -83,10 +83,13 @@ def _email_allowed(mode: str, tenant_id: str, email: str, confirmed: bool) -> bo
 def _count_email(invitation: Invitation, confirmed: bool) -> Invitation:
     """Count a committed invitation email against the recipient's limit."""
     if invitation.emailed:
-        user = invitation.user
-        name, limit = _limit(confirmed)
-        fixedwindow.record(name, limit, user.mode, user.tenantId, str(user.email))
+        _record_email(invitation.user, confirmed)
     return invitation
+
+
+def _record_email(user: user_store.UserItem, confirmed: bool) -> None:
+    name, limit = _limit(confirmed)
+    fixedwindow.record(name, limit, user.mode, user.tenantId, str(user.email))
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,41 @@ def _plan(request: InviteTerms, user: user_store.UserItem, email_allowed: bool) 
     )
     user.lastMessagedAt = now_iso()
     return _Plan(link_item, url, email_item)
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The welcome email of a user being created elsewhere (an import's
+    `options.sendEmails`): the link credential and outbox item to commit WITH the user."""
+
+    saves: list[user_store.Item]
+
+    def committed(self, user: user_store.UserItem) -> None:
+        """Count the email against the recipient's limit once the user is written."""
+        if self.saves:
+            _record_email(user, bool(user.isEmailConfirmed))
+
+
+def welcome_for(owner: tenant_store.TenantItem, user: user_store.UserItem) -> Welcome:
+    """The email a `welcome` invitation sends (same template, link and 3-day lifetime)
+    for `user`, not yet written, in `owner`. Nothing in test mode, without an email,
+    or over the recipient's email limit: then no link is issued either (it would reach
+    no one). Sets `user.lastMessagedAt` when there is an email."""
+    if user.mode != "live" or not user.email:
+        return Welcome([])
+    if not _email_allowed(user.mode, owner.tenantId, user.email, bool(user.isEmailConfirmed)):
+        return Welcome([])
+    request = InviteTerms(
+        mode=user.mode,
+        owner=owner,
+        role_tenant=owner,
+        role_names=[],
+        reset=False,
+        seconds=links.seconds_for("welcome", None),
+        send=True,
+    )
+    plan = _plan(request, user, True)
+    return Welcome(plan.saves if plan.email_item is not None else [])
 
 
 def invite(
