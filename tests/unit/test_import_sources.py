@@ -2,7 +2,7 @@
 export record → one import row.
 
 Cognito records are what moto's real `cognito-idp` answers to ListUsers / AdminGetUser
-(in-process `mock_aws`), both as boto3 returns them (datetimes) and as the AWS CLI writes
+(the unit tests' moto server), both as boto3 returns them (datetimes) and as the AWS CLI writes
 them to a file (ISO strings). Hashes are made with the reference implementations
 (hashlib's PBKDF2 and scrypt) and, after reshaping, recomputed from the row alone: the
 preset loses nothing a verifier needs.
@@ -35,52 +35,53 @@ def _unb64(text: str) -> bytes:
 
 
 @pytest.fixture
-def cognito(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    """A user pool in moto's Cognito with a custom attribute and five kinds of users."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def cognito(aws: str) -> Iterator[tuple[Any, str]]:
+    """A user pool in moto's Cognito with a custom attribute and five kinds of users.
+
+    On the unit tests' moto server (`aws`), never an in-process `mock_aws`: leaving one
+    resets moto's backends for the whole process, the server's table and KMS key with
+    them, and later unit tests in this worker fail."""
     import boto3
-    from moto import mock_aws
 
-    with mock_aws():
-        client = boto3.client("cognito-idp", region_name="us-east-1")
-        pool = client.create_user_pool(
-            PoolName="legacy",
-            Schema=[{"Name": "plan", "AttributeDataType": "String", "Mutable": True}],
-        )["UserPool"]["Id"]
+    client = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=aws)
+    pool = client.create_user_pool(
+        PoolName="legacy",
+        Schema=[{"Name": "plan", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]["Id"]
 
-        def user(username: str, attributes: dict[str, str], password: bool = True) -> None:
-            client.admin_create_user(
-                UserPoolId=pool,
-                Username=username,
-                UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
-                MessageAction="SUPPRESS",
+    def user(username: str, attributes: dict[str, str], password: bool = True) -> None:
+        client.admin_create_user(
+            UserPoolId=pool,
+            Username=username,
+            UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
+            MessageAction="SUPPRESS",
+        )
+        if password:  # a permanent password makes the user CONFIRMED
+            client.admin_set_user_password(
+                UserPoolId=pool, Username=username, Password="Passw0rd!x", Permanent=True
             )
-            if password:  # a permanent password makes the user CONFIRMED
-                client.admin_set_user_password(
-                    UserPoolId=pool, Username=username, Password="Passw0rd!x", Permanent=True
-                )
 
-        user(
-            "alice",
-            {
-                "email": "alice@example.com",
-                "email_verified": "true",
-                "phone_number": "+15558675309",
-                "phone_number_verified": "false",
-                "name": "Alice Liddell",
-                "picture": "https://example.com/alice.png",
-                "custom:plan": "pro",
-            },
-        )
-        user(
-            "5f0e2c1d-9a7b-4c3e-8d21-6b4a0f9e7c12",
-            {"email": "bob@example.com", "preferred_username": "bobby"},
-        )
-        user("0b6e7c1a-1d2e-4f3a-9b8c-7d6e5f4a3b2c", {"email": "carol@example.com"})
-        user("dave", {"email": "dave@example.com"}, password=False)
-        user("erin", {"email": "erin@example.com"})
-        client.admin_disable_user(UserPoolId=pool, Username="erin")
-        yield client, pool
+    user(
+        "alice",
+        {
+            "email": "alice@example.com",
+            "email_verified": "true",
+            "phone_number": "+15558675309",
+            "phone_number_verified": "false",
+            "name": "Alice Liddell",
+            "picture": "https://example.com/alice.png",
+            "custom:plan": "pro",
+        },
+    )
+    user(
+        "5f0e2c1d-9a7b-4c3e-8d21-6b4a0f9e7c12",
+        {"email": "bob@example.com", "preferred_username": "bobby"},
+    )
+    user("0b6e7c1a-1d2e-4f3a-9b8c-7d6e5f4a3b2c", {"email": "carol@example.com"})
+    user("dave", {"email": "dave@example.com"}, password=False)
+    user("erin", {"email": "erin@example.com"})
+    client.admin_disable_user(UserPoolId=pool, Username="erin")
+    yield client, pool
 
 
 def _listed(client: Any, pool: str) -> dict[str, dict[str, Any]]:
