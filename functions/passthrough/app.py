@@ -1,6 +1,7 @@
 """Passthrough migration settings of a tenant (Portcullis extension, docs/auth.md
 "Passthrough migration"; concepts §7.2, §7.3): read, change (merge) and remove, per
-tenant and in the caller's mode. Admin of the tenant only; secrets are never answered.
+tenant and in the caller's mode, and its per-day counts. Admin of the tenant only;
+secrets are never answered.
 """
 
 import gc
@@ -8,8 +9,8 @@ from typing import Any
 
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
-from portcullis.auth import passthroughconfig
-from portcullis.platform.bodies import json_body
+from portcullis.auth import passthroughconfig, passthroughmetrics
+from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import create_app, handler
 
 app = create_app(credentials=api_caller)
@@ -36,6 +37,13 @@ def save_passthrough(tenantId: str) -> dict[str, Any]:
 @app.delete("/v0/tenants/<tenantId>/auth/passthrough")
 def remove_passthrough(tenantId: str) -> dict[str, Any]:
     return passthroughconfig.remove(*_scope(tenantId))
+
+
+@app.get("/v0/tenants/<tenantId>/auth/passthrough/metrics")
+def read_passthrough_metrics(tenantId: str) -> dict[str, Any]:
+    """Per-day counts (concepts §7.2 "Metrics"), `?from=&to=` as UTC dates."""
+    mode, tenant_id = _scope(tenantId)
+    return passthroughmetrics.report(mode, tenant_id, query(app, "from"), query(app, "to"))
 
 
 lambda_handler = handler(app)

@@ -456,3 +456,84 @@ def test_disconnected_passthrough_is_the_plain_no_password_answer(
     )
     assert error(response, 400, INCORRECT)["error"]["type"] == "intended_error"
     assert upstream.calls() == 0
+
+
+# ------------------------------------------------------------------ other answers
+
+
+def test_upstream_response_also_comes_with_mfa_required_and_pkce_answers(
+    client, admin_key, tenant, upstream
+) -> None:
+    upstream.reply = (200, {"plan": "gold", "legacyId": 42}, 0.0)
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url)
+
+    guarded = imported_user(client, admin_key, tenant, isMfaRequired=True)
+    first = migrate(client, tenant, guarded["email"], PASSWORD)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["message"] == "MFA required" and body["firstFactorToken"]
+    assert "tokens" not in body
+    assert body["upstreamResponse"] == {"plan": "gold", "legacyId": 42}
+
+    native = imported_user(client, admin_key, tenant)
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    pkce = client.post(
+        f"/v0/tenants/{tenant}/auth/password/migrate",
+        params={"code_challenge": challenge},
+        json={"emailOrUsername": native["email"], "password": PASSWORD},
+    )
+    assert pkce.status_code == 200, pkce.text
+    answer = pkce.json()
+    assert answer["message"] == "PKCE required" and answer["authorizationCode"]
+    assert answer["upstreamResponse"] == {"plan": "gold", "legacyId": 42}
+    assert stored_user(client, tenant, native["userId"])["passwordHash"]["S"].startswith("$argon2")
+    # The plain password log-in still answers without it (returnUpstreamResponse).
+    other = imported_user(client, admin_key, tenant)
+    plain = client.post(
+        f"/v0/tenants/{tenant}/auth/basic",
+        params={"code_challenge": challenge},
+        json={"emailOrUsername": other["email"], "password": PASSWORD},
+    )
+    assert plain.status_code == 200 and "upstreamResponse" not in plain.json()
+
+
+# ------------------------------------------------------------------ per-day counts
+
+
+def metrics(client: httpx.Client, key: str, tenant: str, **query: str) -> httpx.Response:
+    return client.get(
+        f"/v0/tenants/{tenant}/auth/passthrough/metrics", params=query, headers=bearer(key)
+    )
+
+
+def test_attempts_and_outcomes_are_counted_per_day(
+    client, admin_key, tenant, settings_tenant, upstream
+) -> None:
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url)
+    user = imported_user(client, admin_key, tenant)
+    upstream.reply = (401, {"message": "Wrong"}, 0.0)
+    error(migrate(client, tenant, user["email"], PASSWORD), 400, "Wrong")
+    upstream.reply = (503, {}, 0.0)
+    error(basic(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
+    upstream.reply = (200, {"ok": True}, 0.0)
+    assert migrate(client, tenant, user["email"], PASSWORD).status_code == 200
+    assert basic(client, tenant, user["email"], PASSWORD).status_code == 200  # no upstream
+
+    response = metrics(client, admin_key, tenant)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    counts = {"attempts": 3, "migrated": 1, "refused": 1, "unavailable": 1}
+    assert body["totals"] == counts
+    assert [day["date"] for day in body["days"]] == [body["to"]]
+    assert body["days"][0] == {"date": body["to"], **counts}
+    stored = table_item(client, f"TENANT#test#{tenant}", f"PTMETRICS#{body['to']}")
+    assert int(stored["ttl"]["N"]) > time.time() + 300 * 86_400
+    # A range without that day, and another tenant, count nothing.
+    before = metrics(client, admin_key, tenant, to="2020-01-31", **{"from": "2020-01-01"})
+    assert before.json()["days"] == [] and before.json()["totals"]["attempts"] == 0
+    assert metrics(client, admin_key, settings_tenant).json()["days"] == []
+
+    error(metrics(client, admin_key, tenant, to="2020-02-30"), 400, '"to" must be a date (YYYY-MM-DD)')
+    error(metrics(client, admin_key, tenant, **{"from": "yesterday"}), 400, '"from" must be a date (YYYY-MM-DD)')
+    error(metrics(client, admin_key, tenant, **{"from": "2020-02-02", "to": "2020-02-01"}), 400)
+    error(metrics(client, admin_key, tenant, **{"from": "2019-01-01", "to": "2020-12-31"}), 400)

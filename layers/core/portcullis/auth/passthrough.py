@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from portcullis.auth import completion, identity
+from portcullis.auth import completion, identity, passthroughmetrics
 from portcullis.auth.context import Request
 from portcullis.auth.passthroughconfig import PLACEHOLDER, Stored, load
 from portcullis.credentials import passwords
@@ -134,15 +134,21 @@ def log_in(
             "passthrough upstream unavailable",
             extra={"tenantId": req.tenant_id, "mode": req.mode, "reason": str(reason)[:200]},
         )
-        transactions.commit([], [refund])  # not the user's failure: the attempt is void
+        # Not the user's failure: the attempt is void (and counted as unavailable).
+        unavailable = passthroughmetrics.tally(req.mode, req.tenant_id, "unavailable")
+        transactions.commit([], [refund, unavailable])
         raise ServiceUnavailable(UNREACHABLE) from None
-    # Counts per day come from these lines (no identifier, never the password).
     outcome = "accepted" if answer.accepted else "refused"
     log.info("passthrough %s", outcome, extra={"tenantId": req.tenant_id, "mode": req.mode})
     if not answer.accepted:
+        passthroughmetrics.record(req.mode, req.tenant_id, "refused")
         raise spraying.failed(req, BadRequest(answer.message))
     if user is not None and user.locked:
+        passthroughmetrics.record(req.mode, req.tenant_id, None)  # an attempt, no outcome
         raise Forbidden(USER_LOCKED)
+    # Counted with the sign-in's own write (with MFA: the first factor's, the hash
+    # itself then waits for the second factor).
+    counted = passthroughmetrics.tally(req.mode, req.tenant_id, "migrated")
     migrated = {"passwordHash": passwords.hash_password(secret), "passwordMigratedAt": now_iso()}
     if user is None:
         fields = _new_identity(typed) or {}
@@ -156,7 +162,7 @@ def log_in(
         verified = completion.Verified(
             user,
             completion.PASSWORD,
-            updates=[refund, spraying.guard(req)],
+            updates=[refund, spraying.guard(req), counted],
             # Written only if the user still has no hash: a password set meanwhile (a
             # reset) is never overwritten by the migrated one.
             expect={"passwordHash": None},
@@ -165,8 +171,12 @@ def log_in(
         )
         verified.touch(**migrated)
     body = completion.finish(req, verified).body
+    if user is None:  # a new user's write (users.create) takes no extra updates
+        passthroughmetrics.record(req.mode, req.tenant_id, "migrated")
+    # On every answer of a migrated log-in: tokens (§1.4), "MFA required" (§1.5) and
+    # the PKCE code (§1.6) alike (api-client §7.3). Never Cognito's (its tokens).
     show = migrate and stored.settings.get("returnUpstreamResponse") and not stored.is_cognito
-    if show and "tokens" in body and answer.body is not None:
+    if show and answer.body is not None:
         body["upstreamResponse"] = answer.body
     return body
 
