@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 import boto3
 import httpx
 import pytest
-from authkit import bearer, error, new_tenant, sign_up, unique_email
+from authkit import ALL_FIRST_FACTORS, bearer, error, new_tenant, sign_up, unique_email
 
 INCORRECT = "Incorrect email or password"
 UNREACHABLE = "Unable to reach the login service"
@@ -462,8 +462,13 @@ def test_disconnected_passthrough_is_the_plain_no_password_answer(
 
 
 def test_upstream_response_also_comes_with_mfa_required_and_pkce_answers(
-    client, admin_key, tenant, upstream
+    client, admin_key, base_url, upstream
 ) -> None:
+    second = {"strategy": "totp", "channel": "authenticator"}
+    factors = {"firstFactors": ALL_FIRST_FACTORS, "secondFactors": [second]}
+    tenant = new_tenant(
+        base_url, admin_key, name="Passthrough MFA", settings={"authentication": factors}
+    )
     upstream.reply = (200, {"plan": "gold", "legacyId": 42}, 0.0)
     configure(client, admin_key, tenant, enabled=True, url=upstream.url)
 
