@@ -74,3 +74,45 @@ def test_the_last_failed_receive_marks_the_job_failed(tenant: tenant_store.Tenan
     failed = jobs.read("test", tenant, job.importId)
     assert failed["status"] == "failed" and failed["processedCount"] == 0
     assert failed["failure"] == "the import stopped on an internal error"
+
+
+def test_a_chunk_that_failed_after_its_rows_applies_again_without_duplicates(
+    tenant: tenant_store.TenantItem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunk's batched reads (`apply.prefetch`) see what the failed delivery wrote:
+    its rows update the users it created, no id is taken twice, no user is made twice."""
+    users = [{"email": f"again{n}@example.com", "name": f"A{n}"} for n in range(3)]
+    users.append({"userId": 9_100_001, "email": "again-explicit@example.com"})
+    created = jobs.create("test", tenant, ImportCreate(users=users))
+    job = store.get_job("test", tenant.tenantId, created["importId"])
+    assert job is not None and job.chunkCount == 1
+    assert store.start(job, "2026-01-01T00:00:00.000Z")
+    real = store.complete_chunk
+
+    def lost(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the Lambda timed out before the chunk was recorded")
+
+    monkeypatch.setattr(store, "complete_chunk", lost)
+    message = jobs.message(job, "chunk", 0)
+    with pytest.raises(RuntimeError):
+        worker.handle(message)
+    made = {
+        u["email"]: user_store.get_by_unique("test", tenant.tenantId, "email", u["email"])
+        for u in users
+    }
+    assert all(made.values())
+    ids = sorted(int(u.userId) for u in made.values() if u is not None)
+    assert len(set(ids)) == 4 and ids[-1] == 9_100_001
+    assert ids[:3] == list(range(ids[0], ids[0] + 3))  # one ADD for the chunk's three
+
+    monkeypatch.setattr(store, "complete_chunk", real)
+    assert worker.handle(message, receive_count=2) == "chunk 0 done"
+    done = jobs.read("test", tenant, job.importId)
+    assert done["status"] == "completed"
+    assert (done["processedCount"], done["updatedCount"], done["errorCount"]) == (4, 4, 0)
+    for u in users:
+        again = user_store.get_by_unique("test", tenant.tenantId, "email", u["email"])
+        before = made[u["email"]]
+        assert again is not None and before is not None and again.userId == before.userId
+    # The sequence moved past the explicit id: the next new user gets a higher one.
+    assert user_store.allocate_user_id("test", tenant.tenantId) > 9_100_001

@@ -77,30 +77,98 @@ def totp_item(user: user_store.UserItem, secret: str, stamp: str) -> user_store.
     return item
 
 
-def _match(target: Target, row: Mapping[str, Any]) -> user_store.UserItem | None:
+@dataclass(frozen=True)
+class Known:
+    """What a chunk's batched reads found before its rows apply (`prefetch`): the users
+    its userIds and emails name, and the new userIds its creations will take. A row
+    whose identifier was not read here is read on its own, as without `Known`."""
+
+    by_id: dict[int, user_store.UserItem | None]
+    by_email: dict[str, user_store.UserItem | None]
+    new_ids: dict[int, int]  # the row's position in the chunk -> its allocated userId
+    reserved: bool  # the sequence is past every explicit userId the chunk creates
+
+
+def prefetch(target: Target, rows: list[Mapping[str, Any]]) -> Known:
+    """Read the matches of a chunk's rows in a few BatchGetItems (instead of one or two
+    GetItems a row), then take the userIds of the rows that will be created in one
+    `ADD` and move the sequence past their explicit ids once (instead of a call a row).
+
+    What a row matches is read before any row of the chunk applies, as it is when rows
+    apply side by side: rows of a chunk are independent (the file's duplicates were
+    refused when it was stored). A redelivered chunk reads what the first delivery
+    wrote, so its applied rows are found and updated, never created twice. An id
+    allocated for a row that ends up matched by `userUuid` is never used (a gap, as a
+    failed sign-up leaves)."""
+    mode, tenant_id = target.mode, target.tenant.tenantId
+    explicit = [int(row["userId"]) for row in rows if row.get("userId") is not None]
+    emails = [
+        str(row["email"])
+        for row in rows
+        if row.get("userId") is None and not row.get("userUuid") and row.get("email")
+    ]
+    guards = user_store.user_ids_by_guards(mode, tenant_id, "email", emails)
+    users = user_store.get_users(mode, tenant_id, explicit + list(guards.values()))
+    by_id: dict[int, user_store.UserItem | None] = {i: users.get(i) for i in explicit}
+    by_email: dict[str, user_store.UserItem | None] = {}
+    for email in emails:
+        key = user_store.normalise("email", email)
+        holder = guards.get(key)
+        by_email[key] = users.get(holder) if holder is not None else None
+    creating = [
+        position
+        for position, row in enumerate(rows)
+        if row.get("userId") is None
+        and row.get("email")
+        and by_email.get(user_store.normalise("email", str(row["email"]))) is None
+    ]
+    new_ids: dict[int, int] = {}
+    if creating:
+        allocated = user_store.allocate_user_ids(mode, tenant_id, len(creating))
+        new_ids = dict(zip(creating, allocated, strict=True))
+    missing = [user_id for user_id, user in by_id.items() if user is None]
+    if missing:
+        user_store.reserve_user_id(mode, tenant_id, max(missing))
+    return Known(by_id, by_email, new_ids, reserved=True)
+
+
+def _match(
+    target: Target, row: Mapping[str, Any], known: Known | None
+) -> user_store.UserItem | None:
     tenant_id = target.tenant.tenantId
     user_id, user_uuid = row.get("userId"), row.get("userUuid")
     if user_id is not None:
-        found = user_store.get_user(target.mode, tenant_id, int(user_id), consistent=True)
+        if known is not None and int(user_id) in known.by_id:
+            found = known.by_id[int(user_id)]
+        else:
+            found = user_store.get_user(target.mode, tenant_id, int(user_id), consistent=True)
         if found is not None and user_uuid and found.userUuid != str(user_uuid).lower():
             raise BadRequest('"userId" and "userUuid" name different users')
+        if found is None and user_uuid:
+            # The row creates a user with this id: its userUuid must be free.
+            if user_store.get_by_uuid(target.mode, tenant_id, str(user_uuid).lower()):
+                raise BadRequest('"userUuid" belongs to another user')
         return found
     if user_uuid:
+        # Looked up once: a row it does not match creates a user with a free userUuid.
         found = user_store.get_by_uuid(target.mode, tenant_id, str(user_uuid).lower())
         if found is not None:
             return found
     if row.get("email"):
-        return user_store.get_by_unique(target.mode, tenant_id, "email", str(row["email"]))
+        email = str(row["email"])
+        key = user_store.normalise("email", email)
+        if known is not None and key in known.by_email:
+            return known.by_email[key]
+        return user_store.get_by_unique(target.mode, tenant_id, "email", email)
     return None
 
 
-def _create(target: Target, row: Mapping[str, Any]) -> None:
+def _create(target: Target, row: Mapping[str, Any], new_id: int | None, reserved: bool) -> None:
     if not row.get("email"):
         raise BadRequest('"email" is required')
     roles = row.get("roles")
     user_uuid = str(row["userUuid"]).lower() if row.get("userUuid") else None
-    if user_uuid and user_store.get_by_uuid(target.mode, target.tenant.tenantId, user_uuid):
-        raise BadRequest('"userUuid" belongs to another user')
+    explicit = int(row["userId"]) if row.get("userId") is not None else None
     item = records.new_user(
         target.mode,
         target.tenant.tenantId,
@@ -115,10 +183,11 @@ def _create(target: Target, row: Mapping[str, Any]) -> None:
         is_mfa_required=bool(row.get("isMfaRequired") or False),
         is_email_confirmed=bool(row.get("isEmailConfirmed") or False),
         roles={target.tenant.tenantId: list(roles)} if roles else None,
-        user_id=int(row["userId"]) if row.get("userId") is not None else None,
+        user_id=explicit if explicit is not None else new_id,
         user_uuid=user_uuid,
         created_at=row.get("createdAt"),
         password_hash=row.get("passwordHash"),
+        id_reserved=new_id is not None if explicit is None else reserved,
     )
     if row.get("isPhoneNumberConfirmed") and item.phoneNumber:
         item.isPhoneNumberConfirmed = True
@@ -163,11 +232,15 @@ def _update(target: Target, user: user_store.UserItem, row: Mapping[str, Any]) -
     service.update(user, changes, password_hash=hashed or row.get("passwordHash"), also=also)
 
 
-def apply(target: Target, row: Mapping[str, Any]) -> Outcome:
-    """Create or update the user a row names; BadRequest (the row's error) otherwise."""
-    existing = _match(target, row)
+def apply(
+    target: Target, row: Mapping[str, Any], known: Known | None = None, position: int = -1
+) -> Outcome:
+    """Create or update the user a row names; BadRequest (the row's error) otherwise.
+    `known`: the chunk's `prefetch`, `position` the row's place in it."""
+    existing = _match(target, row, known)
     if existing is None:
-        _create(target, row)
+        new_id = known.new_ids.get(position) if known else None
+        _create(target, row, new_id, known is not None and known.reserved)
         return "created"
     if not target.update_existing:
         raise BadRequest(USER_EXISTS)

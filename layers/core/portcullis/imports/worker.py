@@ -100,7 +100,9 @@ def _target(job: store.ImportItem) -> apply.Target:
     )
 
 
-def _apply_entry(target: apply.Target, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _apply_entry(
+    target: apply.Target, known: apply.Known, position: int, entry: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """What became of one stored row: ("created"|"updated", {}), ("invalid", its error
     from the row check, already counted) or ("failed", the error applying it)."""
     if "error" in entry:
@@ -109,7 +111,9 @@ def _apply_entry(target: apply.Target, entry: dict[str, Any]) -> tuple[str, dict
     message = ROW_FAILED
     for attempt in range(ROW_ATTEMPTS):
         try:
-            return apply.apply(target, row), {}
+            # A retry reads afresh (and takes a new id): the failure may have come
+            # after the write.
+            return apply.apply(target, row, known if attempt == 0 else None, position), {}
         except BadRequest as problem:
             message = problem.message
             break
@@ -135,10 +139,20 @@ def _chunk(job: store.ImportItem, number: int) -> str:
         return "chunk already done"
     target = _target(job)
     entries = chunks.open_rows(chunk)
+    # The chunk's matches read and its new userIds taken in a few calls, in this
+    # thread (moto's server does not keep an `ADD` atomic across threads).
+    positions = [n for n, entry in enumerate(entries) if "error" not in entry]
+    known = apply.prefetch(target, [entries[n]["row"] for n in positions])
+    place = {n: p for p, n in enumerate(positions)}
     # Rows of a chunk are independent (duplicates within the file were refused when
     # they were stored), and applying one mostly waits on DynamoDB: several at once.
     with ThreadPoolExecutor(max_workers=ROW_THREADS) as pool:
-        outcomes = list(pool.map(lambda entry: _apply_entry(target, entry), entries))
+        outcomes = list(
+            pool.map(
+                lambda n: _apply_entry(target, known, place.get(n, -1), entries[n]),
+                range(len(entries)),
+            )
+        )
     counts = {"processedCount": len(entries), "createdCount": 0, "updatedCount": 0}
     counts["errorCount"] = sum(1 for outcome, _ in outcomes if outcome == "failed")
     for outcome, _ in outcomes:

@@ -130,6 +130,15 @@ def allocate_user_id(mode: str, tenant_id: str) -> int:
     return int(seq.seq)
 
 
+def allocate_user_ids(mode: str, tenant_id: str, count: int) -> list[int]:
+    """`count` consecutive new userIds with ONE atomic ADD (an import chunk's
+    creations): the same ids one `allocate_user_id` each would give, in one call."""
+    seq = UserSequence(tenant_pk(mode, tenant_id), "USERSEQ")
+    seq.update(actions=[UserSequence.seq.add(count), UserSequence.type.set("userseq")])
+    last = int(seq.seq)
+    return list(range(last - count + 1, last + 1))
+
+
 def reserve_user_id(mode: str, tenant_id: str, user_id: int) -> None:
     """Move the sequence past an explicitly chosen userId (imports, createOrUpdate)."""
     seq = UserSequence(tenant_pk(mode, tenant_id), "USERSEQ")
@@ -349,6 +358,28 @@ def get_user(
         return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
     except DoesNotExist:
         return None
+
+
+def get_users(mode: str, tenant_id: str, user_ids: list[int]) -> dict[int, UserItem]:
+    """The users among `user_ids` that exist, strongly consistent, with BatchGetItem
+    (100 keys a call): an import chunk's matches by userId in one or two calls."""
+    keys = [(users_pk(mode, tenant_id), user_sk(i)) for i in sorted(set(user_ids))]
+    if not keys:
+        return {}
+    return {int(item.userId): item for item in UserItem.batch_get(keys, consistent_read=True)}
+
+
+def user_ids_by_guards(mode: str, tenant_id: str, kind: str, values: list[str]) -> dict[str, int]:
+    """userId per normalised `kind` value among `values` that some user holds (the
+    guards, strongly consistent, BatchGetItem): `get_by_unique` for many at once."""
+    keys = sorted({(guard_pk(mode, tenant_id, kind, v), GUARD_SK) for v in values if v})
+    if not keys:
+        return {}
+    found: dict[str, int] = {}
+    prefix = guard_pk(mode, tenant_id, kind, "")
+    for guard in GuardItem.batch_get(keys, consistent_read=True):
+        found[guard.pk[len(prefix) :]] = int(guard.userId)
+    return found
 
 
 def get_by_uuid(mode: str, tenant_id: str, user_uuid: str) -> UserItem | None:

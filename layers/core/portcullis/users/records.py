@@ -44,16 +44,19 @@ def new_user(
     user_uuid: str | None = None,
     created_at: str | None = None,
     password_hash: str | None = None,
+    id_reserved: bool = False,
 ) -> store.UserItem:
     """Build (not write) a user record; commit it with `users.service.create`.
 
     A userId is allocated (or an explicit one reserved) now, so the record is complete;
-    `password_hash` takes an already-hashed password (imports).
+    `password_hash` takes an already-hashed password (imports). `id_reserved`: the
+    caller already took `user_id` from the sequence (an import chunk allocates its
+    creations' ids in one call).
     """
     stamp = now_iso()
     if user_id is None:
         user_id = store.allocate_user_id(mode, tenant_id)
-    else:
+    elif not id_reserved:
         store.reserve_user_id(mode, tenant_id, user_id)
     hashed = password_hash or (passwords.hash_password(password) if password else None)
     return store.new_user_item(
