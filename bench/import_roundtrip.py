@@ -45,6 +45,11 @@ def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) 
         return [email for email in pool.map(one, people) if email]
 
 
+def _progress(preset: str, stage: tuple[str, float]) -> None:
+    """Each stage as it ends (a long run shows how far it got)."""
+    print(f"  {preset:10} {stage[0]:18} {stage[1]:8.1f} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="users per preset")
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             cognito, pool = kit.cognito_batch(environment, args.n, run)
             batches.append(cognito)
-            print(f"{'records and hashes made':32} {time.monotonic() - started:7.1f} s")
+            print(f"{'records and hashes made':32} {time.monotonic() - started:7.1f} s", flush=True)
             for batch in batches:
                 tenant = new_tenant(base, key, name=f"From {batch.preset}")
                 if batch.preset == "cognito":
@@ -80,14 +85,17 @@ def main(argv: list[str] | None = None) -> int:
                 clock = time.monotonic()
                 job = kit.run_import(http, key, tenant, batch)
                 stages.append(("import", time.monotonic() - clock))
+                _progress(batch.preset, stages[-1])
                 failures += job["errorCount"] + (args.n - job["createdCount"])
                 clock = time.monotonic()
                 refused = _log_in_all(base, tenant, batch.people, args.workers)
                 stages.append(("log in all", time.monotonic() - clock))
+                _progress(batch.preset, stages[-1])
                 failures += len(refused)
                 clock = time.monotonic()
                 rows = kit.export(http, key, tenant)
                 stages.append(("export", time.monotonic() - clock))
+                _progress(batch.preset, stages[-1])
                 fresh = new_tenant(base, key, name=f"Moved {batch.preset}")
                 again = kit.Batch(
                     "userfront",
@@ -98,15 +106,20 @@ def main(argv: list[str] | None = None) -> int:
                 clock = time.monotonic()
                 job = kit.run_import(http, key, fresh, again)
                 stages.append(("re-import", time.monotonic() - clock))
+                _progress(batch.preset, stages[-1])
                 failures += job["errorCount"] + (args.n - job["createdCount"])
                 clock = time.monotonic()
                 refused = _log_in_all(base, fresh, batch.people, args.workers)
                 stages.append(("log in all again", time.monotonic() - clock))
+                _progress(batch.preset, stages[-1])
                 failures += len(refused)
                 not_argon = sum(1 for r in rows if not r["passwordHash"].startswith("$argon2id$"))
                 failures += not_argon
                 line = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages)
-                print(f"{batch.preset:10} {args.n} users: {line}; not argon2id: {not_argon}")
+                print(
+                    f"{batch.preset:10} {args.n} users: {line}; not argon2id: {not_argon}",
+                    flush=True,
+                )
             print(f"{'total':32} {time.monotonic() - started:7.1f} s, failures: {failures}")
     return 1 if failures else 0
 
