@@ -538,7 +538,10 @@ def test_attempts_and_outcomes_are_counted_per_day(
     assert before.json()["days"] == [] and before.json()["totals"]["attempts"] == 0
     assert metrics(client, admin_key, settings_tenant).json()["days"] == []
 
-    error(metrics(client, admin_key, tenant, to="2020-02-30"), 400, '"to" must be a date (YYYY-MM-DD)')
-    error(metrics(client, admin_key, tenant, **{"from": "yesterday"}), 400, '"from" must be a date (YYYY-MM-DD)')
+    not_a_date = '"{}" must be a date (YYYY-MM-DD)'
+    error(metrics(client, admin_key, tenant, to="2020-02-30"), 400, not_a_date.format("to"))
+    error(
+        metrics(client, admin_key, tenant, **{"from": "yesterday"}), 400, not_a_date.format("from")
+    )
     error(metrics(client, admin_key, tenant, **{"from": "2020-02-02", "to": "2020-02-01"}), 400)
     error(metrics(client, admin_key, tenant, **{"from": "2019-01-01", "to": "2020-12-31"}), 400)
