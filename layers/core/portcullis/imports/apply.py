@@ -144,10 +144,10 @@ def _match(
             found = user_store.get_user(target.mode, tenant_id, int(user_id), consistent=True)
         if found is not None and user_uuid and found.userUuid != str(user_uuid).lower():
             raise BadRequest('"userId" and "userUuid" name different users')
-        if found is None and user_uuid:
-            # The row creates a user with this id: its userUuid must be free.
-            if user_store.get_by_uuid(target.mode, tenant_id, str(user_uuid).lower()):
-                raise BadRequest('"userUuid" belongs to another user')
+        # A row that creates a user with this id: its userUuid must be free.
+        creating = found is None and user_uuid
+        if creating and user_store.get_by_uuid(target.mode, tenant_id, str(user_uuid).lower()):
+            raise BadRequest('"userUuid" belongs to another user')
         return found
     if user_uuid:
         # Looked up once: a row it does not match creates a user with a free userUuid.

@@ -9,6 +9,7 @@ one (`tally` returns an `Update` for it). Items expire by TTL after `KEEP_DAYS`.
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.expressions.update import Action
 
 from portcullis.store.base import Item, tenant_pk
 from portcullis.store.transactions import Update
@@ -36,7 +37,7 @@ def tally(mode: str, tenant_id: str, day: str, outcome: str | None, expires_at: 
     """The day's counters plus one attempt and, if given, one `outcome` (one of
     `OUTCOMES`), as an update to write with the outcome itself (or alone, `record`)."""
     item = _item(mode, tenant_id, day)
-    actions = [
+    actions: list[Action] = [
         PassthroughDayItem.attempts.add(1),
         PassthroughDayItem.type.set("passthroughMetrics"),
         PassthroughDayItem.tenantId.set(tenant_id),
