@@ -184,13 +184,16 @@ What the figure is and is not:
   and holds one chunk (≤ 100 rows) at once; the only state that grows is the duplicate
   check, a 64-bit digest per identifier (~100 bytes a row). A 1,000-row run of the same
   benchmark peaks at the same RSS as a 3,000-row one.
-- **The time is moto's**: a row costs three DynamoDB calls (the email guard, the userId
-  sequence's `ADD`, one `TransactWriteItems` of user, guards and outbox event), and
-  moto answers each in Python, its index queries scanning the whole table, so a row
-  takes tens of milliseconds here and more as the table grows. The benchmark applies
-  one row at a time (`--row-threads 1`) because moto's own server does not keep an
-  `ADD` atomic across threads; the worker applies eight rows of a chunk side by side,
-  and Lambda runs the chunks of one import in parallel, one message per invocation.
+- **The time is moto's**: a row costs one `TransactWriteItems` (user, guards and
+  outbox event) plus its share of its chunk's batched reads and of the ONE `ADD` that
+  takes the chunk's new userIds (≈ 1.3 DynamoDB calls a row; three before the chunk's
+  reads were batched), and moto answers each in Python, its index queries scanning
+  the whole table, so a row takes tens of milliseconds here and more as the table
+  grows. The benchmark applies one row at a time by default (`--row-threads 1`, as the
+  earlier figures did); the worker applies eight rows of a chunk side by side, and
+  Lambda runs the chunks of one import in parallel, one message per invocation. (The
+  chunk's `ADD` runs before its rows, in one thread, so eight threads keep the userIds
+  right even on moto's server, which does not keep an `ADD` atomic across threads.)
   The ≤ 10 minutes of worker time for 100,000 rows (issue 12) is therefore not shown
   by this machine: at DynamoDB's single-digit-millisecond calls it needs ≈ 6 ms of
   worker time per row, which eight rows at a time give with calls of up to ~15 ms.
@@ -209,8 +212,8 @@ def main() -> None:
         "--row-threads",
         type=int,
         default=1,
-        help="rows of a chunk applied side by side (the worker uses 8; moto's own server "
-        "does not keep an ADD atomic across threads, so 1 keeps the counts exact here)",
+        help="rows of a chunk applied side by side (the worker uses 8; 1 compares with "
+        "the figures in docs/performance.md)",
     )
     parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
