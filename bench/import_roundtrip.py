@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,13 +34,31 @@ from authkit import new_tenant  # noqa: E402
 
 from infra.local.process import RuntimeProcess  # noqa: E402
 
+LOG_IN_TIMEOUT = 180
+PROGRESS_EVERY = 50
+
 
 def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) -> list[str]:
-    """Every person's log-in; the emails of those refused."""
+    """Every person's log-in; the emails of those refused (or not answered within
+    `LOG_IN_TIMEOUT`, a failure too: on a saturated machine that is what it measures).
+    Progress is printed every `PROGRESS_EVERY` log-ins."""
+    done = [0]
+    lock = threading.Lock()
+    started = time.monotonic()
 
     def one(person: kit.Person) -> str | None:
-        with httpx.Client(base_url=base, timeout=60) as http:
-            return None if kit.log_in(http, tenant, person) == 200 else person.email
+        with httpx.Client(base_url=base, timeout=LOG_IN_TIMEOUT) as http:
+            try:
+                ok = kit.log_in(http, tenant, person) == 200
+            except httpx.TimeoutException:
+                print(f"    log-in of {person.email} timed out", flush=True)
+                ok = False
+        with lock:
+            done[0] += 1
+            if done[0] % PROGRESS_EVERY == 0:
+                rate = done[0] / (time.monotonic() - started)
+                print(f"    {done[0]} log-ins, {rate:.2f}/s", flush=True)
+        return None if ok else person.email
 
     with ThreadPoolExecutor(workers) as pool:
         return [email for email in pool.map(one, people) if email]
