@@ -365,6 +365,10 @@ class LocalRuntime(Started):
         values["STAGE"] = "local"
         # Test-mode webhooks may target a developer's receiver on loopback (live never).
         values["WEBHOOKS_ALLOW_LOCALHOST"] = "true"
+        # SSO (docs/sso.md "Testing"): test mode may point a named provider's endpoints
+        # at a local OIDC provider, reached over plain http. Never set in a deployment.
+        values["SSO_ENDPOINT_OVERRIDE"] = "true"
+        values["AUTHLIB_INSECURE_TRANSPORT"] = "true"
         return values
 
     def _stage_variables(self, template: SamTemplate, resources: LocalResources) -> dict[str, str]:
