@@ -6,7 +6,7 @@ never answered).
 
 import gc
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
@@ -131,7 +131,8 @@ def read_identities(tenantId: str, userUuid: str) -> dict[str, Any]:
 
 @app.delete("/v0/tenants/<tenantId>/users/<userUuid>/sso/<provider>/<subject>")
 def unlink(tenantId: str, userUuid: str, provider: str, subject: str) -> dict[str, Any]:
-    return identities.unlink(*_scope(tenantId), userUuid, provider, subject)
+    # Subjects are opaque (an email, a URL...): sent percent-encoded in the path.
+    return identities.unlink(*_scope(tenantId), userUuid, unquote(provider), unquote(subject))
 
 
 lambda_handler = handler(app)

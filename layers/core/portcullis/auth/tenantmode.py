@@ -8,6 +8,7 @@ from typing import Any
 from portcullis.platform.errors import NotFound
 from portcullis.platform.identifiers import TENANT_ID
 from portcullis.ratelimit import perip
+from portcullis.store import sso as sso_store
 from portcullis.tenancy.modes import request_mode
 from portcullis.tenancy.state import tenant_state
 
@@ -25,4 +26,10 @@ def tenant_mode(tenant_id: str, origin: str | None, ip: str) -> dict[str, Any]:
     if state is None:
         raise NotFound("Tenant not found")
     perip.count_request(mode, tenant_id, ip, state.settings.rateLimits)
-    return {"mode": mode, "authentication": state.settings.authentication.model_dump(mode="json")}
+    authentication = state.settings.authentication.model_dump(mode="json")
+    # SSO providers switched on with credentials in this mode are first factors too,
+    # in the shape the client reads (`{channel: "email", strategy: "google"}`).
+    authentication["firstFactors"] += [
+        {"channel": "email", "strategy": name} for name in sso_store.enabled_names(mode, tenant_id)
+    ]
+    return {"mode": mode, "authentication": authentication}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from portcullis.store import users as user_store
 from portcullis.tenancy.state import tenant_state
 from portcullis.webhooks import targets
 
+_log = logging.getLogger(__name__)
 STATE_SECONDS = 600
 LINK_SECONDS = 300
 MAX_DATA_BYTES = 2048
@@ -471,8 +473,10 @@ def callback(
         found = _read_identity(name, provider, endpoints, saved, code)
         user, proved = _user_for(req, provider.key, found, saved.get("data"))
     except SignOnFailed as failed:
+        _log.warning("sso sign-on refused: %s", failed.code, exc_info=failed.__cause__ is not None)
         return _page(req, [("error", failed.code)])
-    except PortcullisError:
+    except PortcullisError as failed:
+        _log.warning("sso sign-on failed: %s", failed.message)
         return _page(req, [("error", "provider_error")])
     token, link_item = links.new_link_item(
         user, "sso", LINK_SECONDS, purpose={"emailVerified": proved}

@@ -192,3 +192,14 @@ def user_identities(mode: str, tenant_id: str, user_id: int) -> list[SsoIdentity
 
 def delete_identity(item: SsoIdentityItem) -> None:
     SsoIdentityItem(item.pk, item.sk).delete()
+
+
+def enabled_names(mode: str, tenant_id: str) -> list[str]:
+    """The named (not custom) providers switched on with credentials, for `/mode`
+    (api-client §5): custom providers are left out, the toolkit cannot start them."""
+    found = []
+    for item in list_providers(mode, tenant_id):
+        settings = item.settings or {}
+        if "#" not in item.provider and settings.get("enabled") and settings.get("ready"):
+            found.append(item.provider)
+    return sorted(found)
