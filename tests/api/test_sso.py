@@ -52,28 +52,50 @@ def tenant(base_url: str, admin_key: str, idp: str, other_idp: str) -> str:
         base_url, admin_key, name="SSO", settings={"afterSignupPath": "/welcome"}
     )
     configs = {
-        "/sso/custom/mock": {"enabled": True, "clientId": "portcullis", "clientSecret": SECRET,
-                             "issuer": idp, "name": "Mock"},
-        "/sso/google": {"enabled": True, "clientId": "google-client", "clientSecret": SECRET,
-                        "endpoints": {"issuer": idp}},
+        "/sso/custom/mock": {
+            "enabled": True,
+            "clientId": "portcullis",
+            "clientSecret": SECRET,
+            "issuer": idp,
+            "name": "Mock",
+        },
+        "/sso/google": {
+            "enabled": True,
+            "clientId": "google-client",
+            "clientSecret": SECRET,
+            "endpoints": {"issuer": idp},
+        },
         "/sso/github": {
-            "enabled": True, "clientId": "github-client", "clientSecret": SECRET,
+            "enabled": True,
+            "clientId": "github-client",
+            "clientSecret": SECRET,
             "scopes": ["openid", "email", "profile"],
             "claimMapping": {"subject": "sub", "emailVerified": "email_verified"},
-            "endpoints": {"authorizationUrl": f"{idp}/oauth2/authorize",
-                          "tokenUrl": f"{idp}/oauth2/token", "userInfoUrl": f"{idp}/userinfo",
-                          "emailsUrl": f"{idp}/userinfo"},
+            "endpoints": {
+                "authorizationUrl": f"{idp}/oauth2/authorize",
+                "tokenUrl": f"{idp}/oauth2/token",
+                "userInfoUrl": f"{idp}/userinfo",
+                "emailsUrl": f"{idp}/userinfo",
+            },
         },
         # The right issuer, the keys of another provider: every signature is wrong.
-        "/sso/custom/wrongkeys": {"enabled": True, "clientId": "portcullis",
-                                  "clientSecret": SECRET, "issuer": idp,
-                                  "jwksUrl": f"{other_idp}/jwks"},
+        "/sso/custom/wrongkeys": {
+            "enabled": True,
+            "clientId": "portcullis",
+            "clientSecret": SECRET,
+            "issuer": idp,
+            "jwksUrl": f"{other_idp}/jwks",
+        },
         # The endpoints of one provider, the issuer expected of another.
-        "/sso/custom/wrongissuer": {"enabled": True, "clientId": "portcullis",
-                                    "clientSecret": SECRET, "issuer": other_idp,
-                                    "authorizationUrl": f"{idp}/oauth2/authorize",
-                                    "tokenUrl": f"{idp}/oauth2/token",
-                                    "jwksUrl": f"{idp}/jwks"},
+        "/sso/custom/wrongissuer": {
+            "enabled": True,
+            "clientId": "portcullis",
+            "clientSecret": SECRET,
+            "issuer": other_idp,
+            "authorizationUrl": f"{idp}/oauth2/authorize",
+            "tokenUrl": f"{idp}/oauth2/token",
+            "jwksUrl": f"{idp}/jwks",
+        },
     }
     for path, body in configs.items():
         saved = _put(base_url, admin_key, f"/v0/tenants/{tenant_id}{path}", body)
@@ -117,8 +139,9 @@ def _landing(response: httpx.Response) -> dict[str, str]:
     return dict(url.params)
 
 
-def _sign_on(browser: httpx.Client, tenant: str, sub: str, provider: str = "custom",
-             **params: Any) -> dict[str, str]:
+def _sign_on(
+    browser: httpx.Client, tenant: str, sub: str, provider: str = "custom", **params: Any
+) -> dict[str, str]:
     return _landing(_back(browser, _consent(_start(browser, tenant, provider, **params), sub)))
 
 
@@ -170,8 +193,12 @@ def test_new_user_with_custom_data_then_returning_user(
         f"/v0/tenants/{tenant}/users/{landed['uuid']}/sso", headers=bearer(admin_key)
     ).json()
     assert listed["identities"] == [
-        {"provider": "custom", "providerId": "mock", "subject": f"new-{email}",
-         "linkedAt": listed["identities"][0]["linkedAt"]}
+        {
+            "provider": "custom",
+            "providerId": "mock",
+            "subject": f"new-{email}",
+            "linkedAt": listed["identities"][0]["linkedAt"],
+        }
     ]
 
 
@@ -205,9 +232,7 @@ def test_unverified_email_in_use_is_refused(
     email = unique_email("sso-taken")
     sign_up(client, tenant, email)
     _user(idp, f"gh-{email}", email=email, email_verified=False)
-    assert _sign_on(browser, tenant, f"gh-{email}", provider="github") == {
-        "error": "email_in_use"
-    }
+    assert _sign_on(browser, tenant, f"gh-{email}", provider="github") == {"error": "email_in_use"}
 
 
 def test_unverified_email_unused_creates_an_unconfirmed_user(
@@ -253,8 +278,17 @@ def test_wrong_nonce_signature_and_issuer_are_refused(
 
 
 def test_provider_errors(browser: httpx.Client, tenant: str, idp: str) -> None:
-    denied = _consent(_start(browser, tenant), None)
-    assert _landing(_back(browser, denied)) == {"error": "access_denied"}
+    start = _start(browser, tenant)
+    state = httpx.URL(start.headers["location"]).params["state"]
+    denied = httpx.URL(_consent(start, None).headers["location"])
+    assert denied.params["error"] == "access_denied"
+    # The mock drops `state` from its error redirect (RFC 6749 §4.1.2.1 requires it):
+    # with no state there is no page to return to, so the answer is a 400.
+    stateless = browser.get(str(denied))
+    assert stateless.status_code == 400 and stateless.json()["message"] == "invalid_state"
+    # As a conforming provider sends it, the page gets `?error=access_denied`.
+    conforming = browser.get(str(denied.copy_set_param("state", state)))
+    assert _landing(conforming) == {"error": "access_denied"}
     email = unique_email("sso-badcode")
     _user(idp, email, email=email, email_verified=True)
     granted = _consent(_start(browser, tenant), email)
@@ -298,7 +332,9 @@ def test_live_mode_cannot_use_the_endpoint_override(
     key = str(workspace.key("live", "admin"))
     live = new_tenant(base_url, key, name="SSO live")
     refused = _put(
-        base_url, key, f"/v0/tenants/{live}/sso/google",
+        base_url,
+        key,
+        f"/v0/tenants/{live}/sso/google",
         {"clientId": "g", "clientSecret": "s", "endpoints": {"issuer": idp}},
     )
     assert refused.status_code == 400 and "endpoints" in refused.json()["message"]
@@ -308,18 +344,23 @@ def test_mfa_required_tenant_answers_mfa_required(
     browser: httpx.Client, client: httpx.Client, base_url: str, admin_key: str, idp: str
 ) -> None:
     mfa_tenant = new_tenant(
-        base_url, admin_key, name="SSO MFA",
+        base_url,
+        admin_key,
+        name="SSO MFA",
         settings={
             "authentication": {
                 "firstFactors": [{"channel": "email", "strategy": "password"}],
-                "secondFactors": [{"channel": "email", "strategy": "verificationCode"}],
+                "secondFactors": [{"channel": "authenticator", "strategy": "totp"}],
             },
             "mfa": {"policy": "all"},
         },
     )
-    saved = _put(base_url, admin_key, f"/v0/tenants/{mfa_tenant}/sso/custom/mock",
-                 {"enabled": True, "clientId": "portcullis", "clientSecret": SECRET,
-                  "issuer": idp})
+    saved = _put(
+        base_url,
+        admin_key,
+        f"/v0/tenants/{mfa_tenant}/sso/custom/mock",
+        {"enabled": True, "clientId": "portcullis", "clientSecret": SECRET, "issuer": idp},
+    )
     assert saved.status_code == 200, saved.text
     email = unique_email("sso-mfa")
     _user(idp, f"mfa-{email}", email=email, email_verified=True)
