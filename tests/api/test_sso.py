@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import oidc_provider_mock
 import pytest
-from authkit import bearer, new_tenant, sign_up, unique_email
+from authkit import bearer, claims, new_tenant, sign_up, tokens, unique_email
 
 PAGE = "http://localhost:5173"
 SECRET = "client-secret-1f2e"
@@ -207,11 +207,10 @@ def test_existing_password_user_with_verified_email_is_linked(
 ) -> None:
     email = unique_email("sso-link")
     created = sign_up(client, tenant, email)
-    uuid = created["userUuid"] if "userUuid" in created else None
+    uuid = claims(tokens(created)[1])["userUuid"]
     _user(idp, f"google-{email}", email=email, email_verified=True)
     landed = _sign_on(browser, tenant, f"google-{email}", provider="google")
-    if uuid:
-        assert landed["uuid"] == uuid
+    assert landed["uuid"] == uuid  # the password user, not a new one
     assert _exchange(client, tenant, landed).status_code == 200
     found = client.get(
         f"/v0/tenants/{tenant}/users", params={"search": email}, headers=bearer(admin_key)
