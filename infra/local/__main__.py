@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -41,6 +43,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-bootstrap", action="store_true", help="do not create a workspace")
     parser.add_argument("--quiet", action="store_true", help="no access log")
+    parser.add_argument(
+        "--oidc-port",
+        type=int,
+        default=9400,
+        help="port of the local OIDC provider for SSO (docs/sso.md); -1: do not start it",
+    )
     return parser.parse_args(argv)
 
 
@@ -70,13 +78,36 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"cannot start: {error} (is port {args.port} in use? try --port)", file=sys.stderr)
         return 1
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        print("\nstopping: saving state...", file=sys.stderr)
-        runtime.stop()
+    with contextlib.ExitStack() as extras:
+        if args.oidc_port >= 0:
+            extras.enter_context(_oidc_provider(args.oidc_port))
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            print("\nstopping: saving state...", file=sys.stderr)
+            runtime.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _oidc_provider(port: int) -> Iterator[None]:
+    """A real OIDC provider (`oidc-provider-mock`) to configure as a tenant's `custom`
+    provider, or as `google` through the test-only endpoint override (docs/sso.md)."""
+    import oidc_provider_mock  # a dev dependency, like the rest of the local runtime
+
+    try:
+        server_context = oidc_provider_mock.run_server_in_thread(port=port)
+        server = server_context.__enter__()
+    except OSError as error:
+        print(f"OIDC provider not started: {error} (try --oidc-port)", file=sys.stderr)
+        yield
+        return
+    print(f"OIDC provider for SSO: http://localhost:{server.server_port}", file=sys.stderr)
+    try:
+        yield
+    finally:
+        server_context.__exit__(None, None, None)
 
 
 if __name__ == "__main__":
