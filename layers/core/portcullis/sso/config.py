@@ -293,7 +293,7 @@ def save(
     check_name(name, provider_id)
     sent = _parse(body)
     stored = load(mode, tenant_id, name, provider_id)
-    settings = dict(stored.settings) if stored else {"enabled": False}
+    settings: dict[str, Any] = dict(stored.settings) if stored else {"enabled": False}
     secrets = dict(stored.open_secrets()) if stored else {}
     for key in PLAIN:
         if key in sent:

@@ -48,6 +48,7 @@ from portcullis.sso.config import Provider, check_name, load
 from portcullis.store import sso as store
 from portcullis.store import transactions
 from portcullis.store import users as user_store
+from portcullis.tenancy.modes import LOCAL_ORIGIN
 from portcullis.tenancy.state import tenant_state
 from portcullis.webhooks import targets
 
@@ -366,7 +367,7 @@ def _request(item: store.SsoStateItem, ip: str, user_agent: str | None) -> Reque
         origin=item.state.get("origin"),
         ip=ip,
         user_agent=user_agent,
-        link_base=item.state.get("origin") or context.LOCAL_ORIGIN,
+        link_base=item.state.get("origin") or LOCAL_ORIGIN,
     )
 
 
