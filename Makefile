@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 SAMSTAMP := $(SAMVENV)/.installed
 NODESTAMP := node_modules/.installed
 PORT ?= 3000
+# The local OIDC provider `make dev` starts for SSO (docs/sso.md); -1 leaves it out.
+OIDC_PORT ?= 9400
 # Two pytest workers per core: each API-test worker mostly waits on its own local runtime
 # (a separate process), so one per core leaves the cores half idle (measured: 10m42s with
 # 4 workers vs. about 17 minutes with 2 on a 2-core machine).
@@ -39,7 +41,7 @@ $(NODESTAMP): package.json package-lock.json
 node-deps: $(NODESTAMP)
 
 dev: $(STAMP)
-	$(VENV)/bin/python -m infra.local --port $(PORT)
+	$(VENV)/bin/python -m infra.local --port $(PORT) --oidc-port $(OIDC_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

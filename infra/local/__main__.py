@@ -46,8 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--oidc-port",
         type=int,
-        default=9400,
-        help="port of the local OIDC provider for SSO (docs/sso.md); -1: do not start it",
+        default=-1,
+        help="start a local OIDC provider for SSO on this port (docs/sso.md; `make dev`: 9400)",
     )
     return parser.parse_args(argv)
 
@@ -99,8 +99,8 @@ def _oidc_provider(port: int) -> Iterator[None]:
     try:
         server_context = oidc_provider_mock.run_server_in_thread(port=port)
         server = server_context.__enter__()
-    except OSError as error:
-        print(f"OIDC provider not started: {error} (try --oidc-port)", file=sys.stderr)
+    except (OSError, SystemExit) as error:  # werkzeug exits when the port is taken
+        print(f"OIDC provider not started: {error!r} (try --oidc-port)", file=sys.stderr)
         yield
         return
     print(f"OIDC provider for SSO: http://localhost:{server.server_port}", file=sys.stderr)
