@@ -398,8 +398,9 @@ def _user_for(
     linked = store.find_identity(req.mode, req.tenant_id, key, found.subject)
     if linked is not None:
         user = user_store.get_user(req.mode, req.tenant_id, int(linked.userId))
-        if user is None:
+        if user is None or user.userUuid != linked.userUuid:
             store.delete_identity(linked)  # the user is gone: a stale record
+            linked = None
         else:
             proved = (
                 found.email_verified
@@ -419,7 +420,13 @@ def _user_for(
         if not found.email_verified:
             raise SignOnFailed("email_in_use")
         record = store.new_identity(
-            req.mode, req.tenant_id, key, found.subject, int(existing.userId), stamp
+            req.mode,
+            req.tenant_id,
+            key,
+            found.subject,
+            int(existing.userId),
+            existing.userUuid,
+            stamp,
         )
         try:
             transactions.commit([record], [], save_conditions={0: store.identity_condition()})
@@ -428,7 +435,7 @@ def _user_for(
         return existing, True
     user = identity.new_user(req, email_address=address, fields=_profile(found, data))
     record = store.new_identity(
-        req.mode, req.tenant_id, key, found.subject, int(user.userId), stamp
+        req.mode, req.tenant_id, key, found.subject, int(user.userId), user.userUuid, stamp
     )
     try:
         identity.create(req, user, [record])

@@ -47,6 +47,7 @@ class SsoIdentityItem(Item):
     provider = UnicodeAttribute()
     subject = UnicodeAttribute()
     userId = NumberAttribute()
+    userUuid = UnicodeAttribute()  # a deleted user's id may come back (imports): checked
     linkedAt = UnicodeAttribute()
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
@@ -156,7 +157,13 @@ def identities_pk(mode: str, tenant_id: str, user_id: int) -> str:
 
 
 def new_identity(
-    mode: str, tenant_id: str, provider: str, subject: str, user_id: int, linked_at: str
+    mode: str,
+    tenant_id: str,
+    provider: str,
+    subject: str,
+    user_id: int,
+    user_uuid: str,
+    linked_at: str,
 ) -> SsoIdentityItem:
     """Not written: add it to the transaction that creates or signs in the user, with
     `IDENTITY_CONDITION`, so one identity never names two users."""
@@ -169,6 +176,7 @@ def new_identity(
         provider=provider,
         subject=subject,
         userId=int(user_id),
+        userUuid=user_uuid,
         linkedAt=linked_at,
         gsi1pk=identities_pk(mode, tenant_id, user_id),
         gsi1sk=f"{provider}#{subject}",
