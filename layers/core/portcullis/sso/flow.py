@@ -156,7 +156,12 @@ def start(
     provider = load(req.mode, req.tenant_id, name, provider_id)
     if provider is None or not provider.ready:
         raise NotFound("Provider not found")
-    endpoints = providers.resolve(name, provider.settings)
+    try:
+        endpoints = providers.resolve(name, provider.settings)
+    except providers.ProviderUnavailable as failed:
+        # The provider's discovery failed: the user goes back to the page, not to a 5xx.
+        _log.warning("sso sign-on not started: %s", failed.message)
+        return _page(req, [("error", "provider_error")])
     preset = providers.PRESETS[name]
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(48) if preset.pkce else None
