@@ -124,15 +124,16 @@ def remove_provider(tenantId: str, provider: str) -> dict[str, Any]:
     return config.remove(*_scope(tenantId), provider, None)
 
 
-@app.get("/v0/tenants/<tenantId>/users/<userUuid>/sso")
-def read_identities(tenantId: str, userUuid: str) -> dict[str, Any]:
-    return identities.list_for(*_scope(tenantId), userUuid)
+@app.get("/v0/tenants/<tenantId>/users/<userId>/sso")
+def read_identities(tenantId: str, userId: str) -> dict[str, Any]:
+    """`userId` is the user's uuid, as in every `/v0/tenants/{tenantId}/users/...` path."""
+    return identities.list_for(*_scope(tenantId), userId)
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userUuid>/sso/<provider>/<subject>")
-def unlink(tenantId: str, userUuid: str, provider: str, subject: str) -> dict[str, Any]:
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/sso/<provider>/<subject>")
+def unlink(tenantId: str, userId: str, provider: str, subject: str) -> dict[str, Any]:
     # Subjects are opaque (an email, a URL...): sent percent-encoded in the path.
-    return identities.unlink(*_scope(tenantId), userUuid, unquote(provider), unquote(subject))
+    return identities.unlink(*_scope(tenantId), userId, unquote(provider), unquote(subject))
 
 
 lambda_handler = handler(app)

@@ -47,6 +47,9 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v0/tenants/{tenantId}/keys/jwt"),
         ("GET", "/v0/tenants/{tenantId}/jwks"),
         ("GET", "/v0/tenants/{tenantId}/jwks/{mode}"),
+        # The browser's SSO sign-on (docs/sso.md): start and provider callback.
+        ("GET", "/v0/auth/{provider}/login"),
+        ("POST", "/v0/auth/{provider}/login"),
     }
 )
 
@@ -297,6 +300,9 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "webhookId": str(uuid.uuid4()),
         "importId": str(uuid.uuid4()),
         "kid": str(uuid.uuid4()),
+        "provider": "google",
+        "providerId": "no-such-provider",
+        "subject": "no-such-subject",
     }
     return route.format(**values)
 
