@@ -368,3 +368,16 @@ def test_mfa_required_tenant_answers_mfa_required(
     assert answer.status_code == 200, answer.text
     assert answer.json()["message"] == "MFA required"
     assert answer.json()["firstFactorToken"].startswith("uf_test_first_factor_")
+
+
+def test_callback_by_form_post(browser: httpx.Client, tenant: str, idp: str) -> None:
+    """Apple answers with `response_mode=form_post`: the same path takes the form."""
+    email = unique_email("sso-form")
+    _user(idp, email, email=email, email_verified=True)
+    callback = httpx.URL(_consent(_start(browser, tenant), email).headers["location"])
+    posted = browser.post(
+        callback.path,
+        data=dict(callback.params),
+        headers={"origin": "https://appleid.apple.com"},
+    )
+    assert _landing(posted)["type"] == "sso"

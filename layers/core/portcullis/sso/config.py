@@ -93,6 +93,7 @@ class ProviderInput(BaseModel):
     # Read-only: accepted and ignored, so that a read can be edited and sent back.
     provider: str | None = None
     providerId: str | None = None
+    ready: bool | None = None
     updatedAt: str | None = None
 
 
