@@ -328,12 +328,12 @@ def test_settings_api_masks_secrets_and_mode_lists_providers(
 def test_live_mode_cannot_use_the_endpoint_override(
     base_url: str, workspace: Any, idp: str
 ) -> None:
+    """The workspace itself, in live mode: the refusal writes nothing."""
     key = str(workspace.key("live", "admin"))
-    live = new_tenant(base_url, key, name="SSO live")
     refused = _put(
         base_url,
         key,
-        f"/v0/tenants/{live}/sso/google",
+        f"/v0/tenants/{workspace.tenant_id}/sso/google",
         {"clientId": "g", "clientSecret": "s", "endpoints": {"issuer": idp}},
     )
     assert refused.status_code == 400 and "endpoints" in refused.json()["message"]
