@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from infra.local.runtime import DEFAULT_TEMPLATE, LocalRuntime
+from infra.local.runtime import DEFAULT_TEMPLATE, SAVE_INTERVAL_SECONDS, LocalRuntime
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -41,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-bootstrap", action="store_true", help="do not create a workspace")
     parser.add_argument("--quiet", action="store_true", help="no access log")
+    parser.add_argument(
+        "--save-interval",
+        type=float,
+        default=SAVE_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help="save the tables this often while running; 0: only at start and stop",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap=not args.no_bootstrap,
         parameters=dict(args.parameter),
         access_log=not args.quiet,
+        save_interval=args.save_interval,
     )
     try:
         runtime.start()

@@ -33,12 +33,16 @@ class RuntimeProcess(Started):
         bootstrap: bool = True,
         parameters: Mapping[str, str] | None = None,
         startup_timeout: float = 120.0,
+        save_interval: float = 0.0,
     ) -> None:
+        """`save_interval` 0: a test runtime saves its tables only when it stops (a
+        periodic save scans the whole table and holds up every request meanwhile)."""
         self.data_dir = Path(data_dir).resolve()
         self.template_path = Path(template_path).resolve()
         self.bootstrap = bootstrap
         self.parameters = dict(parameters or {})
         self.startup_timeout = startup_timeout
+        self.save_interval = save_interval
         self.log_path = self.data_dir / "runtime.log"
         self.base_url = ""
         self.workspace: Workspace | None = None
@@ -58,6 +62,8 @@ class RuntimeProcess(Started):
             str(self.data_dir),
             "--template",
             str(self.template_path),
+            "--save-interval",
+            str(self.save_interval),
         ]
         if not self.bootstrap:
             command.append("--no-bootstrap")

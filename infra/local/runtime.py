@@ -115,7 +115,11 @@ class LocalRuntime(Started):
         parameters: Mapping[str, str] | None = None,
         echo: bool = True,
         access_log: bool = True,
+        save_interval: float = SAVE_INTERVAL_SECONDS,
     ) -> None:
+        """`save_interval`: seconds between saves of the tables while running; 0 saves
+        only at start-up and stop (test runtimes, whose data dies with them: each save
+        scans the whole table)."""
         self.template_path = Path(template_path).resolve()
         self.data_dir = Path(data_dir).resolve()
         self.host = host
@@ -124,6 +128,7 @@ class LocalRuntime(Started):
         self.parameters = dict(parameters or {})
         self.echo = echo
         self.access_log = access_log
+        self.save_interval = save_interval
         self.workspace: Workspace | None = None
         self.region = "us-east-1"
         self.messages = MessageLog(echo=sys.stdout if echo else None)
@@ -488,7 +493,7 @@ class LocalRuntime(Started):
         last_save = time.monotonic()
         while not self._stopping.wait(DRAIN_INTERVAL_SECONDS):
             self._drain()
-            if time.monotonic() - last_save >= SAVE_INTERVAL_SECONDS:
+            if self.save_interval and time.monotonic() - last_save >= self.save_interval:
                 last_save = time.monotonic()
                 try:
                     self.save()
