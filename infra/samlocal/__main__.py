@@ -25,7 +25,6 @@ from types import FrameType
 from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, LocalRuntime
 from infra.samlocal.envvars import (
     CONTAINER_HOST,
-    ENDPOINT_PARAMETER,
     MissingValue,
     container_endpoint,
     function_environments,
@@ -78,13 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def sam_commands(
-    args: argparse.Namespace, env_file: Path, aws_endpoint: str, region: str
+    args: argparse.Namespace, env_file: Path, region: str
 ) -> tuple[list[str], list[str]]:
-    """(`sam build`, `sam local start-api`) as argument lists.
-
-    The endpoint goes in twice on purpose: the parameter makes the template declare
-    `AWS_ENDPOINT_URL` (sam only sets declared variables), the file gives the value.
-    """
+    """(`sam build`, `sam local start-api`) as argument lists. Warm containers (made on
+    first use, then reused) keep a request from paying a container start each time."""
     template = args.template.resolve()
     built = template.parent / ".aws-sam" / "build" / "template.yaml"
     build = [args.sam, "build", "--template", str(template)]
@@ -97,8 +93,6 @@ def sam_commands(
         str(built),
         "--env-vars",
         str(env_file),
-        "--parameter-overrides",
-        f"{ENDPOINT_PARAMETER}={aws_endpoint}",
         "--add-host",
         f"{args.container_host}:host-gateway",
         "--port",
@@ -152,15 +146,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"env-vars file: {env_file} (moto for containers: {aws_endpoint})")
         if args.env_only:
             return 0
-        return _run_sam(args, env_file, aws_endpoint, runtime.region)
+        return _run_sam(args, env_file, runtime.region)
     finally:
         runtime.stop()
 
 
-def _run_sam(args: argparse.Namespace, env_file: Path, aws_endpoint: str, region: str) -> int:
+def _run_sam(args: argparse.Namespace, env_file: Path, region: str) -> int:
     """Build, then serve until Ctrl-C; the SAM CLI inherits the runtime's environment,
     which has no AWS profile or real credentials left (`point_at_moto`)."""
-    build, start = sam_commands(args, env_file, aws_endpoint, region)
+    build, start = sam_commands(args, env_file, region)
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     cwd = args.template.resolve().parent
     if not args.no_build:

@@ -21,10 +21,10 @@ from infra.local.template import SamTemplate
 #: How a container names the host. Docker Desktop defines it; on Linux `sam local` is given
 #: `--add-host host.docker.internal:host-gateway` (Docker 20.10+) so it means the same.
 CONTAINER_HOST = "host.docker.internal"
-#: The variable that sends every boto3/pynamodb client of a function to moto.
+#: The variable that sends every boto3/pynamodb client of a function to moto. template.yaml
+#: declares it as `!Ref AWS::NoValue`: CloudFormation drops it, `sam local` keeps it (empty)
+#: and so lets this file set it.
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
-#: The template parameter that declares `AWS_ENDPOINT_URL` (template.yaml, Globals).
-ENDPOINT_PARAMETER = "LocalAwsEndpointUrl"
 
 
 class MissingValue(Exception):
@@ -62,9 +62,7 @@ def function_environments(
                     continue  # CloudFormation drops it; so does `sam local`
                 value = "" if resolved is NO_VALUE else intrinsics.resolve_string(raw)
             except Unresolvable as error:
-                raise MissingValue(
-                    f"{logical_id}: {name} has no local value ({error})"
-                ) from error
+                raise MissingValue(f"{logical_id}: {name} has no local value ({error})") from error
             values[name] = value.replace(host_endpoint, aws_endpoint)
         values.update(_container_overrides(values, aws_endpoint, api_url))
         result[logical_id] = values
