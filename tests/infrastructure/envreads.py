@@ -1,11 +1,9 @@
-"""Which environment variables the code of each function can read, found in the source.
+"""Which environment variables a source file reads, found in its syntax tree.
 
 An AST walk, not a grep: `os.environ.get("X")`, `os.environ["X"]`, `os.getenv("X")`,
 `"X" in os.environ`, with a module-level string constant as the name too (`ENABLE_VARIABLE`);
-an f-string name (`f"AWS_ENDPOINT_URL_{service}"`) counts as its constant prefix. A function
-reads what its own files read plus every core module they import, transitively (imports
-inside functions included: a lazy import still runs in Lambda), so the answer errs on the
-side of too many variables, never too few.
+an f-string name (`f"AWS_ENDPOINT_URL_{service}"`) counts as its constant prefix, and any
+other non-literal name fails, so a read cannot hide from `test_samlocal.py`.
 """
 
 from __future__ import annotations
@@ -16,8 +14,6 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ROOT / "layers" / "core"
-PACKAGE = "portcullis"
 
 
 @dataclass
@@ -87,60 +83,4 @@ def file_reads(path: Path) -> Reads:
             note(node.slice)
         elif isinstance(node, ast.Compare) and any(_is_environ(c) for c in node.comparators):
             note(node.left)
-    return reads
-
-
-def _module_file(dotted: str) -> Path | None:
-    base = CORE.joinpath(*dotted.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-@cache
-def _imported(path: Path) -> frozenset[Path]:
-    """Core modules a file imports, with the packages that importing them runs."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = None
-    if CORE in path.parents:
-        parts = path.relative_to(CORE).with_suffix("").parts
-        package = ".".join(parts if path.name == "__init__.py" else parts[:-1])
-        if path.name == "__init__.py":
-            package = ".".join(parts[:-1])
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level and package is not None:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join([*base, module] if module else base)
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    files: set[Path] = set()
-    for name in names:
-        if name != PACKAGE and not name.startswith(PACKAGE + "."):
-            continue
-        parts = name.split(".")
-        for end in range(1, len(parts) + 1):  # importing a.b.c runs a, a.b and a.b.c
-            found = _module_file(".".join(parts[:end]))
-            if found is not None:
-                files.add(found)
-    return frozenset(files)
-
-
-def function_reads(code_dir: Path) -> Reads:
-    """Everything the function's own files and the core modules they reach can read."""
-    pending = sorted(code_dir.rglob("*.py"))
-    seen: set[Path] = set()
-    reads = Reads()
-    while pending:
-        path = pending.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        reads.add(file_reads(path))
-        pending.extend(_imported(path) - seen)
     return reads
