@@ -65,7 +65,8 @@ def file_reads(path: Path) -> Reads:
             prefix = head.value if isinstance(head, ast.Constant) else ""
             reads.prefixes.setdefault(str(prefix), set()).add(where)
         else:
-            raise AssertionError(f"{where}:{arg.lineno}: environment variable name not static")
+            line = getattr(arg, "lineno", "?")
+            raise AssertionError(f"{where}:{line}: environment variable name not static")
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
