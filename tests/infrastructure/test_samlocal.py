@@ -292,9 +292,19 @@ def test_variables_a_function_reads_itself_reach_it(
 # --- sam build ------------------------------------------------------------------------------
 
 
-def test_build_has_every_function_and_the_layer(
-    build_dir: Path, functions: dict[str, dict[str, Any]]
-) -> None:
+# One test for the whole build: a build takes tens of seconds, and under xdist every worker
+# given a test that needs it would wait for it (the build itself runs once: `_once`).
+
+
+def test_sam_build_output(build_dir: Path, functions: dict[str, dict[str, Any]]) -> None:
+    """`sam build` without Docker: every function and the layer; the layer with the
+    pinned dependencies, byte-compiled; all of it importable in a clean interpreter."""
+    _check_functions_and_layer(build_dir, functions)
+    _check_layer_dependencies(build_dir)
+    _check_clean_import(build_dir, functions)
+
+
+def _check_functions_and_layer(build_dir: Path, functions: dict[str, dict[str, Any]]) -> None:
     built = load_yaml(build_dir / "template.yaml")
     resources = built["Resources"]
     for logical_id, props in functions.items():
@@ -317,7 +327,7 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def test_layer_has_the_pinned_dependencies_byte_compiled(build_dir: Path) -> None:
+def _check_layer_dependencies(build_dir: Path) -> None:
     python = build_dir / "CoreLayer" / "python"
     installed = {
         match.group(1).lower(): match.group(2)
@@ -369,9 +379,7 @@ print(json.dumps({"modules": len(names), "functions": len(functions)}))
 """
 
 
-def test_built_layer_and_functions_import_in_a_clean_interpreter(
-    build_dir: Path, functions: dict[str, dict[str, Any]]
-) -> None:
+def _check_clean_import(build_dir: Path, functions: dict[str, dict[str, Any]]) -> None:
     """`-I -S`: no site-packages, no PYTHONPATH, no user site, no current directory; only
     the built layer and function directories are added, as in the Lambda image."""
     layer = build_dir / "CoreLayer" / "python"
