@@ -30,6 +30,7 @@ import pytest
 from envreads import ROOT, Reads, file_reads
 
 from infra.local.cfn import load_yaml
+from infra.samlocal.__main__ import parse_args, sam_commands
 
 TEMPLATE = ROOT / "template.yaml"
 SAM = ROOT / ".venv-sam" / "bin" / "sam"
@@ -296,12 +297,34 @@ def test_variables_a_function_reads_itself_reach_it(
 # given a test that needs it would wait for it (the build itself runs once: `_once`).
 
 
-def test_sam_build_output(build_dir: Path, functions: dict[str, dict[str, Any]]) -> None:
+def test_sam_build_output(
+    build_dir: Path, env_file: Path, functions: dict[str, dict[str, Any]]
+) -> None:
     """`sam build` without Docker: every function and the layer; the layer with the
-    pinned dependencies, byte-compiled; all of it importable in a clean interpreter."""
+    pinned dependencies, byte-compiled; all of it importable in a clean interpreter; and
+    the SAM CLI takes `make sam-local`'s start command up to needing Docker."""
     _check_functions_and_layer(build_dir, functions)
     _check_layer_dependencies(build_dir)
     _check_clean_import(build_dir, functions)
+    _check_start_command(build_dir, env_file)
+
+
+def _check_start_command(build_dir: Path, env_file: Path) -> None:
+    """Every option `make sam-local` passes is one the SAM CLI accepts (a bad one is a
+    usage error, exit 2); with no container runtime it then stops at that (exit 1)."""
+    _, start = sam_commands(parse_args(["--sam", str(SAM)]), env_file, "us-east-1")
+    start[start.index("--template") + 1] = str(build_dir / "template.yaml")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "SAM_CLI_TELEMETRY": "0",
+        "DOCKER_HOST": f"unix://{build_dir}/no-docker.sock",
+    }
+    done = subprocess.run(
+        start, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "container runtime" in output, output
 
 
 def _check_functions_and_layer(build_dir: Path, functions: dict[str, dict[str, Any]]) -> None:
