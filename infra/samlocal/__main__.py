@@ -143,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cannot write {env_file}: {error}", file=sys.stderr)
             return 1
         write_env_file(env_file, environments)
+        if args.moto_host in ("0.0.0.0", "::"):
+            print(
+                f"note: moto (no authentication) listens on all interfaces, port "
+                f"{runtime.moto_port_in_use}; --moto-host <docker0 address> keeps it off "
+                "other networks (docs/local.md)",
+                file=sys.stderr,
+            )
         print(f"env-vars file: {env_file} (moto for containers: {aws_endpoint})")
         if args.env_only:
             return 0
