@@ -12,7 +12,7 @@ PORT ?= 3000
 # 4 workers vs. about 17 minutes with 2 on a 2-core machine).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: dev test lint typecheck format venv sam-venv node-deps validate unit api e2e bench clean
+.PHONY: dev sam-local test lint typecheck format venv sam-venv node-deps validate unit api e2e bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -41,6 +41,10 @@ node-deps: $(NODESTAMP)
 dev: $(STAMP)
 	$(VENV)/bin/python -m infra.local --port $(PORT)
 
+# sam-local: the functions under `sam local start-api` (needs Docker; docs/local.md).
+sam-local: $(STAMP) $(SAMSTAMP)
+	$(VENV)/bin/python -m infra.samlocal --port $(PORT) --sam $(SAMVENV)/bin/sam
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -68,4 +72,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache .mypy_cache .portcullis-sam
