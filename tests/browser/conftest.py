@@ -29,7 +29,7 @@ __all__ = ["api", "base_url", "client", "runtime", "workspace"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 # Each expectation waits at most this long (the machine is shared and slow).
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="session")

@@ -149,8 +149,8 @@ def test_reset_password_through_the_emailed_link(
     link = app_link(result, demo_url)
     assert link.startswith(f"{demo_url}/reset?"), link
     page.goto(link)
-    form.locator('input[name="password"]').fill(NEW_PASSWORD)
-    form.locator('input[name="confirmPassword"]').fill(NEW_PASSWORD)
+    form.locator('input[name="newPassword"]').fill(NEW_PASSWORD)
+    form.locator('input[name="confirmNewPassword"]').fill(NEW_PASSWORD)
     page.screenshot(path=screenshots / "reset-new-password.png")
     form.locator('button[type="submit"]').click()
     shows_dashboard(page, email)
@@ -159,7 +159,8 @@ def test_reset_password_through_the_emailed_link(
         f"/v0/tenants/{workspace.tenant_id}/auth/basic",
         json={"emailOrUsername": email, "password": PASSWORD},
     )
-    assert old.status_code == 401, old.text
+    assert old.status_code == 400, old.text
+    assert old.json()["message"] == "Incorrect email or password"
 
 
 def test_passwordless_link_log_in(
