@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from infra.local.demo import DEMO_FILE
 from infra.local.persistence import read_json
@@ -28,8 +28,10 @@ from infra.local.testing import api, base_url, client, runtime, workspace
 __all__ = ["api", "base_url", "client", "runtime", "workspace"]
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
-# Each expectation waits at most this long (the machine is shared and slow).
+# Each action and expectation waits at most this long (CI's 2 cores are shared, and a
+# password check is a real argon2id hash): `expect` has its own default (5 s), set here.
 TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
