@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "examples" / "toolkit"
-TOOLKIT_UMD = REPO_ROOT / "node_modules" / "@userfront" / "toolkit" / "dist" / "web-component.umd.js"
+TOOLKIT_UMD = REPO_ROOT / "node_modules/@userfront/toolkit/dist/web-component.umd.js"
 DEMO_FILE = "demo.json"  # in the data dir: where the demo is served (for tests and scripts)
 
 # Page path -> HTML file; the tenant's default paths plus the sign-up page.

@@ -87,9 +87,7 @@ def fill_password_login(page: Page, email: str, password: str) -> None:
     form.locator('button[type="submit"]').click()
 
 
-def test_sign_up_with_password_then_log_out(
-    page: Page, workspace: Any, screenshots: Path
-) -> None:
+def test_sign_up_with_password_then_log_out(page: Page, workspace: Any, screenshots: Path) -> None:
     email = new_email()
     page.goto("/signup")
     form = page.locator("signup-form")
