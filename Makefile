@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 SAMSTAMP := $(SAMVENV)/.installed
 NODESTAMP := node_modules/.installed
 PORT ?= 3000
+# The example app with Userfront's toolkit forms (docs/toolkit.md).
+DEMO_PORT ?= 5173
 # Two pytest workers per core: each API-test worker mostly waits on its own local runtime
 # (a separate process), so one per core leaves the cores half idle (measured: 10m42s with
 # 4 workers vs. about 17 minutes with 2 on a 2-core machine).
@@ -38,8 +40,8 @@ $(NODESTAMP): package.json package-lock.json
 
 node-deps: $(NODESTAMP)
 
-dev: $(STAMP)
-	$(VENV)/bin/python -m infra.local --port $(PORT)
+dev: $(STAMP) $(NODESTAMP)
+	$(VENV)/bin/python -m infra.local --port $(PORT) --demo-port $(DEMO_PORT)
 
 # sam-local: the functions under `sam local start-api` (needs Docker; docs/local.md).
 sam-local: $(STAMP) $(SAMSTAMP)

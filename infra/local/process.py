@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infra.local.bootstrap import Workspace, load_workspace
+from infra.local.demo import DEMO_FILE
 from infra.local.persistence import LOCAL_FILE, read_json
 from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, Started
 
@@ -52,6 +53,7 @@ class RuntimeProcess(Started):
     def start(self) -> RuntimeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / LOCAL_FILE).unlink(missing_ok=True)
+        (self.data_dir / DEMO_FILE).unlink(missing_ok=True)
         command = [
             sys.executable,
             "-m",
@@ -64,6 +66,8 @@ class RuntimeProcess(Started):
             str(self.template_path),
             "--save-interval",
             str(self.save_interval),
+            "--demo-port",  # the example app (infra/local/demo.py) on a free port too
+            "0",
         ]
         if not self.bootstrap:
             command.append("--no-bootstrap")
