@@ -104,9 +104,7 @@ def _metadata(tenant_id: str) -> Response[str]:
         document = idp.metadata(tenant_id)
     except PortcullisError as error:
         return _error(error)
-    return Response(
-        status_code=200, content_type="application/samlmetadata+xml", body=document
-    )
+    return Response(status_code=200, content_type="application/samlmetadata+xml", body=document)
 
 
 def _receive(tenant_id: str, kind: str) -> Response[str]:
@@ -157,7 +155,7 @@ def _pending_cookie(tenant_id: str) -> str | None:
 
 
 def _complete(kind: str) -> Response[str]:
-    binding, params = _params()
+    _binding, params = _params()
     query = dict(app.current_event.query_string_parameters or {})
     tenant_id = query.get("tenant_id") or ""
     if "SAMLRequest" in params:  # an SP using concepts §9.1's URL

@@ -8,7 +8,7 @@ import html
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -26,7 +26,7 @@ def key_pair(name: str = "sp.example.com") -> tuple[str, str]:
     """(certificate PEM, private key PEM) of a self-signed SP signing certificate."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    start = datetime.now(timezone.utc) - timedelta(minutes=5)
+    start = datetime.now(UTC) - timedelta(minutes=5)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -70,7 +70,7 @@ class Sp:
             required_sso_binding=C.BINDING_HTTP_REDIRECT,
             required_slo_binding=C.BINDING_HTTP_REDIRECT,
         )
-        self.settings = OneLogin_Saml2_IdPMetadataParser.merge_settings(
+        merged = OneLogin_Saml2_IdPMetadataParser.merge_settings(
             {
                 "strict": True,
                 "sp": {
@@ -81,26 +81,34 @@ class Sp:
                     "x509cert": self.cert,
                     "privateKey": self.key,
                 },
-                "security": {
-                    "authnRequestsSigned": signed,
-                    "logoutRequestSigned": signed,
-                    "wantAssertionsSigned": True,
-                    "wantMessagesSigned": True,
-                    "signatureAlgorithm": C.RSA_SHA256,
-                    "digestAlgorithm": C.SHA256,
-                    "rejectDeprecatedAlgorithm": True,
-                },
             },
             idp,
         )
+        # Our metadata says WantAuthnRequestsSigned="false" (only SPs that register a
+        # certificate must sign), which the parser copies into `security`: set it after.
+        merged["security"].update(
+            {
+                "authnRequestsSigned": signed,
+                "logoutRequestSigned": signed,
+                "wantAssertionsSigned": True,
+                "wantMessagesSigned": True,
+                "signatureAlgorithm": C.RSA_SHA256,
+                "digestAlgorithm": C.SHA256,
+                "rejectDeprecatedAlgorithm": True,
+            }
+        )
+        self.settings = merged
 
-    def auth(self, path: str = "/acs", post: dict[str, str] | None = None,
-             get: dict[str, str] | None = None) -> OneLogin_Saml2_Auth:
+    def auth(
+        self,
+        path: str = "/acs",
+        post: dict[str, str] | None = None,
+        get: dict[str, str] | None = None,
+    ) -> OneLogin_Saml2_Auth:
         """The toolkit fed request data the way its docs show (`prepare_request`)."""
         request = {
             "https": "on",
             "http_host": self.host,
-            "server_port": 443,
             "script_name": path,
             "get_data": get or {},
             "post_data": post or {},

@@ -140,7 +140,7 @@ def test_idp_information(http, tenant, live_key, idp_metadata, workspace) -> Non
     assert body["logoutUrl"].endswith(f"/v0/tenants/{tenant}/auth/saml/idp/slo")
     der = base64.b64decode("".join(body["certificate"].strip().splitlines()[1:-1]))
     assert body["sha256Fingerprint"].replace(":", "").lower() == hashlib.sha256(der).hexdigest()
-    assert body["sha1Fingerprint"].replace(":", "").lower() == hashlib.sha1(der).hexdigest()
+    assert body["sha1Fingerprint"].replace(":", "").lower() == hashlib.sha1(der).hexdigest()  # noqa: S324 (the fingerprint SPs ask for)
     assert "".join(body["certificate"].strip().splitlines()[1:-1]) in idp_metadata
     readonly = http.get(
         f"/v0/tenants/{tenant}/saml/idp", headers=bearer(workspace.key("live", "readonly"))
@@ -219,9 +219,7 @@ def test_hostile_metadata_is_refused(http, tenant, live_key, document) -> None:
 @pytest.mark.parametrize("document", [LAUGHS, EXTERNAL])
 def test_hostile_authn_request_is_refused(http, tenant, document) -> None:
     encoded = base64.b64encode(document.encode()).decode()
-    refused = http.post(
-        f"/v0/tenants/{tenant}/auth/saml/idp/sso", data={"SAMLRequest": encoded}
-    )
+    refused = http.post(f"/v0/tenants/{tenant}/auth/saml/idp/sso", data={"SAMLRequest": encoded})
     assert refused.status_code == 400 and "DTD" in refused.text
     assert refused.headers["content-type"].startswith("text/html")
     assert "set-cookie" not in refused.headers
@@ -245,17 +243,19 @@ def test_sp_initiated_login_with_redirect_binding(http, tenant, domain, sp, user
     assert attributes["roles"] == ["admin"]
     assert "email" not in attributes
     assert auth.get_session_index() == _session_id(user)
-    # The pending request was consumed: the same cookie does not log in twice.
+    # The pending request was consumed: the same cookie again finds none, so this SP
+    # (which allows it) gets an IdP-initiated response, answering no request.
     again = _finish(http, tenant, user, cookie)
-    assert again.status_code in (200, 400)
-    assert again.status_code == 200 and "InResponseTo" not in _decoded(again)  # IdP-initiated
+    assert again.status_code == 200 and "InResponseTo" not in _decoded(again)
 
 
 def _session_id(user: dict[str, Any]) -> str:
     payload = user["access"].split(".")[1]
     import json
 
-    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sessionId"])
+    return str(
+        json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sessionId"]
+    )
 
 
 def _decoded(page: httpx.Response) -> str:
@@ -266,10 +266,14 @@ def _post_request(sp: Sp, *, sign: bool = True, acs: str | None = None) -> tuple
     request = OneLogin_Saml2_Authn_Request(sp.auth().get_settings())
     xml = request.get_xml()
     if acs:
-        xml = xml.replace(f'AssertionConsumerServiceURL="{sp.acs}"', f'AssertionConsumerServiceURL="{acs}"')
+        xml = xml.replace(
+            f'AssertionConsumerServiceURL="{sp.acs}"', f'AssertionConsumerServiceURL="{acs}"'
+        )
     if sign:
         xml = OneLogin_Saml2_Utils.add_sign(xml, sp.key, sp.cert)
-    return base64.b64encode(xml if isinstance(xml, bytes) else xml.encode()).decode(), request.get_id()
+    return base64.b64encode(
+        xml if isinstance(xml, bytes) else xml.encode()
+    ).decode(), request.get_id()
 
 
 def test_sp_initiated_login_with_post_binding(http, tenant, sp, user) -> None:
@@ -290,11 +294,12 @@ def test_any_byte_of_our_response_tampered_is_rejected_by_the_sp(http, tenant, s
     document = base64.b64decode(fields["SAMLResponse"]).decode()
     for original, forged in [
         (user["email"], "ceo@example.com"),
-        ('"admin"', '"owner"'),
-        ("<saml:AttributeValue xsi:type=\"xs:string\">admin", "<saml:AttributeValue xsi:type=\"xs:string\">root!"),
+        (
+            '<saml:AttributeValue xsi:type="xs:string">admin',
+            '<saml:AttributeValue xsi:type="xs:string">root!',
+        ),
     ]:
-        if original not in document:
-            continue
+        assert original in document
         tampered = document.replace(original, forged, 1)
         assert tampered != document
         auth = sp.auth(post={"SAMLResponse": base64.b64encode(tampered.encode()).decode()})
@@ -368,7 +373,9 @@ def test_unknown_sp_and_acs_mismatch_are_refused(http, tenant, sp, idp_metadata)
     assert mismatch.status_code == 400 and "AssertionConsumerServiceURL" in mismatch.text
 
 
-def test_unsigned_tampered_and_replayed_requests_are_refused(http, tenant, sp, idp_metadata) -> None:
+def test_unsigned_tampered_and_replayed_requests_are_refused(
+    http, tenant, sp, idp_metadata
+) -> None:
     sso = f"/v0/tenants/{tenant}/auth/saml/idp/sso"
     unsigned, _ = _post_request(sp, sign=False)
     refused = http.post(sso, data={"SAMLRequest": unsigned})
@@ -388,7 +395,11 @@ def test_unsigned_tampered_and_replayed_requests_are_refused(http, tenant, sp, i
     signed, _ = _post_request(sp)
     xml = base64.b64decode(signed).decode().replace("ForceAuthn", "IsPassive", 1)
     if xml == base64.b64decode(signed).decode():
-        xml = base64.b64decode(signed).decode().replace('Version="2.0"', 'Version="2.0" ForceAuthn="true"', 1)
+        xml = (
+            base64.b64decode(signed)
+            .decode()
+            .replace('Version="2.0"', 'Version="2.0" ForceAuthn="true"', 1)
+        )
     tampered = http.post(sso, data={"SAMLRequest": base64.b64encode(xml.encode()).decode()})
     assert tampered.status_code == 400 and "signature" in tampered.text.lower()
 
@@ -428,7 +439,9 @@ def test_sp_initiated_logout(http, tenant, domain, sp, user) -> None:
     assert action == sp.sls and fields["RelayState"] == "/bye"
     document = base64.b64decode(fields["SAMLResponse"])
     idp_cert = sp.settings["idp"]["x509cert"]
-    assert OneLogin_Saml2_Utils.validate_sign(document, idp_cert, raise_exceptions=False)
+    assert OneLogin_Saml2_Utils.validate_sign(
+        document, idp_cert, xpath="/samlp:LogoutResponse/ds:Signature", raise_exceptions=False
+    )
     slo = sp.auth(path="/sls", get={"SAMLResponse": fields["SAMLResponse"]})
     slo.settings_validate = None
     settings = slo.get_settings()
@@ -439,7 +452,9 @@ def test_sp_initiated_logout(http, tenant, domain, sp, user) -> None:
     assert http.get("/v0/self", headers=bearer(user["access"])).status_code == 200
 
 
-def test_idp_initiated_login_only_for_an_sp_that_allows_it(http, tenant, sp, user, live_key) -> None:
+def test_idp_initiated_login_only_for_an_sp_that_allows_it(
+    http, tenant, sp, user, live_key
+) -> None:
     page = _finish(http, tenant, user, None)
     auth, _ = _accepted(sp, page, None)
     assert auth.get_nameid() == user["email"]
@@ -447,8 +462,10 @@ def test_idp_initiated_login_only_for_an_sp_that_allows_it(http, tenant, sp, use
     other = http.post(
         f"/v0/tenants/{tenant}/saml/sps",
         json={
-            "name": "Other", "entityId": "https://other.example.com/sp",
-            "acsUrl": "https://other.example.com/acs", "allowIdpInitiated": True,
+            "name": "Other",
+            "entityId": "https://other.example.com/sp",
+            "acsUrl": "https://other.example.com/acs",
+            "allowIdpInitiated": True,
         },
         headers=bearer(live_key),
     )
@@ -465,7 +482,9 @@ def test_idp_initiated_login_only_for_an_sp_that_allows_it(http, tenant, sp, use
         )
         _accepted(sp, _finish(http, tenant, user, None, token=token), None)
     finally:
-        http.delete(f"/v0/tenants/{tenant}/saml/sps/{other.json()['spId']}", headers=bearer(live_key))
+        http.delete(
+            f"/v0/tenants/{tenant}/saml/sps/{other.json()['spId']}", headers=bearer(live_key)
+        )
 
 
 def test_alias_urls_of_concepts(http, tenant, sp, user) -> None:

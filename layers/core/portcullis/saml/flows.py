@@ -150,9 +150,7 @@ def _pending(tenant_id: str, kind: str, pending_id: str | None) -> store.SamlPen
     return item
 
 
-def complete(
-    kind: str, query: dict[str, str], pending_id: str | None, ip: str
-) -> Form:
+def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) -> Form:
     """§12.2 / §12.3: token + uuid → the form posting our answer to the SP."""
     tenant_id, token, user_uuid = (query.get(k) for k in ("tenant_id", "token", "uuid"))
     if not tenant_id or not token or not user_uuid:
@@ -187,7 +185,10 @@ def complete(
             raise Unauthorized(INVALID)
     if pending is not None:
         pending = store.take_pending(
-            pending.pk.removeprefix("SAMLREQ#"), tenant_id=tenant_id, kind=kind, now=int(time.time())
+            pending.pk.removeprefix("SAMLREQ#"),
+            tenant_id=tenant_id,
+            kind=kind,
+            now=int(time.time()),
         )
         if pending is None:
             raise BadRequest(NO_PENDING)
@@ -198,7 +199,9 @@ def complete(
     assert target is not None
     sp = target[1]
     key = keys.signing_key(keys.workspace_of(keys.live_tenant(tenant_id)))
-    clear = f"{cookie_name(tenant_id)}=; Path={COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
+    clear = (
+        f"{cookie_name(tenant_id)}=; Path={COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
+    )
     relay = {"RelayState": pending.relayState} if pending is not None and pending.relayState else {}
     if kind == "login":
         document = protocol.build_response(
@@ -244,7 +247,7 @@ def form_page(form: Form) -> str:
         for k, v in form.fields.items()
     )
     return (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Signing in…</title></head>"
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in…</title></head>'
         '<body onload="document.forms[0].submit()">'
         f'<form method="post" action="{html.escape(form.action)}">{inputs}'
         '<noscript><button type="submit">Continue</button></noscript></form></body></html>'
@@ -253,6 +256,6 @@ def form_page(form: Form) -> str:
 
 def error_page(error: PortcullisError) -> str:
     return (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>SAML error</title></head>"
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>SAML error</title></head>'
         f"<body><h1>SAML sign-in failed</h1><p>{html.escape(error.message)}</p></body></html>"
     )

@@ -91,12 +91,16 @@ def metadata(tenant_id: str) -> str:
         cert.text = keys.der_base64(item.certificatePem)
     for binding in (BINDING_REDIRECT, BINDING_POST):
         etree.SubElement(
-            idp, f"{{{md}}}SingleLogoutService", {"Binding": binding, "Location": slo_url(tenant_id)}
+            idp,
+            f"{{{md}}}SingleLogoutService",
+            {"Binding": binding, "Location": slo_url(tenant_id)},
         )
     for urn in NAMEID_FORMATS.values():
         etree.SubElement(idp, f"{{{md}}}NameIDFormat").text = urn
     for binding in (BINDING_REDIRECT, BINDING_POST):
         etree.SubElement(
-            idp, f"{{{md}}}SingleSignOnService", {"Binding": binding, "Location": sso_url(tenant_id)}
+            idp,
+            f"{{{md}}}SingleSignOnService",
+            {"Binding": binding, "Location": sso_url(tenant_id)},
         )
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()

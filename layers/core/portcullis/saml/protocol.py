@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
+import xmlsec
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils as Utils
@@ -74,9 +75,7 @@ def _signed_query(params: dict[str, str]) -> list[str]:
         if name in params:
             parts.append((name, params[name]))
     upper = "&".join(f"{k}={quote_plus(v)}" for k, v in parts)
-    lower = "&".join(
-        f"{k}={Utils.escape_url(v, lowercase_urlencoding=True)}" for k, v in parts
-    )
+    lower = "&".join(f"{k}={Utils.escape_url(v, lowercase_urlencoding=True)}" for k, v in parts)
     return [upper] if upper == lower else [upper, lower]
 
 
@@ -100,6 +99,8 @@ def _check_post_signature(root: Any, certificate: str) -> None:
     """Exactly one signature, a child of the root, over the root itself (by its ID)."""
     signatures = root.findall(".//ds:Signature", NS)
     direct = root.findall("ds:Signature", NS)
+    if not signatures:
+        raise RefusedRequest("The SAML request must be signed")
     if len(signatures) != 1 or len(direct) != 1:
         raise RefusedRequest("The SAML request must carry exactly one signature")
     root_id = root.get("ID")
@@ -111,6 +112,7 @@ def _check_post_signature(root: Any, certificate: str) -> None:
     method = direct[0].find("ds:SignedInfo/ds:SignatureMethod", NS)
     if method is None or method.get("Algorithm") not in SIG_ALGORITHMS:
         raise RefusedRequest("Unsupported signature algorithm")
+    xmlsec.tree.add_ids(root, ["ID"])
     if not Utils.validate_node_sign(direct[0], root, certificate, raise_exceptions=False):
         raise RefusedRequest("Invalid SAML request signature")
 
@@ -189,14 +191,15 @@ def _el(parent: Any, ns: str, tag: str, text: str | None = None, **attrs: str) -
 
 
 def _root(ns: str, tag: str, **attrs: str) -> Any:
-    return etree.Element(
-        f"{{{ns}}}{tag}", attrs, nsmap={"samlp": C.NS_SAMLP, "saml": C.NS_SAML}
-    )
+    return etree.Element(f"{{{ns}}}{tag}", attrs, nsmap={"samlp": C.NS_SAMLP, "saml": C.NS_SAML})
 
 
 def _sign(node: Any, key: SigningKey) -> Any:
     signed = Utils.add_sign(
-        etree.tostring(node), key.private_key_pem, key.certificate_pem, sign_algorithm=C.RSA_SHA256,
+        etree.tostring(node),
+        key.private_key_pem,
+        key.certificate_pem,
+        sign_algorithm=C.RSA_SHA256,
         digest_algorithm=C.SHA256,
     )
     return xmlsafe.parse(signed, limit=1024 * 1024)
@@ -224,8 +227,13 @@ def build_response(
     issue = _saml_time(at)
     extra = {"InResponseTo": in_response_to} if in_response_to else {}
     response = _root(
-        C.NS_SAMLP, "Response", ID=new_id(), Version="2.0", IssueInstant=issue,
-        Destination=sp.acsUrl, **extra,
+        C.NS_SAMLP,
+        "Response",
+        ID=new_id(),
+        Version="2.0",
+        IssueInstant=issue,
+        Destination=sp.acsUrl,
+        **extra,
     )
     _el(response, C.NS_SAML, "Issuer", issuer)
     status = _el(response, C.NS_SAMLP, "Status")
@@ -238,15 +246,28 @@ def build_response(
     )
     _el(assertion, C.NS_SAML, "Issuer", issuer)
     subject = _el(assertion, C.NS_SAML, "Subject")
-    _el(subject, C.NS_SAML, "NameID", name_id_value(sp, user), Format=NAMEID_FORMATS[sp.nameIdFormat])
+    _el(
+        subject,
+        C.NS_SAML,
+        "NameID",
+        name_id_value(sp, user),
+        Format=NAMEID_FORMATS[sp.nameIdFormat],
+    )
     confirmation = _el(subject, C.NS_SAML, "SubjectConfirmation", Method=C.CM_BEARER)
     _el(
-        confirmation, C.NS_SAML, "SubjectConfirmationData",
-        NotOnOrAfter=_saml_time(at + ASSERTION_LIFETIME), Recipient=sp.acsUrl, **extra,
+        confirmation,
+        C.NS_SAML,
+        "SubjectConfirmationData",
+        NotOnOrAfter=_saml_time(at + ASSERTION_LIFETIME),
+        Recipient=sp.acsUrl,
+        **extra,
     )
     conditions = _el(
-        assertion, C.NS_SAML, "Conditions",
-        NotBefore=_saml_time(at - NOT_BEFORE_SKEW), NotOnOrAfter=_saml_time(at + ASSERTION_LIFETIME),
+        assertion,
+        C.NS_SAML,
+        "Conditions",
+        NotBefore=_saml_time(at - NOT_BEFORE_SKEW),
+        NotOnOrAfter=_saml_time(at + ASSERTION_LIFETIME),
     )
     restriction = _el(conditions, C.NS_SAML, "AudienceRestriction")
     _el(restriction, C.NS_SAML, "Audience", sp.entityId)
@@ -256,7 +277,10 @@ def build_response(
     statement = _el(assertion, C.NS_SAML, "AttributeStatement")
     for name, values in attribute_values(user):
         attribute = _el(
-            statement, C.NS_SAML, "Attribute", Name=sp.attributeMapping.get(name, name),
+            statement,
+            C.NS_SAML,
+            "Attribute",
+            Name=sp.attributeMapping.get(name, name),
             NameFormat=ATTR_BASIC,
         )
         for value in values:
@@ -289,8 +313,13 @@ def build_logout_response(
 ) -> str:
     extra = {"InResponseTo": in_response_to} if in_response_to else {}
     response = _root(
-        C.NS_SAMLP, "LogoutResponse", ID=new_id(), Version="2.0",
-        IssueInstant=_saml_time(now()), Destination=str(sp.logoutUrl), **extra,
+        C.NS_SAMLP,
+        "LogoutResponse",
+        ID=new_id(),
+        Version="2.0",
+        IssueInstant=_saml_time(now()),
+        Destination=str(sp.logoutUrl),
+        **extra,
     )
     _el(response, C.NS_SAML, "Issuer", issuer)
     status = _el(response, C.NS_SAMLP, "Status")

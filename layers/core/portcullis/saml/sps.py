@@ -78,9 +78,7 @@ class SpFields(BaseModel):
     logoutUrl: HttpsUrl | None = None
     spCertificate: Certificate | None = None
     nameIdFormat: Literal["emailAddress", "persistent", "unspecified"] = "emailAddress"
-    attributeMapping: Annotated[
-        dict[str, AttrName], AfterValidator(_attribute_mapping)
-    ] = {}
+    attributeMapping: Annotated[dict[str, AttrName], AfterValidator(_attribute_mapping)] = {}
     signAssertion: bool = True
     signResponse: bool = True
     allowIdpInitiated: bool = False
@@ -113,7 +111,9 @@ def from_metadata(document: Any) -> dict[str, Any]:
         raise BadRequest('"metadata" has no SPSSODescriptor')
     found: dict[str, Any] = {"entityId": root.get("entityID")}
     acs = [
-        e for e in sp.findall(f"{{{NS_MD}}}AssertionConsumerService") if e.get("Binding") == BINDING_POST
+        e
+        for e in sp.findall(f"{{{NS_MD}}}AssertionConsumerService")
+        if e.get("Binding") == BINDING_POST
     ]
     if acs:
         default = [e for e in acs if e.get("isDefault") == "true"]

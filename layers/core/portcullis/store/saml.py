@@ -176,7 +176,9 @@ def delete_sp(item: SamlSpItem, entity_digest: str) -> None:
 
 def get_sp(tenant_id: str, sp_id: str) -> SamlSpItem | None:
     try:
-        return SamlSpItem.get(tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True)
+        return SamlSpItem.get(
+            tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True
+        )
     except DoesNotExist:
         return None
 
@@ -190,9 +192,7 @@ def sp_id_for_entity(tenant_id: str, entity_digest: str) -> str | None:
 
 
 def list_sps(tenant_id: str) -> list[SamlSpItem]:
-    return list(
-        SamlSpItem.query(tenant_pk(MODE, tenant_id), SamlSpItem.sk.startswith(SP_PREFIX))
-    )
+    return list(SamlSpItem.query(tenant_pk(MODE, tenant_id), SamlSpItem.sk.startswith(SP_PREFIX)))
 
 
 # -- pending requests, seen ids, tokens -------------------------------------------------
@@ -216,7 +216,10 @@ def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> No
     transactions.commit(
         [seen, item],
         [],
-        save_conditions={0: SamlSeenItem.pk.does_not_exist(), 1: SamlPendingItem.pk.does_not_exist()},
+        save_conditions={
+            0: SamlSeenItem.pk.does_not_exist(),
+            1: SamlPendingItem.pk.does_not_exist(),
+        },
     )
 
 
