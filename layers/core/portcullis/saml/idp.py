@@ -103,4 +103,4 @@ def metadata(tenant_id: str) -> str:
             f"{{{md}}}SingleSignOnService",
             {"Binding": binding, "Location": sso_url(tenant_id)},
         )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8")).decode()

@@ -292,7 +292,7 @@ def build_response(
     response.append(assertion)
     if sp.signResponse:
         response = _sign(response, key)
-    return etree.tostring(response, xml_declaration=False, encoding="unicode")
+    return str(etree.tostring(response, xml_declaration=False, encoding="unicode"))
 
 
 def attribute_values(user: dict[str, Any]) -> list[tuple[str, list[str]]]:
@@ -325,4 +325,4 @@ def build_logout_response(
     status = _el(response, C.NS_SAMLP, "Status")
     _el(status, C.NS_SAMLP, "StatusCode", Value=SUCCESS)
     signed = _sign(response, key)
-    return etree.tostring(signed, encoding="unicode")
+    return str(etree.tostring(signed, encoding="unicode"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
 from portcullis.store.base import Item, take, tenant_pk
@@ -154,7 +155,7 @@ def create_sp(item: SamlSpItem, entity_digest: str) -> None:
 def replace_sp(item: SamlSpItem, old_digest: str, new_digest: str) -> None:
     """Save a changed SP; a changed entity id moves its guard in the same write."""
     saves: list[Item] = [item]
-    conditions = {0: SamlSpItem.pk.exists()}
+    conditions: dict[int, Condition] = {0: SamlSpItem.pk.exists()}
     deletes = []
     if old_digest != new_digest:
         saves.append(_guard(item.tenantId, new_digest, item.spId))
