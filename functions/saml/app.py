@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from portcullis.access.callers import api_caller
+from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.saml import flows, idp, keys, sps
@@ -19,7 +20,19 @@ from portcullis.sessions import tokenauth
 app = create_app(credentials=api_caller)
 
 HTML = "text/html; charset=utf-8"
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Browser-facing pages: never cached, never framed, and no Referer (the login URL carries
+# the SAML token). The form posts to the SP's registered https URL.
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline'; form-action https:; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
 
 
 def _admin(tenant_id: str, level: str = "admin") -> str:
@@ -54,7 +67,7 @@ def remove_certificate(tenantId: str, kid: str) -> dict[str, Any]:
 @app.post("/v0/tenants/<tenantId>/saml/sps")
 def create_sp(tenantId: str) -> dict[str, Any]:
     tenant_id = _admin(tenantId)
-    return sps.create(tenant_id, app.current_event.json_body)
+    return sps.create(tenant_id, json_body(app))
 
 
 @app.get("/v0/tenants/<tenantId>/saml/sps")
@@ -70,7 +83,7 @@ def read_sp(tenantId: str, spId: str) -> dict[str, Any]:
 @app.put("/v0/tenants/<tenantId>/saml/sps/<spId>")
 def update_sp(tenantId: str, spId: str) -> dict[str, Any]:
     tenant_id = _admin(tenantId)
-    return sps.replace(tenant_id, spId, app.current_event.json_body)
+    return sps.replace(tenant_id, spId, json_body(app))
 
 
 @app.delete("/v0/tenants/<tenantId>/saml/sps/<spId>")
@@ -110,7 +123,7 @@ def _metadata(tenant_id: str) -> Response[str]:
 def _receive(tenant_id: str, kind: str) -> Response[str]:
     binding, params = _params()
     try:
-        redirect = flows.receive(tenant_id, kind, binding, params)
+        redirect = flows.receive(tenant_id, kind, binding, params, source_ip(app))
     except PortcullisError as error:
         return _error(error)
     return Response(

@@ -517,3 +517,54 @@ def test_deflate_bomb_is_refused(http, tenant) -> None:
         params={"SAMLRequest": base64.b64encode(data).decode()},
     )
     assert refused.status_code == 400 and "too large" in refused.text
+
+
+def test_sp_json_body_errors_name_the_field(http, tenant, live_key) -> None:
+    path = f"/v0/tenants/{tenant}/saml/sps"
+    broken = http.post(
+        path, content=b"{not json", headers={**bearer(live_key), "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400 and '"body"' in broken.json()["message"]
+    missing = http.post(path, json={"name": "x"}, headers=bearer(live_key))
+    assert missing.status_code == 400 and "entityId" in missing.json()["message"]
+    assert http.get(f"{path}/not-a-uuid", headers=bearer(live_key)).status_code == 404
+
+
+def test_certificate_rotation_publishes_both_until_the_old_is_removed(
+    http, tenant, live_key, sp, user
+) -> None:
+    """Last in the module: the workspace's signing key changes (this worker's runtime
+    only); the module's SP is re-configured from the new metadata at the end."""
+    before = http.get(f"/v0/tenants/{tenant}/saml/idp", headers=bearer(live_key)).json()
+    rotated = http.post(f"/v0/tenants/{tenant}/saml/idp/certificates", headers=bearer(live_key))
+    assert rotated.status_code == 200, rotated.text
+    certificates = rotated.json()["certificates"]
+    assert len(certificates) == len(before["certificates"]) + 1
+    new, old = certificates[0], certificates[1]
+    assert new["signing"] and not old["signing"]
+    assert rotated.json()["certificate"] == new["certificate"] != before["certificate"]
+    metadata = http.get(f"/v0/tenants/{tenant}/auth/saml/idp/metadata").text
+    for cert in (new, old):
+        assert "".join(cert["certificate"].strip().splitlines()[1:-1]) in metadata
+    # An SP that still trusts only the old certificate now refuses our responses...
+    sent, request_id = _start_login(http, sp)
+    page = _finish(http, tenant, user, pending_cookie(sent, tenant))
+    stale = sp.auth(post=form_of(page.text)[1])
+    stale.process_response(request_id=request_id)
+    assert stale.get_errors() != []
+    # ...and one configured from the metadata of the overlap (both certificates) accepts.
+    sp.configure(metadata)
+    sent, request_id = _start_login(http, sp)
+    _accepted(sp, _finish(http, tenant, user, pending_cookie(sent, tenant)), request_id)
+    # The signing certificate cannot be removed; the old one can.
+    keep = http.delete(
+        f"/v0/tenants/{tenant}/saml/idp/certificates/{new['kid']}", headers=bearer(live_key)
+    )
+    assert keep.status_code == 400
+    removed = http.delete(
+        f"/v0/tenants/{tenant}/saml/idp/certificates/{old['kid']}", headers=bearer(live_key)
+    )
+    assert removed.status_code == 200 and len(removed.json()["certificates"]) == 1
+    metadata = http.get(f"/v0/tenants/{tenant}/auth/saml/idp/metadata").text
+    assert "".join(old["certificate"].strip().splitlines()[1:-1]) not in metadata
+    sp.configure(metadata)

@@ -22,9 +22,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError, Unauthorized
 from portcullis.platform.identifiers import TENANT_ID, UUID
-from portcullis.ratelimit import authfailures
+from portcullis.ratelimit import authfailures, perip
 from portcullis.saml import idp, keys, protocol, sps
 from portcullis.sessions.tokenauth import SignedIn, token_user
 from portcullis.store import saml as store
@@ -70,8 +71,16 @@ def _login_page(tenant_id: str) -> str:
     return f"https://{domains[0].domain}{state.settings.logoutRedirectPath}"
 
 
-def receive(tenant_id: str, kind: str, binding: str, params: dict[str, str]) -> Redirect:
+def _count(tenant_id: str, ip: str) -> None:
+    """Every SP-facing and login request counts in the tenant's `requestsPerIp` (429)."""
+    state = tenant_state(store.MODE, tenant_id)
+    if state is not None:
+        perip.count_request(store.MODE, tenant_id, ip, state.settings.rateLimits)
+
+
+def receive(tenant_id: str, kind: str, binding: str, params: dict[str, str], ip: str) -> Redirect:
     _tenant(tenant_id)
+    _count(tenant_id, ip)
 
     def lookup(entity_id: str) -> tuple[str, sps.SpFields] | None:
         sp_id = store.sp_id_for_entity(tenant_id, sps.entity_digest(entity_id))
@@ -119,7 +128,7 @@ def issue_token(caller: SignedIn) -> dict[str, Any]:
     assert user is not None
     token = str(uuid.uuid4())
     store.put_token(
-        hashlib.sha256(token.encode()).hexdigest(),
+        secret_digest(token),
         tenantId=caller.tenant_id,
         userId=int(user.userId),
         userUuid=str(user.userUuid),
@@ -156,6 +165,7 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
     if not tenant_id or not token or not user_uuid:
         raise BadRequest('"tenant_id", "token" and "uuid" are required')
     _tenant(tenant_id)
+    _count(tenant_id, ip)
     if not UUID.match(token) or not UUID.match(user_uuid):
         raise Unauthorized(INVALID)
     pending = _pending(tenant_id, kind, pending_id)
@@ -167,7 +177,7 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
     with authfailures.Watch(ip) as watch:
         watch.presented()
         taken = store.take_token(
-            hashlib.sha256(token.lower().encode()).hexdigest(),
+            secret_digest(token.lower()),
             tenant_id=tenant_id,
             user_uuid=user_uuid.lower(),
             now=int(time.time()),
