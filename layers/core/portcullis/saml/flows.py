@@ -169,8 +169,13 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
     if not UUID.match(token) or not UUID.match(user_uuid):
         raise Unauthorized(INVALID)
     pending = _pending(tenant_id, kind, pending_id)
-    target: tuple[str, sps.SpFields] | None = None
-    if pending is None:
+    # The SP is settled before the token is taken: a refusal here consumes nothing.
+    if pending is not None:
+        fields = sps.with_id(tenant_id, pending.spId)
+        if fields is None or not fields.isActive:
+            raise BadRequest("The service provider is no longer registered")
+        target: tuple[str, sps.SpFields] | None = (pending.spId, fields)
+    else:
         target = sps.idp_initiated_target(tenant_id) if kind == "login" else None
         if target is None:
             raise BadRequest(NO_PENDING)
@@ -190,22 +195,16 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
             "mode": store.MODE,
             "tenantId": tenant_id,
         }
-        user = token_user(claims)
+        user = token_user(claims)  # the session is still live, the user not locked
         if user is None:
             raise Unauthorized(INVALID)
     if pending is not None:
+        assert pending_id is not None
         pending = store.take_pending(
-            pending.pk.removeprefix("SAMLREQ#"),
-            tenant_id=tenant_id,
-            kind=kind,
-            now=int(time.time()),
+            pending_id, tenant_id=tenant_id, kind=kind, now=int(time.time())
         )
-        if pending is None:
+        if pending is None:  # another tab answered it meanwhile
             raise BadRequest(NO_PENDING)
-        fields = sps.with_id(tenant_id, pending.spId)
-        if fields is None or not fields.isActive:
-            raise BadRequest("The service provider is no longer registered")
-        target = (pending.spId, fields)
     assert target is not None
     sp = target[1]
     key = keys.signing_key(keys.workspace_of(keys.live_tenant(tenant_id)))

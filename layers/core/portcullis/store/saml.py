@@ -16,7 +16,7 @@ Key layout (all live mode):
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 
@@ -74,7 +74,6 @@ class SamlTokenItem(Item):
     userUuid = UnicodeAttribute()
     sessionId = UnicodeAttribute()
     expiresAt = NumberAttribute()
-    used = BooleanAttribute(default=False)
 
 
 # -- signing keys ---------------------------------------------------------------------
