@@ -498,7 +498,12 @@ def test_alias_urls_of_concepts(http, tenant, sp, user) -> None:
 
 
 def test_missing_parameters_answer_an_html_page(http, tenant) -> None:
-    for params in [{}, {"tenant_id": tenant}, {"tenant_id": tenant, "token": str(uuid.uuid4())}]:
+    for params in [
+        {},
+        {"tenant_id": tenant},
+        {"tenant_id": tenant, "token": str(uuid.uuid4())},
+        {"tenant_id": "zzzzzzzz", "token": str(uuid.uuid4()), "uuid": str(uuid.uuid4())},
+    ]:
         page = http.get("/v0/auth/saml/idp/login", params=params)
         assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     unknown = http.get(

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from portcullis.platform.digests import secret_digest
-from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError, Unauthorized
+from portcullis.platform.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PortcullisError,
+    Unauthorized,
+)
 from portcullis.platform.identifiers import TENANT_ID, UUID
 from portcullis.ratelimit import authfailures, perip
 from portcullis.saml import idp, keys, protocol, sps
@@ -52,9 +58,13 @@ class Redirect:
 
 
 def _tenant(tenant_id: str) -> None:
+    """A live tenant, else 400 (§12.2 answers 400/401 only; a missing one is bad input)."""
     if not TENANT_ID.match(tenant_id or ""):
         raise BadRequest('"tenant_id" is invalid')
-    keys.live_tenant(tenant_id)
+    try:
+        keys.live_tenant(tenant_id)
+    except NotFound:
+        raise BadRequest('"tenant_id" is invalid') from None
 
 
 def _login_page(tenant_id: str) -> str:
