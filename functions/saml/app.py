@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
-from portcullis.platform.errors import Forbidden, PortcullisError
+from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.saml import flows, idp, keys, sps
 from portcullis.search.envelope import list_envelope
@@ -108,7 +108,10 @@ def _params() -> tuple[str, dict[str, str]]:
     """Binding and parameters: query (HTTP-Redirect) or urlencoded form (HTTP-POST)."""
     event = app.current_event
     if event.http_method == "POST":
-        return "post", dict(parse_qsl(event.body or "", max_num_fields=10))
+        try:
+            return "post", dict(parse_qsl(event.body or "", max_num_fields=10))
+        except ValueError:  # more fields than any binding sends
+            raise BadRequest("Too many form fields") from None
     return "redirect", dict(event.query_string_parameters or {})
 
 
@@ -121,8 +124,8 @@ def _metadata(tenant_id: str) -> Response[str]:
 
 
 def _receive(tenant_id: str, kind: str) -> Response[str]:
-    binding, params = _params()
     try:
+        binding, params = _params()
         redirect = flows.receive(tenant_id, kind, binding, params, source_ip(app))
     except PortcullisError as error:
         return _error(error)
@@ -168,12 +171,12 @@ def _pending_cookie(tenant_id: str) -> str | None:
 
 
 def _complete(kind: str) -> Response[str]:
-    _binding, params = _params()
     query = dict(app.current_event.query_string_parameters or {})
     tenant_id = query.get("tenant_id") or ""
-    if "SAMLRequest" in params:  # an SP using concepts §9.1's URL
-        return _receive(tenant_id, kind)
     try:
+        _binding, params = _params()
+        if "SAMLRequest" in params:  # an SP using concepts §9.1's URL
+            return _receive(tenant_id, kind)
         form = flows.complete(kind, query, _pending_cookie(tenant_id), source_ip(app))
     except PortcullisError as error:
         return _error(error)

@@ -573,3 +573,21 @@ def test_certificate_rotation_publishes_both_until_the_old_is_removed(
     metadata = http.get(f"/v0/tenants/{tenant}/auth/saml/idp/metadata").text
     assert "".join(old["certificate"].strip().splitlines()[1:-1]) not in metadata
     sp.configure(metadata)
+
+
+def test_malformed_sp_requests_answer_400_pages(http, tenant, sp) -> None:
+    sso = f"/v0/tenants/{tenant}/auth/saml/idp/sso"
+    request = OneLogin_Saml2_Authn_Request(sp.auth().get_settings()).get_xml()
+    for xml in [
+        request.replace('IssueInstant="', 'IssueInstant="9999-12-31T23:59:59-23:59" x="', 1),
+        request.replace('Version="2.0"', 'Version="1.1"', 1),
+        "<samlp:LogoutRequest xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol'/>",
+        "not xml at all",
+    ]:
+        encoded = base64.b64encode(xml.encode()).decode()
+        page = http.post(sso, data={"SAMLRequest": encoded})
+        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    crowded = http.post(sso, data={f"f{i}": "x" for i in range(20)})
+    assert crowded.status_code == 400 and crowded.headers["content-type"].startswith("text/html")
+    assert http.get(sso, params={"SAMLRequest": "%%%not-base64"}).status_code == 400
+    assert http.get(sso).status_code == 400

@@ -143,7 +143,7 @@ def read_request(
     issued = root.get("IssueInstant") or ""
     try:
         instant = parse_iso(issued)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise RefusedRequest("Invalid IssueInstant") from None
     current = now()
     if instant < current - MAX_AGE or instant > current + MAX_SKEW:
