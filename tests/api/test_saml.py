@@ -313,14 +313,36 @@ def test_any_byte_of_our_response_tampered_is_rejected_by_the_sp(http, tenant, s
     assert auth.get_errors() != []
 
 
-def test_token_is_single_use_and_bound_to_its_user(http, tenant, sp, user) -> None:
+def test_token_is_single_use_and_bound_to_its_user_and_tenant(
+    http, tenant, sp, user, workspace, live_key
+) -> None:
     sent, request_id = _start_login(http, sp)
     cookie = pending_cookie(sent, tenant)
     token = _token(http, user)
     other = {**user, "userUuid": str(uuid.uuid4())}
     mismatch = _finish(http, tenant, other, cookie, token=token)
     assert mismatch.status_code == 401 and "text/html" in mismatch.headers["content-type"]
-    # Neither the token nor the pending request was consumed by the mismatch.
+    # Another live tenant with an SP that would take an IdP-initiated response.
+    elsewhere = workspace.tenant_id
+    foreign = http.post(
+        f"/v0/tenants/{elsewhere}/saml/sps",
+        json={
+            "name": "Elsewhere",
+            "entityId": f"https://elsewhere-{uuid.uuid4().hex[:6]}.example.com",
+            "acsUrl": "https://elsewhere.example.com/acs",
+            "allowIdpInitiated": True,
+        },
+        headers=bearer(live_key),
+    )
+    assert foreign.status_code == 200, foreign.text
+    try:
+        crossed = _finish(http, elsewhere, user, None, token=token)
+        assert crossed.status_code == 401
+    finally:
+        http.delete(
+            f"/v0/tenants/{elsewhere}/saml/sps/{foreign.json()['spId']}", headers=bearer(live_key)
+        )
+    # Neither the token nor the pending request was consumed by those refusals.
     page = _finish(http, tenant, user, cookie, token=token)
     _accepted(sp, page, request_id)
     used = _finish(http, tenant, user, None, token=token)
