@@ -450,6 +450,10 @@ def original_bytes(signed: Any) -> bytes:
 
 
 def test_sp_initiated_logout(http, tenant, domain, sp, user) -> None:
+    # A logout request for someone else is not answered by this user.
+    stranger = http.get(sp.auth().logout(name_id="someone-else@example.com"))
+    refused = _finish(http, tenant, user, pending_cookie(stranger, tenant), kind="logout")
+    assert refused.status_code == 400 and "another user" in refused.text
     auth = sp.auth()
     url = auth.logout(name_id=user["email"], session_index=_session_id(user), return_to="/bye")
     request_id = auth.get_last_request_id()

@@ -222,25 +222,30 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
         f"{cookie_name(tenant_id)}=; Path={COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=Lax"
     )
     relay = {"RelayState": pending.relayState} if pending is not None and pending.relayState else {}
+    facts = {
+        "email": user.email,
+        "name": user.name,
+        "username": user.username,
+        "userUuid": user.userUuid,
+        "userId": int(user.userId),
+        "tenantId": tenant_id,
+        "phoneNumber": user.phoneNumber,
+        "roles": list((user.roles or {}).get(tenant_id, [])),
+    }
     if kind == "login":
         document = protocol.build_response(
             issuer=idp.entity_id(tenant_id),
             sp=sp,
-            user={
-                "email": user.email,
-                "name": user.name,
-                "username": user.username,
-                "userUuid": user.userUuid,
-                "userId": int(user.userId),
-                "tenantId": tenant_id,
-                "phoneNumber": user.phoneNumber,
-                "roles": list((user.roles or {}).get(tenant_id, [])),
-            },
+            user=facts,
             session_id=taken.sessionId,
             in_response_to=pending.requestId if pending is not None else None,
             key=key,
         )
         return Form(sp.acsUrl, {"SAMLResponse": _b64(document), **relay}, clear)
+    # An SP's logout request names whom it logs out: only that user answers it.
+    assert pending is not None
+    if pending.nameId is not None and pending.nameId != protocol.name_id_value(sp, facts):
+        raise BadRequest("The SAML logout request is for another user")
     document = protocol.build_logout_response(
         issuer=idp.entity_id(tenant_id),
         sp=sp,
