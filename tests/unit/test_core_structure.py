@@ -38,6 +38,7 @@ LAYERS = [
     "imports",
     "auth",
     "sso",
+    "saml",
     "tenants",
     "admin",
 ]
