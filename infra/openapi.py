@@ -146,12 +146,8 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
 
 
 def _function_document(group: str, app: Any) -> dict[str, Any]:
-    schema = app.get_openapi_schema(
-        title="Portcullis", version=VERSION, openapi_version="3.1.0"
-    )
-    document: dict[str, Any] = json.loads(
-        schema.model_dump_json(by_alias=True, exclude_none=True)
-    )
+    schema = app.get_openapi_schema(title="Portcullis", version=VERSION, openapi_version="3.1.0")
+    document: dict[str, Any] = json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
     return document
 
 
