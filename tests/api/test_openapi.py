@@ -21,7 +21,7 @@ from accesskit import api_key, child_tenant
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi.json"
 # Examples per operation in the fuzzing phase: 129 operations x 1 is about 130 cases,
-# about 35 s on a loaded 2-core machine (x 2 took 72 s). The count run is recorded in docs/openapi.md.
+# about 35 s on a loaded 2-core machine (x 2 took 72 s). Counts: docs/openapi.md.
 FUZZ_EXAMPLES = 1
 CHECKS = ",".join(
     (
