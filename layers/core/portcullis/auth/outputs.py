@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from portcullis.platform.http import answers
+
 _OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
 
@@ -156,3 +158,17 @@ class LoggedOut(BaseModel):
 
 
 LogInAnswer = SignedIn | MfaRequired | PkceRequired
+
+
+class UserList(BaseModel):
+    """A page of users (api-server §7.2, §7.3; `meta` on searches)."""
+
+    model_config = _OPEN
+    results: list[User]
+    totalCount: int
+    totalPages: int
+
+
+# The `responses=` of the server API's user routes (functions/users).
+USER = answers(User)
+USERS = answers(UserList)
