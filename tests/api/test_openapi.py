@@ -114,7 +114,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "PYTHONPATH": str(ROOT),
     }
     run = subprocess.run(
-        command, capture_output=True, text=True, env=environment, timeout=600, cwd=ROOT
+        # In a scratch directory: schemathesis keeps a crash cache (`.schemathesis/`) in
+        # its working directory and replays it first, which would make runs differ.
+        command,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert report.exists(), run.stdout[-4000:] + run.stderr[-4000:]
     result = json.loads(report.read_text())
