@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from portcullis.access import callers, userscope
 from portcullis.access.callers import api_caller
+from portcullis.auth.outputs import USER, USERS
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
-from portcullis.auth.outputs import USER, USERS
 from portcullis.platform.http import create_app, handler
 from portcullis.users import invitations, lookups, mfa, search, service, upsert
 from portcullis.users.fields import (
