@@ -56,6 +56,26 @@ SECURITY_BY_OPERATION: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("get", "/v0/tenants/{tenantId}/jwks"): [],
     ("get", "/v0/tenants/{tenantId}/jwks/{mode}"): [],
 }
+# The SAML IdP's browser routes (functions/saml) answer pages, metadata XML and redirects,
+# not JSON; their errors are HTML pages (except the envelope of a 405 / 413). Declared
+# here until the routes declare their own `responses=`.
+_SAML_BROWSER = "/auth/saml/idp/"
+_PAGE = {"text/html": {"schema": {"type": "string"}}}
+SAML_BROWSER_RESPONSES: dict[str, Any] = {
+    "200": {
+        "description": "An HTML page (the form posting to the SP) or the IdP metadata",
+        "content": {**_PAGE, "application/samlmetadata+xml": {"schema": {"type": "string"}}},
+    },
+    "302": {"description": "A redirect to the service provider or to log in"},
+    "default": {
+        "description": "An error page (the envelope for 405 and 413)",
+        "content": {
+            **_PAGE,
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}},
+        },
+    },
+}
+
 # Factor routes accept the first-factor token of a log-in that needs a second factor.
 _FIRST_FACTOR_SUFFIXES = ("/auth/totp", "/auth/code", "/auth/mfa", "/auth/link")
 
@@ -163,6 +183,8 @@ def _error_responses() -> dict[str, Any]:
 def _security(group: str, method: str, path: str) -> list[dict[str, list[str]]]:
     if (method, path) in SECURITY_BY_OPERATION:
         return SECURITY_BY_OPERATION[(method, path)]
+    if _SAML_BROWSER in path and not path.endswith("/token"):
+        return []  # the browser's own requests (SAML redirect and POST bindings)
     chosen = SECURITY_BY_FUNCTION.get(group, _API)
     if group == "auth" and any(path.endswith(s) for s in _FIRST_FACTOR_SUFFIXES):
         # The token is optional here: `{}` is "no credential" (OpenAPI 3.1 §4.8.10).
@@ -196,8 +218,11 @@ def build() -> dict[str, Any]:
                 operation = _rename_refs(operation, renames)
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
-                for code, answer in _error_responses().items():
-                    responses.setdefault(code, answer)
+                if _SAML_BROWSER in path and not path.endswith("/token"):
+                    operation["responses"] = dict(SAML_BROWSER_RESPONSES)
+                else:
+                    for code, answer in _error_responses().items():
+                        responses.setdefault(code, answer)
                 operation["tags"] = [group]
                 operation["security"] = _security(group, method, path)
                 if method in paths.get(path, {}):

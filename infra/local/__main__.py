@@ -10,7 +10,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from infra.local.runtime import DEFAULT_TEMPLATE, LocalRuntime
+from infra.local.demo import DEMO_FILE, DemoServer
+from infra.local.persistence import write_json
+from infra.local.runtime import DEFAULT_TEMPLATE, SAVE_INTERVAL_SECONDS, LocalRuntime
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -41,7 +43,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-bootstrap", action="store_true", help="do not create a workspace")
     parser.add_argument("--quiet", action="store_true", help="no access log")
+    parser.add_argument(
+        "--save-interval",
+        type=float,
+        default=SAVE_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help="save the tables this often while running; 0: only at start and stop",
+    )
+    parser.add_argument(
+        "--demo-port",
+        type=int,
+        default=5173,
+        help="port of the example app with Userfront's toolkit forms (0: a free one)",
+    )
+    parser.add_argument("--no-demo", action="store_true", help="do not serve the example app")
     return parser.parse_args(argv)
+
+
+def start_demo(runtime: LocalRuntime, port: int, data_dir: Path) -> DemoServer | None:
+    """The example app (infra/local/demo.py) for the workspace tenant; its URL is printed
+    and saved in `demo.json`. None without a workspace or when the port is taken."""
+    if runtime.workspace is None:
+        return None
+    try:
+        demo = DemoServer(runtime.base_url, runtime.workspace.tenant_id, port=port).start()
+    except OSError as error:
+        print(f"example app not served: {error} (try --demo-port)", file=sys.stderr)
+        return None
+    write_json(data_dir / DEMO_FILE, demo.to_json())
+    print(f"  example app {demo.url}/signup   (Userfront's toolkit forms)\n", flush=True)
+    return demo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,17 +95,21 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap=not args.no_bootstrap,
         parameters=dict(args.parameter),
         access_log=not args.quiet,
+        save_interval=args.save_interval,
     )
     try:
         runtime.start()
     except OSError as error:
         print(f"cannot start: {error} (is port {args.port} in use? try --port)", file=sys.stderr)
         return 1
+    demo = None if args.no_demo else start_demo(runtime, args.demo_port, args.data_dir)
     try:
         while not stop.wait(0.5):
             pass
     finally:
         print("\nstopping: saving state...", file=sys.stderr)
+        if demo is not None:
+            demo.stop()
         runtime.stop()
     return 0
 

@@ -37,6 +37,7 @@ LAYERS = [
     "users",
     "imports",
     "auth",
+    "saml",
     "tenants",
     "admin",
 ]
