@@ -7,12 +7,16 @@ STAMP := $(VENV)/.installed
 SAMSTAMP := $(SAMVENV)/.installed
 NODESTAMP := node_modules/.installed
 PORT ?= 3000
+# The local OIDC provider `make dev` starts for SSO (docs/sso.md); -1 leaves it out.
+OIDC_PORT ?= 9400
+# The example app with Userfront's toolkit forms (docs/toolkit.md).
+DEMO_PORT ?= 5173
 # Two pytest workers per core: each API-test worker mostly waits on its own local runtime
 # (a separate process), so one per core leaves the cores half idle (measured: 10m42s with
 # 4 workers vs. about 17 minutes with 2 on a 2-core machine).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 
-.PHONY: dev test lint typecheck format venv sam-venv node-deps validate unit api e2e bench clean
+.PHONY: dev sam-local test lint typecheck format venv sam-venv node-deps validate unit api e2e bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -38,8 +42,12 @@ $(NODESTAMP): package.json package-lock.json
 
 node-deps: $(NODESTAMP)
 
-dev: $(STAMP)
-	$(VENV)/bin/python -m infra.local --port $(PORT)
+dev: $(STAMP) $(NODESTAMP)
+	$(VENV)/bin/python -m infra.local --port $(PORT) --demo-port $(DEMO_PORT) --oidc-port $(OIDC_PORT)
+
+# sam-local: the functions under `sam local start-api` (needs Docker; docs/local.md).
+sam-local: $(STAMP) $(SAMSTAMP)
+	$(VENV)/bin/python -m infra.samlocal --port $(PORT) --sam $(SAMVENV)/bin/sam
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -68,4 +76,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/cold_start.py
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(SAMVENV) node_modules .aws-sam .pytest_cache .mypy_cache .portcullis-sam

@@ -29,8 +29,9 @@ from portcullis.auth.inputs import (
     VerifyEmail,
     VerifyPhone,
 )
+from portcullis.auth.outputs import LogInAnswer, Message
 from portcullis.platform.bodies import query
-from portcullis.platform.http import create_app, handler, header, source_ip
+from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import tokenauth
 
 
@@ -85,7 +86,9 @@ B = TypeVar("B", bound=Body)
 Route = Callable[[str | None, B], dict[str, Any]]
 
 
-def _route(method: str, path: str, *aliases: str) -> Callable[[Route[B]], Route[B]]:
+def _route(
+    method: str, path: str, *aliases: str, answer: Any = None
+) -> Callable[[Route[B]], Route[B]]:
     """Serve `handle(tenant_path, body)` at `/v0/tenants/<tenantId>/auth{path}` and at
     the legacy `/v0/auth{path}` (and `aliases`), where `tenant_path` is None and the
     tenant comes from the body's `tenantId` (§0.1, §14.2). The body model is the one
@@ -102,20 +105,21 @@ def _route(method: str, path: str, *aliases: str) -> Callable[[Route[B]], Route[
 
         for route in (at_tenant, at_legacy):
             route.__annotations__["body"] = model | None  # what Powertools validates
-        app.route(f"/v0/tenants/<tenantId>/auth{path}", method)(at_tenant)
+        documented = answers(answer) if answer is not None else None
+        app.route(f"/v0/tenants/<tenantId>/auth{path}", method, responses=documented)(at_tenant)
         for legacy in (path, *aliases):
-            app.route(f"/v0/auth{legacy}", method)(at_legacy)
+            app.route(f"/v0/auth{legacy}", method, responses=documented)(at_legacy)
         return handle
 
     return register
 
 
-@_route("POST", "/create")
+@_route("POST", "/create", answer=LogInAnswer)
 def sign_up(tenant_path: str | None, body: SignUp) -> dict[str, Any]:
     return password.sign_up(_request(tenant_path, body, pkce=True), body)
 
 
-@_route("POST", "/basic")
+@_route("POST", "/basic", answer=LogInAnswer)
 def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     return password.log_in(
         _request(tenant_path, body, pkce=True, factor=True),
@@ -125,7 +129,7 @@ def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     )
 
 
-@_route("POST", "/password/migrate")
+@_route("POST", "/password/migrate", answer=LogInAnswer)
 def migrate_log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     """§7.3: password log-in that may ask the tenant's old login service (passthrough)
     and then answers its JSON as `upstreamResponse`."""
@@ -149,28 +153,28 @@ def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, 
     )
 
 
-@_route("POST", "/link")
+@_route("POST", "/link", answer=Message)
 def send_link(tenant_path: str | None, body: SendLink) -> dict[str, Any]:
     return link.send(_request(tenant_path, body), body)
 
 
-@_route("PUT", "/link")
+@_route("PUT", "/link", answer=LogInAnswer)
 def link_log_in(tenant_path: str | None, body: LinkCredentials) -> dict[str, Any]:
     request = _request(tenant_path, body, pkce=True, factor=True)
     return link.log_in(request, token=body.token, uuid=body.uuid)
 
 
-@_route("POST", "/code")
+@_route("POST", "/code", answer=Message)
 def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
     return code.send(_request(tenant_path, body, factor=True), body)
 
 
-@_route("PUT", "/code")
+@_route("PUT", "/code", answer=LogInAnswer)
 def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
     return code.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
 
-@_route("POST", "/totp")
+@_route("POST", "/totp", answer=LogInAnswer)
 def totp_log_in(tenant_path: str | None, body: TotpLogIn) -> dict[str, Any]:
     return totp.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
@@ -190,13 +194,13 @@ def totp_removal(body: TotpRemoval | None = None) -> dict[str, Any]:
     return totp.remove(request, caller, body or TotpRemoval())
 
 
-@_route("POST", "/reset/link")
+@_route("POST", "/reset/link", answer=Message)
 def send_reset_link(tenant_path: str | None, body: ResetLink) -> dict[str, Any]:
     request = _request(tenant_path, body)
     return reset.send_link(request, email=body.email, redirect=body.option("redirect"))
 
 
-@_route("PUT", "/reset")
+@_route("PUT", "/reset", answer=LogInAnswer)
 def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
     request = _request(tenant_path, body)
     return reset.reset(request, uuid=body.uuid, token=body.token, password=body.password)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import apikeys as keys
 from portcullis.access.callers import api_caller
+from portcullis.access.outputs import KEY_CREATED
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.identifiers import TENANT_ID
@@ -35,7 +36,7 @@ def _key_type(value: str) -> str:
     return value
 
 
-@app.post("/v0/keys")
+@app.post("/v0/keys", responses=KEY_CREATED)
 def create_key(body: KeyCreate) -> dict[str, Any]:
     who = api_caller(app)
     tenant = who.tenant(body.tenantId or who.home_id("admin"), "admin")

@@ -4,12 +4,21 @@ import gc
 from typing import Any
 
 from portcullis.auth import tenantmode
-from portcullis.platform.http import Response, create_app, handler, header, json_response, source_ip
+from portcullis.auth.outputs import ModeAnswer
+from portcullis.platform.http import (
+    Response,
+    answers,
+    create_app,
+    handler,
+    header,
+    json_response,
+    source_ip,
+)
 
 app = create_app()
 
 
-@app.get("/v0/tenants/<tenantId>/mode")
+@app.get("/v0/tenants/<tenantId>/mode", responses=answers(ModeAnswer))
 def read_mode(tenantId: str) -> Response[dict[str, Any]]:
     origin = header(app, "x-origin") or header(app, "origin")
     body = tenantmode.tenant_mode(tenantId, origin, source_ip(app))

@@ -7,8 +7,9 @@ import gc
 from typing import Any
 
 from portcullis.auth import selfservice
+from portcullis.auth.outputs import LoggedOut, Refreshed, User
 from portcullis.platform.bodies import json_body
-from portcullis.platform.http import create_app, handler, header, source_ip
+from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
 
 app = create_app()
@@ -22,12 +23,12 @@ def _caller(*, with_user: bool = True) -> tokenauth.SignedIn:
     return tokenauth.authenticate(_authorization(), source_ip(app), with_user=with_user)
 
 
-@app.get("/v0/self")
+@app.get("/v0/self", responses=answers(User))
 def read_self() -> dict[str, Any]:
     return selfservice.read(_caller())
 
 
-@app.put("/v0/self")
+@app.put("/v0/self", responses=answers(User))
 def update_self() -> dict[str, Any]:
     """The body is read by hand: its unknown fields get `"<field>" cannot be updated here`."""
     return selfservice.update(_caller(), json_body(app, default={}))
@@ -44,17 +45,17 @@ def list_sessions() -> dict[str, Any]:
 
 
 # Log out is a GET (api-client §10); POST is accepted too.
-@app.route("/v0/auth/logout", ["GET", "POST"])
+@app.route("/v0/auth/logout", ["GET", "POST"], responses=answers(LoggedOut))
 def log_out() -> dict[str, Any]:
     return tokenauth.logout(_authorization(), source_ip(app))
 
 
-@app.route("/v0/auth/logout/all", ["GET", "POST"])
+@app.route("/v0/auth/logout/all", ["GET", "POST"], responses=answers(LoggedOut))
 def log_out_all() -> dict[str, Any]:
     return tokenauth.logout_all(_authorization(), source_ip(app))
 
 
-@app.get("/v0/auth/refresh")
+@app.get("/v0/auth/refresh", responses=answers(Refreshed))
 def refresh() -> dict[str, Any]:
     """Exactly 200 on success: the client treats any other status as a failed refresh."""
     return rotation.refresh(_authorization(), source_ip(app))

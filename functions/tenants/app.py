@@ -10,6 +10,7 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 from portcullis.tenants import service as tenants
+from portcullis.tenants.outputs import TENANT
 
 app = create_app(credentials=api_caller)
 
@@ -36,7 +37,7 @@ def caller() -> callers.Caller:
     return who
 
 
-@app.post("/v0/tenants")
+@app.post("/v0/tenants", responses=TENANT)
 def create_tenant(body: TenantCreate) -> dict[str, Any]:
     who = caller()
     parent = who.home("admin")
@@ -44,7 +45,7 @@ def create_tenant(body: TenantCreate) -> dict[str, Any]:
     return tenants.tenant_json(item)
 
 
-@app.post("/v0/tenants/<tenantId>/tenants")
+@app.post("/v0/tenants/<tenantId>/tenants", responses=TENANT)
 def create_child_tenant(tenantId: str, body: TenantCreate) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "admin")
@@ -52,19 +53,19 @@ def create_child_tenant(tenantId: str, body: TenantCreate) -> dict[str, Any]:
     return tenants.tenant_json(item)
 
 
-@app.get("/v0/tenants/<tenantId>")
+@app.get("/v0/tenants/<tenantId>", responses=TENANT)
 def read_tenant(tenantId: str) -> dict[str, Any]:
     return tenants.tenant_json(caller().tenant(tenantId, "read"))
 
 
-@app.put("/v0/tenants/<tenantId>")
+@app.put("/v0/tenants/<tenantId>", responses=TENANT)
 def update_tenant(tenantId: str, body: TenantUpdate) -> dict[str, Any]:
     item = caller().tenant(tenantId, "admin")
     changes = body.model_dump(exclude_unset=True)
     return tenants.tenant_json(tenants.update(item, changes))
 
 
-@app.delete("/v0/tenants/<tenantId>")
+@app.delete("/v0/tenants/<tenantId>", responses=TENANT)
 def delete_tenant(tenantId: str) -> dict[str, Any]:
     who = caller()
     tenant = who.tenant(tenantId, "admin")

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from portcullis.access import callers, userscope
 from portcullis.access.callers import api_caller
+from portcullis.auth.outputs import USER, USERS
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, MethodNotAllowed
 from portcullis.platform.http import create_app, handler
@@ -111,48 +112,48 @@ def _active(tenant: Tenant, user_id: str) -> dict[str, Any]:
 # ----------------------------------------------------------------- account level
 
 
-@app.post("/v0/users")
+@app.post("/v0/users", responses=USER)
 def create_user(body: UserCreate) -> dict[str, Any]:
     return _create(caller().home("admin"), body)
 
 
-@app.get("/v0/users")
+@app.get("/v0/users", responses=USERS)
 def list_users() -> dict[str, Any]:
     who = caller()
     return search.find_for(who, who.home("read"), _listing_body())
 
 
-@app.post("/v0/users/find")
+@app.post("/v0/users/find", responses=USERS)
 def find_users() -> dict[str, Any]:
     who = caller()
     return search.find_for(who, who.home("read"), _search_body())
 
 
-@app.post("/v0/users/invite")
+@app.post("/v0/users/invite", responses=USER)
 def invite_user(body: UserInvite) -> dict[str, Any]:
     return _invite(caller().home("admin"), body)
 
 
-@app.post("/v0/users/createOrUpdate")
+@app.post("/v0/users/createOrUpdate", responses=USER)
 def create_or_update_user(body: UserCreateOrUpdate) -> dict[str, Any]:
     return _create_or_update(caller().home("admin"), body)
 
 
-@app.get("/v0/users/<userId>")
+@app.get("/v0/users/<userId>", responses=USER)
 def read_user(userId: str) -> dict[str, Any]:
     who = caller()
     tenant = who.home("read")
     return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
 
 
-@app.put("/v0/users/<userId>")
+@app.put("/v0/users/<userId>", responses=USER)
 def update_user(userId: str, body: UserWrite) -> dict[str, Any]:
     who = caller()
     tenant = who.home("admin")
     return _shown(who, tenant, _update(tenant, userId, body))
 
 
-@app.delete("/v0/users/<userId>")
+@app.delete("/v0/users/<userId>", responses=USER)
 def delete_user(userId: str) -> dict[str, Any]:
     tenant = caller().home("admin")
     return service.delete(_user(tenant, userId))
@@ -177,48 +178,48 @@ def generate_link(body: LinkGenerate) -> dict[str, Any]:
 # ----------------------------------------------------------------- tenant level
 
 
-@app.post("/v0/tenants/<tenantId>/users")
+@app.post("/v0/tenants/<tenantId>/users", responses=USER)
 def create_tenant_user(tenantId: str, body: UserCreate) -> dict[str, Any]:
     return _create(caller().tenant(tenantId, "admin"), body)
 
 
-@app.get("/v0/tenants/<tenantId>/users")
+@app.get("/v0/tenants/<tenantId>/users", responses=USERS)
 def list_tenant_users(tenantId: str) -> dict[str, Any]:
     who = caller()
     return search.find_for(who, who.tenant(tenantId, "read"), _listing_body())
 
 
-@app.post("/v0/tenants/<tenantId>/users/find")
+@app.post("/v0/tenants/<tenantId>/users/find", responses=USERS)
 def find_tenant_users(tenantId: str) -> dict[str, Any]:
     who = caller()
     return search.find_for(who, who.tenant(tenantId, "read"), _search_body())
 
 
-@app.post("/v0/tenants/<tenantId>/users/invite")
+@app.post("/v0/tenants/<tenantId>/users/invite", responses=USER)
 def invite_tenant_user(tenantId: str, body: UserInvite) -> dict[str, Any]:
     return _invite(caller().tenant(tenantId, "admin"), body)
 
 
-@app.post("/v0/tenants/<tenantId>/users/createOrUpdate")
+@app.post("/v0/tenants/<tenantId>/users/createOrUpdate", responses=USER)
 def create_or_update_tenant_user(tenantId: str, body: UserCreateOrUpdate) -> dict[str, Any]:
     return _create_or_update(caller().tenant(tenantId, "admin"), body)
 
 
-@app.get("/v0/tenants/<tenantId>/users/<userId>")
+@app.get("/v0/tenants/<tenantId>/users/<userId>", responses=USER)
 def read_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     who = caller()
     tenant = who.tenant(tenantId, "read")
     return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
 
 
-@app.put("/v0/tenants/<tenantId>/users/<userId>")
+@app.put("/v0/tenants/<tenantId>/users/<userId>", responses=USER)
 def update_tenant_user(tenantId: str, userId: str, body: UserWrite) -> dict[str, Any]:
     who = caller()
     tenant = who.tenant(tenantId, "admin")
     return _shown(who, tenant, _update(tenant, userId, body))
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userId>")
+@app.delete("/v0/tenants/<tenantId>/users/<userId>", responses=USER)
 def delete_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     tenant = caller().tenant(tenantId, "admin")
     return service.delete(_user(tenant, userId))

@@ -14,6 +14,7 @@ library (tests, benchmarks). Modules are split by concept:
 - `dispatch`: asynchronous invocations (EventBridge rules, SQS, async Lambda invoke).
 - `drain`: calling the core's transactional-outbox publisher.
 - `persistence`, `bootstrap`: state on disk, the first-start workspace.
+- `demo`: the example app with Userfront's toolkit forms, on its own origin (docs/toolkit.md).
 - `server`, `runtime`, `process`, `__main__`: the HTTP front, the orchestration, a
   subprocess wrapper for test isolation, and the CLI.
 """

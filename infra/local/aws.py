@@ -47,9 +47,13 @@ class MotoServer(ThreadedMotoServer):
     with moto's own pieces; everything else (start/stop/port) is inherited.
     """
 
-    def __init__(self, wrap: Callable[[WsgiApp], WsgiApp]) -> None:
+    def __init__(
+        self, wrap: Callable[[WsgiApp], WsgiApp], host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        """`host`/`port`: loopback and a free port, unless something outside this process
+        must reach moto too (`make sam-local`: the functions' containers)."""
         moto_dynamodb.install()
-        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        super().__init__(ip_address=host, port=port, verbose=False)
         self._wrap = wrap
         # werkzeug logs every moto request at INFO on its own handler; that is noise here.
         werkzeug_log = logging.getLogger("werkzeug")
@@ -67,6 +71,8 @@ class MotoServer(ThreadedMotoServer):
     @property
     def endpoint(self) -> str:
         host, port = self.get_host_and_port()
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
         return f"http://{host}:{port}"
 
 

@@ -25,6 +25,10 @@ ASYNC_RETRY_DELAYS = (1.0, 2.0)
 # Lambda's SQS event source polls a queue with several pollers at once (five to start
 # with), so batches of one queue are processed side by side; a few do it here.
 POLLERS_PER_QUEUE = 3
+# Long polls, as Lambda's pollers do: moto answers as soon as a message arrives, and an idle
+# runtime makes one request per poller every few seconds instead of every second.
+POLL_WAIT_SECONDS = 5
+STOP_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -163,9 +167,12 @@ class QueuePoller:
             thread.start()
 
     def stop(self) -> None:
+        """Waits briefly for pollers between polls; one still in a long poll is a daemon
+        thread that returns when its poll ends, delivering nothing after the stop."""
         self._stopping.set()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
         for thread in self._threads:
-            thread.join(5.0)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _poll(self, source: QueueSource) -> None:
         while not self._stopping.is_set():
@@ -173,7 +180,7 @@ class QueuePoller:
                 received = self._sqs.receive_message(
                     QueueUrl=source.queue_url,
                     MaxNumberOfMessages=max(1, min(source.batch_size, 10)),
-                    WaitTimeSeconds=1,
+                    WaitTimeSeconds=POLL_WAIT_SECONDS,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 )
@@ -184,7 +191,7 @@ class QueuePoller:
                 self._stopping.wait(1.0)
                 continue
             messages = received.get("Messages") or []
-            if messages:
+            if messages and not self._stopping.is_set():
                 self._deliver(source, messages)
 
     def _deliver(self, source: QueueSource, messages: list[dict[str, Any]]) -> None:

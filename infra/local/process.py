@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infra.local.bootstrap import Workspace, load_workspace
+from infra.local.demo import DEMO_FILE
 from infra.local.persistence import LOCAL_FILE, read_json
 from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, Started
 
@@ -33,12 +34,16 @@ class RuntimeProcess(Started):
         bootstrap: bool = True,
         parameters: Mapping[str, str] | None = None,
         startup_timeout: float = 120.0,
+        save_interval: float = 0.0,
     ) -> None:
+        """`save_interval` 0: a test runtime saves its tables only when it stops (a
+        periodic save scans the whole table and holds up every request meanwhile)."""
         self.data_dir = Path(data_dir).resolve()
         self.template_path = Path(template_path).resolve()
         self.bootstrap = bootstrap
         self.parameters = dict(parameters or {})
         self.startup_timeout = startup_timeout
+        self.save_interval = save_interval
         self.log_path = self.data_dir / "runtime.log"
         self.base_url = ""
         self.workspace: Workspace | None = None
@@ -48,6 +53,7 @@ class RuntimeProcess(Started):
     def start(self) -> RuntimeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / LOCAL_FILE).unlink(missing_ok=True)
+        (self.data_dir / DEMO_FILE).unlink(missing_ok=True)
         command = [
             sys.executable,
             "-m",
@@ -58,6 +64,10 @@ class RuntimeProcess(Started):
             str(self.data_dir),
             "--template",
             str(self.template_path),
+            "--save-interval",
+            str(self.save_interval),
+            "--demo-port",  # the example app (infra/local/demo.py) on a free port too
+            "0",
         ]
         if not self.bootstrap:
             command.append("--no-bootstrap")

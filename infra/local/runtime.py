@@ -37,7 +37,7 @@ from infra.local.bootstrap import (
     save_workspace,
     write_local_file,
 )
-from infra.local.cfn import Unresolvable
+from infra.local.cfn import NO_VALUE, Unresolvable
 from infra.local.dispatch import AsyncInvoker, QueuePoller, QueueSource
 from infra.local.drain import OutboxDrainer
 from infra.local.environment import ProcessEnvironment, configured_region, point_at_moto
@@ -64,6 +64,9 @@ DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 DRAIN_INTERVAL_SECONDS = 2.0
 SAVE_INTERVAL_SECONDS = 30.0
 WEBHOOK_RETRY_DELAYS_VARIABLE = "PORTCULLIS_WEBHOOK_RETRY_DELAYS"
+#: Variables `point_at_moto` sets for this process: a template value (`AWS_ENDPOINT_URL`
+#: for `make sam-local`'s containers) must not send this process's clients elsewhere.
+MOTO_OWNED_VARIABLES = frozenset({"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"})
 
 
 def _warn(message: str) -> None:
@@ -115,7 +118,13 @@ class LocalRuntime(Started):
         parameters: Mapping[str, str] | None = None,
         echo: bool = True,
         access_log: bool = True,
+        save_interval: float = SAVE_INTERVAL_SECONDS,
+        moto_host: str = "127.0.0.1",
+        moto_port: int = 0,
     ) -> None:
+        """`save_interval`: seconds between saves of the tables while running; 0 saves
+        only at start-up and stop (test runtimes, whose data dies with them: each save
+        scans the whole table)."""
         self.template_path = Path(template_path).resolve()
         self.data_dir = Path(data_dir).resolve()
         self.host = host
@@ -124,6 +133,9 @@ class LocalRuntime(Started):
         self.parameters = dict(parameters or {})
         self.echo = echo
         self.access_log = access_log
+        self.save_interval = save_interval
+        self.moto_host = moto_host
+        self.moto_port = moto_port
         self.workspace: Workspace | None = None
         self.region = "us-east-1"
         self.messages = MessageLog(echo=sys.stdout if echo else None)
@@ -136,6 +148,7 @@ class LocalRuntime(Started):
         self._stopping = threading.Event()
         self._functions: dict[str, LocalFunction] = {}
         self._resources: LocalResources | None = None
+        self._template: SamTemplate | None = None
         self._provisioner: Provisioner | None = None
         self._invoker: AsyncInvoker | None = None
         self._poller: QueuePoller | None = None
@@ -156,6 +169,33 @@ class LocalRuntime(Started):
     def base_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def moto_endpoint(self) -> str:
+        """moto's URL as seen from this host (`make sam-local` hands containers another)."""
+        if self._moto is None:
+            raise RuntimeError("the runtime is not started")
+        return self._moto.endpoint
+
+    @property
+    def moto_port_in_use(self) -> int:
+        if self._moto is None:
+            raise RuntimeError("the runtime is not started")
+        return self._moto.get_host_and_port()[1]
+
+    @property
+    def template(self) -> SamTemplate:
+        """The loaded template (parameters applied), while started."""
+        if self._template is None:
+            raise RuntimeError("the runtime is not started")
+        return self._template
+
+    @property
+    def resources(self) -> LocalResources:
+        """The local names of the template's resources, while started."""
+        if self._resources is None:
+            raise RuntimeError("the runtime is not started")
+        return self._resources
 
     def start(self) -> LocalRuntime:
         """Bring everything up; returns once requests can be served."""
@@ -197,11 +237,12 @@ class LocalRuntime(Started):
 
         self._tap: WireTap | None = None
         self._drained_writes = -1
-        self._moto = MotoServer(wrap=self._wrap_moto)
+        self._moto = MotoServer(wrap=self._wrap_moto, host=self.moto_host, port=self.moto_port)
         self._moto.start()
         point_at_moto(self._env, self._moto.endpoint, self.region)
 
         template = SamTemplate.load(self.template_path, self.parameters, self.region)
+        self._template = template
         self._provisioner = Provisioner(template, self.region)
         self._resources = self._provisioner.provision(load_kms(self.data_dir))
         assert self._resources.kms_key is not None
@@ -343,7 +384,11 @@ class LocalRuntime(Started):
         chosen: dict[str, tuple[str, str]] = {}
         for spec in template.functions.values():
             for name, raw in spec.environment.items():
+                if name in MOTO_OWNED_VARIABLES:
+                    continue  # set by point_at_moto; the template's value is for containers
                 try:
+                    if intrinsics.resolve(raw) is NO_VALUE:
+                        continue  # CloudFormation drops the variable
                     value = intrinsics.resolve_string(raw)
                 except Unresolvable as error:
                     _warn(
@@ -365,6 +410,10 @@ class LocalRuntime(Started):
         values["STAGE"] = "local"
         # Test-mode webhooks may target a developer's receiver on loopback (live never).
         values["WEBHOOKS_ALLOW_LOCALHOST"] = "true"
+        # SSO (docs/sso.md "Testing"): test mode may point a named provider's endpoints
+        # at a local OIDC provider, reached over plain http. Never set in a deployment.
+        values["SSO_ENDPOINT_OVERRIDE"] = "true"
+        values["AUTHLIB_INSECURE_TRANSPORT"] = "true"
         return values
 
     def _stage_variables(self, template: SamTemplate, resources: LocalResources) -> dict[str, str]:
@@ -488,7 +537,7 @@ class LocalRuntime(Started):
         last_save = time.monotonic()
         while not self._stopping.wait(DRAIN_INTERVAL_SECONDS):
             self._drain()
-            if time.monotonic() - last_save >= SAVE_INTERVAL_SECONDS:
+            if self.save_interval and time.monotonic() - last_save >= self.save_interval:
                 last_save = time.monotonic()
                 try:
                     self.save()
@@ -574,6 +623,7 @@ class LocalRuntime(Started):
         self._rules = None
         self._functions = {}
         self._resources = None
+        self._template = None
         self._provisioner = None
         self._drain = OutboxDrainer()
         self._started = False

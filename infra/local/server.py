@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from infra.local import calltrace
+from infra.local import apidocs, calltrace
 from infra.local.apigateway import (
     MAX_PAYLOAD_BYTES,
     HttpRequest,
@@ -130,6 +130,9 @@ class LocalGateway:
         method = request.method.upper()
         resource = request.path.rstrip("/")
         query = {k: v[-1] for k, v in parse_qs(request.query).items()}
+        docs = apidocs.serve(method, resource)  # Swagger UI over /v0/openapi.json
+        if docs is not None:
+            return docs
         if resource == f"{LOCAL_PREFIX}/health" and method == "GET":
             return json_response(200, {"status": "ok"}, origin)
         if resource == f"{LOCAL_PREFIX}/environment" and method == "GET":

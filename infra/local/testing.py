@@ -52,7 +52,9 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService
     # Webhook retries after seconds, not minutes (the child process inherits this).
     os.environ.setdefault("PORTCULLIS_WEBHOOK_RETRY_DELAYS", "1,1,1,1,1,1,1")
     if os.environ.get(RUNTIME_MODE_VARIABLE, "process") == "inprocess":
-        with LocalRuntime(DEFAULT_TEMPLATE, data_dir, echo=False, access_log=False) as local:
+        with LocalRuntime(
+            DEFAULT_TEMPLATE, data_dir, echo=False, access_log=False, save_interval=0
+        ) as local:
             yield _InProcess(local)
     else:
         with RuntimeProcess(data_dir, DEFAULT_TEMPLATE) as process:

@@ -46,17 +46,26 @@ def strict(base_url: str, workspace) -> str:
     return new_tenant(base_url, workspace.key("test", "admin"), settings, name="TOTP all")
 
 
+STEP_SECONDS = 30
+
+
 def _code(secret: str, at: float | None = None) -> str:
     return pyotp.TOTP(secret).at(int(time.time() if at is None else at))
 
 
-def _fresh_code(secret: str, used: set[str]) -> str:
-    """A code of a time step not used yet (waits for the next step when needed)."""
+def _fresh_code(secret: str, used: set[int]) -> str:
+    """A code of a time step later than every step used so far and inside the window the
+    service accepts (current step ±1). The first code is of the previous step when the
+    current one is young enough that it stays accepted while the request runs, so up to
+    three codes fit in one step; a fourth waits for the next step."""
     while True:
-        code = _code(secret)
-        if code not in used:
-            used.add(code)
-            return code
+        elapsed = time.time()
+        now = int(elapsed) // STEP_SECONDS
+        earliest = now - 1 if elapsed % STEP_SECONDS < 15 else now
+        step = max(max(used, default=earliest - 1) + 1, earliest)
+        if step <= now + 1:
+            used.add(step)
+            return _code(secret, step * STEP_SECONDS)
         time.sleep(1)
 
 
@@ -79,11 +88,10 @@ def _signed_up_with_totp(
     """A user with an active authenticator: (sign-up body, set-up answer)."""
     user = sign_up(client, tenant)
     setup = _set_up(client, tokens(user)[0])
-    activated = _totp_login(
-        client, tenant, userId=user["userId"], totpCode=_code(setup["totpSecret"])
-    )
+    setup["used"] = set()
+    code = _fresh_code(setup["totpSecret"], setup["used"])
+    activated = _totp_login(client, tenant, userId=user["userId"], totpCode=code)
     assert activated.status_code == 200, activated.text
-    setup["used"] = {_code(setup["totpSecret"])}
     return user, setup
 
 

@@ -47,6 +47,22 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/v0/tenants/{tenantId}/keys/jwt"),
         ("GET", "/v0/tenants/{tenantId}/jwks"),
         ("GET", "/v0/tenants/{tenantId}/jwks/{mode}"),
+        # The browser's SSO sign-on (docs/sso.md): start and provider callback.
+        ("GET", "/v0/auth/{provider}/login"),
+        ("POST", "/v0/auth/{provider}/login"),
+        # The saml function's SP- and browser-facing routes (docs/saml.md): no credential,
+        # or the user's access token (`/token`); its admin routes are in the matrix.
+        ("GET", "/v0/tenants/{tenantId}/auth/saml/idp/metadata"),
+        ("GET", "/v0/tenants/{tenantId}/auth/saml/idp/sso"),
+        ("POST", "/v0/tenants/{tenantId}/auth/saml/idp/sso"),
+        ("GET", "/v0/tenants/{tenantId}/auth/saml/idp/slo"),
+        ("POST", "/v0/tenants/{tenantId}/auth/saml/idp/slo"),
+        ("GET", "/v0/auth/saml/idp/token"),
+        ("GET", "/v0/auth/saml/idp/login"),
+        ("POST", "/v0/auth/saml/idp/login"),
+        ("GET", "/v0/auth/saml/idp/logout"),
+        ("POST", "/v0/auth/saml/idp/logout"),
+        ("GET", "/v0/auth/saml/idp/metadata"),
     }
 )
 
@@ -297,6 +313,10 @@ def _path(route: str, tenant: str, caller: Caller, w: World) -> str:
         "webhookId": str(uuid.uuid4()),
         "importId": str(uuid.uuid4()),
         "kid": str(uuid.uuid4()),
+        "provider": "google",
+        "providerId": "no-such-provider",
+        "subject": "no-such-subject",
+        "spId": str(uuid.uuid4()),
     }
     return route.format(**values)
 

@@ -8,10 +8,10 @@ argon2id plus HTTP, ~0.5 s under that load; and the local runtime's import worke
 ~4-6 rows a second (1,000 rows of one import: 183 s; 100 rows: 27 s). Logging in all
 5,000 users twice, or even importing 1,000 users of each preset twice (10,000 rows), does
 not fit the suite (the whole CI run has ~6 minutes left). So the suite imports
-`PORTCULLIS_ROUNDTRIP_USERS` users per preset (default 40: every hash format several
-times over) and logs in a deterministic sample: the first two users of every hash format
-of every preset, and after the move those again plus two per format that had not logged
-in yet (the imported formats themselves survive the export). Set
+`PORTCULLIS_ROUNDTRIP_USERS` users per preset (default 27: every hash format of the
+richest preset three times) and logs in a deterministic sample: the first two users of
+every hash format of every preset, and after the move those again plus two per format
+that had not logged in yet (the imported formats themselves survive the export). Set
 `PORTCULLIS_ROUNDTRIP_USERS=1000` for the issue's size; `bench/import_roundtrip.py` runs
 the same round trip logging in every user.
 
@@ -35,7 +35,7 @@ from authkit import new_tenant
 
 from infra.local.process import RuntimeProcess
 
-USERS = int(os.environ.get("PORTCULLIS_ROUNDTRIP_USERS", "40"))
+USERS = int(os.environ.get("PORTCULLIS_ROUNDTRIP_USERS", "27"))
 PER_FORMAT = 2
 WEAK = ("md5-crypt", "sha512-salted", "custom sha256")
 

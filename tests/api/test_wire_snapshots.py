@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from authkit import PASSWORD, bearer, link_params, new_tenant, tokens
+from conformance import conforms
 from test_users_support import Tenant
 from test_users_support import new_tenant as new_server_tenant
 from wiresnap import SNAPSHOT_DIR, UPDATE_VARIABLE, check, normalise, render
@@ -49,6 +50,7 @@ def snap(kind: str, response: httpx.Response) -> dict[str, Any]:
     """Compare `response` with `snapshots/<kind>.json`; return its body for the next step."""
     body = response.json()
     check(kind, response.status_code, body)
+    conforms(response)  # and the answer is what docs/openapi.json declares
     return body
 
 

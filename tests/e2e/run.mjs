@@ -14,8 +14,10 @@
 import { openPage } from "./browser.mjs";
 import { scenarios as coreScenarios, userData } from "./scenarios.mjs";
 import { scenarios as mfaScenarios } from "./scenarios_mfa.mjs";
+import { scenarios as ssoScenarios } from "./scenarios_sso.mjs";
+import { scenarios as samlScenarios } from "./scenarios_saml.mjs";
 
-const scenarios = { ...coreScenarios, ...mfaScenarios };
+const scenarios = { ...coreScenarios, ...mfaScenarios, ...ssoScenarios, ...samlScenarios };
 
 function finish(output, status) {
   // Exit explicitly: idle keep-alive sockets would otherwise hold the process open.

@@ -37,6 +37,8 @@ LAYERS = [
     "users",
     "imports",
     "auth",
+    "sso",
+    "saml",
     "tenants",
     "admin",
 ]

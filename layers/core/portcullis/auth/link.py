@@ -132,6 +132,10 @@ def log_in(req: Request, *, token: str | None, uuid: str | None) -> dict[str, An
         verified.set(
             email=new_email, isEmailConfirmed=True, confirmedEmailAt=stamp, updatedAt=stamp
         )
-    elif not user.isEmailConfirmed:
+    elif not user.isEmailConfirmed and (
+        item.linkType != "sso" or (item.purpose or {}).get("emailVerified") is True
+    ):
+        # An `sso` hand-off proves the address only when the provider said it verified
+        # it (portcullis/sso/flow.py); otherwise it proves the provider identity alone.
         claimed = claim.confirm(verified, "email", stamp)
     return claim.finish(req, verified, claimed)

@@ -52,6 +52,13 @@ def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Respon
     return Response(status_code=200, content_type=JSON_TYPE, body=body, headers=headers or {})
 
 
+def answers(model: Any, description: str = "OK") -> dict[int, Any]:
+    """A route's `responses=`: the model of its 200 answer, for the OpenAPI document
+    (docs/openapi.md). Documentation only: nothing validates answers at run time; the
+    tests check live answers against the document."""
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
 def create_app(
     *, credentials: Callable[[APIGatewayRestResolver], object] | None = None
 ) -> APIGatewayRestResolver:

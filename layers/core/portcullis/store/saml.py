@@ -1,0 +1,264 @@
+"""SAML identity provider state (docs/saml.md): signing keys, registered service
+providers, pending SP requests, single-use SAML tokens and seen request ids.
+
+Key layout (all live mode):
+- signing key: pk `TENANT#live#{workspaceId}`, sk `SAMLKEY#{createdAt}#{kid}`; the
+  private key envelope-encrypted with KMS (like JWT keys), certificate in clear.
+- SP: pk `TENANT#live#{tenantId}`, sk `SAMLSP#{spId}`; its entity id is unique in the
+  tenant through a guard item sk `SAMLSPENTITY#{sha256(entityId)}` written in the same
+  transaction.
+- pending request: pk `SAMLREQ#{id}`, sk `SAMLREQ`; `ttl` 10 minutes.
+- seen request id: pk `SAMLSEEN#{sha256(tenant|issuer|id)}`, sk `SEEN`; a second
+  AuthnRequest/LogoutRequest with the same id fails its put condition (replay).
+- SAML token: pk `SAMLTOKEN#{sha256(token)}`, sk `SAMLTOKEN`; `ttl` 2 minutes, taken with
+  one conditional delete so it is used at most once.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
+
+from portcullis.store import transactions
+from portcullis.store.base import Item, take, tenant_pk
+
+MODE = "live"
+KEY_PREFIX = "SAMLKEY#"
+SP_PREFIX = "SAMLSP#"
+GUARD_PREFIX = "SAMLSPENTITY#"
+PENDING_SK = "SAMLREQ"
+SEEN_SK = "SEEN"
+TOKEN_SK = "SAMLTOKEN"
+
+
+class SamlKeyItem(Item):
+    workspaceId = UnicodeAttribute()
+    kid = UnicodeAttribute()
+    certificatePem = UnicodeAttribute()
+    encryptedPrivateKey = UnicodeAttribute()
+    encryptedDataKey = UnicodeAttribute()
+    nonce = UnicodeAttribute()
+    createdAt = UnicodeAttribute()
+
+
+class SamlSpItem(Item):
+    tenantId = UnicodeAttribute()
+    spId = UnicodeAttribute()
+    config = JSONAttribute()  # the SP's fields as the API shows them
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
+
+
+class SamlSpGuardItem(Item):
+    spId = UnicodeAttribute()
+
+
+class SamlPendingItem(Item):
+    tenantId = UnicodeAttribute()
+    spId = UnicodeAttribute()
+    kind = UnicodeAttribute()  # "login" | "logout"
+    requestId = UnicodeAttribute()
+    relayState = UnicodeAttribute(null=True)
+    nameId = UnicodeAttribute(null=True)
+    expiresAt = NumberAttribute()
+
+
+class SamlSeenItem(Item):
+    pass
+
+
+class SamlTokenItem(Item):
+    tenantId = UnicodeAttribute()
+    userId = NumberAttribute()
+    userUuid = UnicodeAttribute()
+    sessionId = UnicodeAttribute()
+    expiresAt = NumberAttribute()
+
+
+# -- signing keys ---------------------------------------------------------------------
+
+
+def list_keys(workspace_id: str) -> list[SamlKeyItem]:
+    """The workspace's signing keys, newest first (the newest signs)."""
+    return list(
+        SamlKeyItem.query(
+            tenant_pk(MODE, workspace_id),
+            SamlKeyItem.sk.startswith(KEY_PREFIX),
+            scan_index_forward=False,
+            consistent_read=True,
+        )
+    )
+
+
+def new_key_item(workspace_id: str, kid: str, created_at: str, **fields: str) -> SamlKeyItem:
+    item = SamlKeyItem(
+        tenant_pk(MODE, workspace_id),
+        f"{KEY_PREFIX}{created_at}#{kid}",
+        type="samlkey",
+        workspaceId=workspace_id,
+        kid=kid,
+        createdAt=created_at,
+    )
+    for key, value in fields.items():
+        setattr(item, key, value)
+    return item
+
+
+def put_key(item: SamlKeyItem) -> bool:
+    """False if an item with this key exists already (a concurrent first use)."""
+    try:
+        item.save(SamlKeyItem.pk.does_not_exist())
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def delete_key(item: SamlKeyItem) -> None:
+    item.delete()
+
+
+# -- service providers ----------------------------------------------------------------
+
+
+def _guard(tenant_id: str, entity_digest: str, sp_id: str) -> SamlSpGuardItem:
+    return SamlSpGuardItem(
+        tenant_pk(MODE, tenant_id), f"{GUARD_PREFIX}{entity_digest}", type="samlspguard", spId=sp_id
+    )
+
+
+def new_sp_item(tenant_id: str, sp_id: str, config: dict[str, object], now: str) -> SamlSpItem:
+    return SamlSpItem(
+        tenant_pk(MODE, tenant_id),
+        f"{SP_PREFIX}{sp_id}",
+        type="samlsp",
+        tenantId=tenant_id,
+        spId=sp_id,
+        config=config,
+        createdAt=now,
+        updatedAt=now,
+    )
+
+
+def create_sp(item: SamlSpItem, entity_digest: str) -> None:
+    """SP and its entity-id guard together; WriteConflict if the entity id is taken."""
+    transactions.commit(
+        [_guard(item.tenantId, entity_digest, item.spId), item],
+        [],
+        save_conditions={0: SamlSpGuardItem.pk.does_not_exist(), 1: SamlSpItem.pk.does_not_exist()},
+    )
+
+
+def replace_sp(item: SamlSpItem, old_digest: str, new_digest: str) -> None:
+    """Save a changed SP; a changed entity id moves its guard in the same write."""
+    saves: list[Item] = [item]
+    conditions: dict[int, Condition] = {0: SamlSpItem.pk.exists()}
+    deletes = []
+    if old_digest != new_digest:
+        saves.append(_guard(item.tenantId, new_digest, item.spId))
+        conditions[1] = SamlSpGuardItem.pk.does_not_exist()
+        deletes.append(transactions.Delete(_guard(item.tenantId, old_digest, item.spId), None))
+    transactions.commit(saves, [], save_conditions=conditions, deletes=deletes)
+
+
+def delete_sp(item: SamlSpItem, entity_digest: str) -> None:
+    transactions.commit(
+        [],
+        [],
+        deletes=[
+            transactions.Delete(item, SamlSpItem.pk.exists()),
+            transactions.Delete(_guard(item.tenantId, entity_digest, item.spId), None),
+        ],
+    )
+
+
+def get_sp(tenant_id: str, sp_id: str) -> SamlSpItem | None:
+    try:
+        return SamlSpItem.get(
+            tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True
+        )
+    except DoesNotExist:
+        return None
+
+
+def sp_id_for_entity(tenant_id: str, entity_digest: str) -> str | None:
+    try:
+        guard = SamlSpGuardItem.get(tenant_pk(MODE, tenant_id), f"{GUARD_PREFIX}{entity_digest}")
+    except DoesNotExist:
+        return None
+    return guard.spId
+
+
+def list_sps(tenant_id: str) -> list[SamlSpItem]:
+    return list(SamlSpItem.query(tenant_pk(MODE, tenant_id), SamlSpItem.sk.startswith(SP_PREFIX)))
+
+
+# -- pending requests, seen ids, tokens -------------------------------------------------
+
+
+def pending_pk(pending_id: str) -> str:
+    return f"SAMLREQ#{pending_id}"
+
+
+def new_pending_item(pending_id: str, **fields: object) -> SamlPendingItem:
+    item = SamlPendingItem(pending_pk(pending_id), PENDING_SK, type="samlreq")
+    for key, value in fields.items():
+        setattr(item, key, value)
+    item.ttl = int(item.expiresAt)
+    return item
+
+
+def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> None:
+    """The pending request and its seen id in one write; WriteConflict on a replayed id."""
+    seen = SamlSeenItem(f"SAMLSEEN#{seen_digest}", SEEN_SK, type="samlseen", ttl=seen_until)
+    transactions.commit(
+        [seen, item],
+        [],
+        save_conditions={
+            0: SamlSeenItem.pk.does_not_exist(),
+            1: SamlPendingItem.pk.does_not_exist(),
+        },
+    )
+
+
+def get_pending(pending_id: str) -> SamlPendingItem | None:
+    try:
+        return SamlPendingItem.get(pending_pk(pending_id), PENDING_SK, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def take_pending(pending_id: str, *, tenant_id: str, kind: str, now: int) -> SamlPendingItem | None:
+    condition = (
+        SamlPendingItem.pk.exists()
+        & (SamlPendingItem.tenantId == tenant_id)
+        & (SamlPendingItem.kind == kind)
+        & (SamlPendingItem.expiresAt > now)
+    )
+    return take(SamlPendingItem, pending_pk(pending_id), PENDING_SK, condition)
+
+
+def token_pk(digest: str) -> str:
+    return f"SAMLTOKEN#{digest}"
+
+
+def put_token(digest: str, **fields: object) -> None:
+    item = SamlTokenItem(token_pk(digest), TOKEN_SK, type="samltoken")
+    for key, value in fields.items():
+        setattr(item, key, value)
+    item.ttl = int(item.expiresAt)
+    item.save(SamlTokenItem.pk.does_not_exist())
+
+
+def take_token(digest: str, *, tenant_id: str, user_uuid: str, now: int) -> SamlTokenItem | None:
+    """Delete and return the token if it is the tenant's, the user's, and unexpired; a
+    wrong `uuid` leaves it in place (its owner can still use it)."""
+    condition = (
+        SamlTokenItem.pk.exists()
+        & (SamlTokenItem.tenantId == tenant_id)
+        & (SamlTokenItem.userUuid == user_uuid)
+        & (SamlTokenItem.expiresAt > now)
+    )
+    return take(SamlTokenItem, token_pk(digest), TOKEN_SK, condition)
