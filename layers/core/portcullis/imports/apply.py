@@ -101,19 +101,10 @@ def _create(target: Target, row: Mapping[str, Any]) -> None:
     user_uuid = str(row["userUuid"]).lower() if row.get("userUuid") else None
     if user_uuid and user_store.get_by_uuid(target.mode, target.tenant.tenantId, user_uuid):
         raise BadRequest('"userUuid" belongs to another user')
-    item = records.new_user(
+    item = records.new_user_from(
         target.mode,
         target.tenant.tenantId,
-        email=row.get("email"),
-        username=row.get("username"),
-        phone_number=row.get("phoneNumber"),
-        name=row.get("name"),
-        image=row.get("image"),
-        data=row.get("data"),
-        password=row.get("password"),
-        locked=bool(row.get("locked") or False),
-        is_mfa_required=bool(row.get("isMfaRequired") or False),
-        is_email_confirmed=bool(row.get("isEmailConfirmed") or False),
+        row,
         roles={target.tenant.tenantId: list(roles)} if roles else None,
         user_id=int(row["userId"]) if row.get("userId") is not None else None,
         user_uuid=user_uuid,

@@ -144,9 +144,7 @@ def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _
 
     model = type(item)
     item.version = 1 if replaces is None else int(replaces.version) + 1
-    condition = (
-        model.pk.does_not_exist() if replaces is None else model.version == replaces.version
-    )
+    condition = model.pk.does_not_exist() if replaces is None else model.version == replaces.version
     try:
         item.save(condition=condition)
     except PutError as error:
