@@ -101,10 +101,10 @@ def _create(target: Target, row: Mapping[str, Any]) -> None:
     user_uuid = str(row["userUuid"]).lower() if row.get("userUuid") else None
     if user_uuid and user_store.get_by_uuid(target.mode, target.tenant.tenantId, user_uuid):
         raise BadRequest('"userUuid" belongs to another user')
-    item = records.new_user_from(
+    item = records.new_user(
         target.mode,
         target.tenant.tenantId,
-        row,
+        **records.writable(row),
         roles={target.tenant.tenantId: list(roles)} if roles else None,
         user_id=int(row["userId"]) if row.get("userId") is not None else None,
         user_uuid=user_uuid,

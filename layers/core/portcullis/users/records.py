@@ -80,35 +80,18 @@ def new_user(
     )
 
 
-def new_user_from(
-    mode: str,
-    tenant_id: str,
-    fields: Mapping[str, Any],
-    *,
-    roles: dict[str, list[str]] | None = None,
-    user_id: int | None = None,
-    user_uuid: str | None = None,
-    created_at: str | None = None,
-    password_hash: str | None = None,
-) -> store.UserItem:
-    """`new_user` from the writable fields of §1.4 under their wire names: a validated
-    server API body, or an import row (which adds what only imports may set)."""
-    return new_user(
-        mode,
-        tenant_id,
-        email=fields.get("email"),
-        username=fields.get("username"),
-        phone_number=fields.get("phoneNumber"),
-        name=fields.get("name"),
-        image=fields.get("image"),
-        data=fields.get("data"),
-        password=fields.get("password"),
-        locked=bool(fields.get("locked") or False),
-        is_mfa_required=bool(fields.get("isMfaRequired") or False),
-        is_email_confirmed=bool(fields.get("isEmailConfirmed") or False),
-        roles=roles,
-        user_id=user_id,
-        user_uuid=user_uuid,
-        created_at=created_at,
-        password_hash=password_hash,
-    )
+def writable(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`new_user`'s keyword arguments for the writable fields of §1.4 under their wire
+    names: a validated server API body, or an import row."""
+    return {
+        "email": fields.get("email"),
+        "username": fields.get("username"),
+        "phone_number": fields.get("phoneNumber"),
+        "name": fields.get("name"),
+        "image": fields.get("image"),
+        "data": fields.get("data"),
+        "password": fields.get("password"),
+        "locked": bool(fields.get("locked") or False),
+        "is_mfa_required": bool(fields.get("isMfaRequired") or False),
+        "is_email_confirmed": bool(fields.get("isEmailConfirmed") or False),
+    }

@@ -23,7 +23,7 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
 from portcullis.users.conflicts import CONFLICT_MESSAGES, conflict_error, retrying
 from portcullis.users.lookups import USER_NOT_FOUND, reload
-from portcullis.users.records import new_user_from, normalise_email
+from portcullis.users.records import new_user, normalise_email, writable
 from portcullis.users.rendering import Renderer, event_item
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,10 @@ def register(
     names = role_service.require_roles(mode, tenant.tenantId, role_names) if role_names else []
     if user_id is not None and store.get_user(mode, tenant.tenantId, user_id) is not None:
         raise BadRequest(CONFLICT_MESSAGES["userId"])
-    item = new_user_from(
+    item = new_user(
         mode,
         tenant.tenantId,
-        fields,
+        **writable(fields),
         roles={tenant.tenantId: names} if names else None,
         user_id=user_id,
         user_uuid=user_uuid,
