@@ -64,7 +64,8 @@ def test_deferred_body_models_validate_as_strictly_as_before() -> None:
 
 
 def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
-    """Passthrough migration and TOTP (auth) and invitations (users, roles) are imported by the routes that use them, not by the function's import (docs/
+    """Passthrough migration and TOTP (auth) and invitations (users, roles) are
+    imported by the routes that use them, not by the function's import (docs/
     performance.md "Cold start"); their API tests prove the routes still find them."""
     code = textwrap.dedent(
         """
