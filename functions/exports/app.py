@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import Response
 from portcullis.access.callers import api_caller
 from portcullis.imports import export
 from portcullis.platform import integers
-from portcullis.platform.bodies import query
-from portcullis.platform.errors import BadRequest, Forbidden
+from portcullis.platform.bodies import query, query_bool
+from portcullis.platform.errors import Forbidden
 from portcullis.platform.http import create_app, handler
 
 app = create_app(credentials=api_caller)
@@ -20,12 +20,7 @@ NEXT_CURSOR = "X-Next-Cursor"
 
 
 def _include_hashes() -> bool:
-    raw = query(app, "includePasswordHashes")
-    if raw is None or raw == "false":
-        return False
-    if raw == "true":
-        return True
-    raise BadRequest('"includePasswordHashes" must be a boolean')
+    return query_bool(app, "includePasswordHashes", False)
 
 
 # One user per line (not a JSON document): what the OpenAPI document says it answers.

@@ -13,31 +13,23 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from portcullis.imports import worker
+from portcullis.platform import sqsbatch
 
 logger = Logger(service="portcullis")
 
 
-def _process(record: dict[str, Any]) -> str | None:
-    """The message id when the message could not be processed (SQS tries it again)."""
-    message_id = str(record.get("messageId", ""))
-    attributes = record.get("attributes") or {}
-    try:
-        receives = int(attributes.get("ApproximateReceiveCount") or 1)
-        outcome = worker.handle(str(record.get("body", "")), receives)
-    except Exception:
-        logger.exception("import message not processed", extra={"messageId": message_id})
-        return message_id
-    logger.info("import message processed", extra={"messageId": message_id, "outcome": outcome})
-    return None
+def _handle(record: dict[str, Any]) -> str:
+    receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+    return worker.handle(str(record.get("body", "")), receives)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Messages of one batch are handled one after another: each chunk's rows already
     keep DynamoDB busy, and a batch is small (template: BatchSize 2)."""
-    records = [r for r in event.get("Records") or [] if isinstance(r, dict)]
-    failed = [_process(record) for record in records]
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed if m is not None]}
+    return sqsbatch.failures(
+        sqsbatch.settle(record, _handle, "import", logger) for record in sqsbatch.records(event)
+    )
 
 
 # Initialisation ends here. Freeze what the imports built so that collections skip it

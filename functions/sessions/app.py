@@ -7,8 +7,7 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.platform import integers
-from portcullis.platform.bodies import query
-from portcullis.platform.errors import BadRequest
+from portcullis.platform.bodies import query_bool
 from portcullis.platform.http import create_app, handler
 from portcullis.sessions import views
 from portcullis.users import lookups
@@ -22,12 +21,7 @@ def _positive(name: str, default: int, maximum: int | None = None) -> int:
 
 
 def _active() -> bool:
-    raw = query(app, "active")
-    if raw is None or raw == "true":
-        return True
-    if raw == "false":
-        return False
-    raise BadRequest('"active" must be a boolean')
+    return query_bool(app, "active", True)
 
 
 def _owner(tenant_id: str | None, user_id: str, level: callers.Level) -> tuple[str, str, int]:

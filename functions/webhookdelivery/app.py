@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from portcullis.platform import sqsbatch
 from portcullis.webhooks import delivery
 
 logger = Logger(service="portcullis")
@@ -21,27 +22,22 @@ logger = Logger(service="portcullis")
 
 def _process(record: dict[str, Any]) -> str | None:
     """The message id when the message could not be processed (SQS tries it again)."""
-    message_id = str(record.get("messageId", ""))
-    try:
-        outcome = delivery.handle_message(str(record.get("body", "")))
-    except Exception:
-        logger.exception("webhook message not processed", extra={"messageId": message_id})
-        return message_id
-    logger.info("webhook message processed", extra={"messageId": message_id, "outcome": outcome})
-    return None
+    return sqsbatch.settle(
+        record, lambda r: delivery.handle_message(str(r.get("body", ""))), "webhook", logger
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The batch's POSTs run side by side: each waits on a receiver (up to 10 s), so a
     batch takes as long as its slowest receiver, not the sum of them."""
-    records = [r for r in event.get("Records") or [] if isinstance(r, dict)]
+    records = sqsbatch.records(event)
     if len(records) <= 1:
         failed = [_process(record) for record in records]
     else:
         with ThreadPoolExecutor(max_workers=len(records)) as pool:
             failed = list(pool.map(_process, records))
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed if m is not None]}
+    return sqsbatch.failures(failed)
 
 
 # Initialisation ends here. Freeze what the imports built so that collections skip it

@@ -61,3 +61,23 @@ def test_deferred_body_models_validate_as_strictly_as_before() -> None:
         userfields.UserWrite.model_validate({"email": "nope"})
     with pytest.raises(ValidationError, match="valid email"):
         userfields.UserInvite.model_validate({"email": "nope", "options": {"type": "welcome"}})
+
+
+def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
+    """Passthrough migration and TOTP (auth) and invitations (users, roles) are
+    imported by the routes that use them, not by the function's import (docs/
+    performance.md "Cold start"); their API tests prove the routes still find them."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        for name in ("auth", "users", "roles"):
+            spec = importlib.util.spec_from_file_location(name + "_app", f"functions/{name}/app.py")
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("portcullis.auth.passthrough", "portcullis.auth.passthroughconfig",
+                    "portcullis.auth.totp", "portcullis.credentials.totp",
+                    "portcullis.users.invitations")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules]}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env)["loaded"] == []

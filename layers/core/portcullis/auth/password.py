@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.auth import completion, identity, link, messages, passthrough, reset
+from portcullis.auth import completion, identity, link, messages, reset
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.auth.inputs import SignUp
 from portcullis.credentials import passwords
@@ -76,7 +76,12 @@ def log_in(
     # The count is on the wire while argon2id verifies, and settled (429 past the
     # limit, whatever the password) before the result is used.
     counting = background.start(attempts.count, req, "password", attempts.account_key(user, typed))
-    upstream = passthrough.start(req, user)  # read while argon2id verifies
+    upstream = None
+    if user is None or not user.passwordHash:
+        # Off the import path: only an account without a hash may go upstream.
+        from portcullis.auth import passthrough
+
+        upstream = passthrough.start(req, user)  # read while argon2id verifies
     matched = passwords.verify(user.passwordHash if user else None, secret)
     refund = counting.result()
     if not matched:

@@ -24,3 +24,14 @@ def json_body(app: APIGatewayRestResolver, *, default: Any = None) -> Any:
 
 def query(app: APIGatewayRestResolver, name: str) -> str | None:
     return (app.current_event.query_string_parameters or {}).get(name)
+
+
+def query_bool(app: APIGatewayRestResolver, name: str, default: bool) -> bool:
+    """A boolean query parameter: `true` or `false` exactly, `default` when absent; any
+    other value is a 400 naming the parameter (never guessed)."""
+    raw = query(app, name)
+    if raw is None:
+        return default
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise BadRequest(f'"{name}" must be a boolean')

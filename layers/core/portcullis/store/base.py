@@ -128,5 +128,31 @@ def take(model: type[_I], pk: str, sk: str, condition: Any) -> _I | None:
     return item
 
 
+class Versioned(Item):
+    """An item replaced by compare-and-set: `version` counts its writes (1 = first)."""
+
+    version = NumberAttribute()
+
+
+_V = TypeVar("_V", bound=Versioned)
+
+
+def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _V:
+    """Write `item` as the version after `replaces` (None: nothing stored yet) if the
+    stored item is still `replaces`; otherwise another writer came first: `changed`."""
+    from pynamodb.exceptions import PutError
+
+    model = type(item)
+    item.version = 1 if replaces is None else int(replaces.version) + 1
+    condition = model.pk.does_not_exist() if replaces is None else model.version == replaces.version
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise changed() from None
+        raise
+    return item
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"

@@ -10,10 +10,9 @@ the tenant purges it.
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Item, tenant_pk
+from portcullis.store.base import Versioned, save_versioned, tenant_pk
 
 PREFIX = "HASHPARAMS#"
 
@@ -22,13 +21,12 @@ class ParamsChanged(Exception):
     """Another writer saved parameters first; read them again."""
 
 
-class HashParamsItem(Item):
+class HashParamsItem(Versioned):
     tenantId = UnicodeAttribute()
     mode = UnicodeAttribute()
     algorithm = UnicodeAttribute()
     sealed = UnicodeAttribute()  # sealed JSON of the parameters
     savedAt = UnicodeAttribute()
-    version = NumberAttribute()
 
 
 def get_params(mode: str, tenant_id: str, algorithm: str) -> HashParamsItem | None:
@@ -59,17 +57,5 @@ def put_params(
         algorithm=algorithm,
         sealed=sealed,
         savedAt=saved_at,
-        version=1 if replaces is None else int(replaces.version) + 1,
     )
-    condition = (
-        HashParamsItem.pk.does_not_exist()
-        if replaces is None
-        else HashParamsItem.version == replaces.version
-    )
-    try:
-        item.save(condition=condition)
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise ParamsChanged() from None
-        raise
-    return item
+    return save_versioned(item, replaces, ParamsChanged)

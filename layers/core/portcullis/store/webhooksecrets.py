@@ -10,10 +10,9 @@ The item lives in the workspace's partition, so deleting the workspace purges it
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Item, tenant_pk
+from portcullis.store.base import Versioned, save_versioned, tenant_pk
 
 SK = "WEBHOOKSECRET"
 
@@ -22,14 +21,13 @@ class SecretChanged(Exception):
     """Another writer created or rotated the secret first; read it again."""
 
 
-class WebhookSecretItem(Item):
+class WebhookSecretItem(Versioned):
     tenantId = UnicodeAttribute()
     mode = UnicodeAttribute()
     current = UnicodeAttribute()  # sealed secret (JSON)
     previous = UnicodeAttribute(null=True)  # sealed secret (JSON) during the overlap
     previousUntil = UnicodeAttribute(null=True)  # ISO 8601: end of the overlap
     rotatedAt = UnicodeAttribute()
-    version = NumberAttribute()
 
 
 def get_secret(mode: str, workspace_id: str) -> WebhookSecretItem | None:
@@ -60,17 +58,5 @@ def put_secret(
         previous=previous,
         previousUntil=previous_until,
         rotatedAt=rotated_at,
-        version=1 if replaces is None else int(replaces.version) + 1,
     )
-    condition = (
-        WebhookSecretItem.pk.does_not_exist()
-        if replaces is None
-        else WebhookSecretItem.version == replaces.version
-    )
-    try:
-        item.save(condition=condition)
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise SecretChanged() from None
-        raise
-    return item
+    return save_versioned(item, replaces, SecretChanged)

@@ -8,6 +8,7 @@ guard agrees. Commit a built record with `users.service.create`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from portcullis.credentials import passwords
@@ -80,3 +81,20 @@ def new_user(
         createdAt=created_at or stamp,
         updatedAt=stamp,
     )
+
+
+def writable(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """`new_user`'s keyword arguments for the writable fields of §1.4 under their wire
+    names: a validated server API body, or an import row."""
+    return {
+        "email": fields.get("email"),
+        "username": fields.get("username"),
+        "phone_number": fields.get("phoneNumber"),
+        "name": fields.get("name"),
+        "image": fields.get("image"),
+        "data": fields.get("data"),
+        "password": fields.get("password"),
+        "locked": bool(fields.get("locked") or False),
+        "is_mfa_required": bool(fields.get("isMfaRequired") or False),
+        "is_email_confirmed": bool(fields.get("isEmailConfirmed") or False),
+    }

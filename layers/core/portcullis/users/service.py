@@ -23,7 +23,7 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as store
 from portcullis.users.conflicts import CONFLICT_MESSAGES, conflict_error, retrying
 from portcullis.users.lookups import USER_NOT_FOUND, reload
-from portcullis.users.records import new_user, normalise_email
+from portcullis.users.records import new_user, normalise_email, writable
 from portcullis.users.rendering import Renderer, event_item
 
 log = logging.getLogger(__name__)
@@ -85,16 +85,7 @@ def register(
     item = new_user(
         mode,
         tenant.tenantId,
-        email=fields.get("email"),
-        username=fields.get("username"),
-        phone_number=fields.get("phoneNumber"),
-        name=fields.get("name"),
-        image=fields.get("image"),
-        data=fields.get("data"),
-        password=fields.get("password"),
-        locked=bool(fields.get("locked") or False),
-        is_mfa_required=bool(fields.get("isMfaRequired") or False),
-        is_email_confirmed=bool(fields.get("isEmailConfirmed") or False),
+        **writable(fields),
         roles={tenant.tenantId: names} if names else None,
         user_id=user_id,
         user_uuid=user_uuid,
