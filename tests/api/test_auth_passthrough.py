@@ -411,11 +411,11 @@ def test_an_unreachable_upstream_is_a_502_that_never_locks_the_account(
     configure(client, admin_key, tenant, url=upstream.url)
     upstream.reply = (503, {"message": "maintenance"}, 0.0)
     error(basic(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
-    upstream.reply = (200, {"ok": True}, 3.0)
+    # An upstream slower than the tenant's timeout: it would say yes after 10 s, so only
+    # the 500 ms timeout explains a 502 here (no wall-clock assertion: load makes those lie).
+    upstream.reply = (200, {"ok": True}, 10.0)
     configure(client, admin_key, tenant, timeoutMs=500)
-    started = time.monotonic()
     error(migrate(client, tenant, user["email"], PASSWORD), 502, UNREACHABLE)
-    assert time.monotonic() - started < 2.5
     # None of it counted: the right password still signs in (and migrates).
     upstream.reply = (200, {"ok": True}, 0.0)
     assert migrate(client, tenant, user["email"], PASSWORD).status_code == 200
