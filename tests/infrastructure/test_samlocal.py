@@ -46,6 +46,8 @@ ABSENT_AS_IN_AWS = {
     "EVENT_SOURCE": "the EventBridge source; the default `portcullis` is the deployed one",
     "WEBHOOK_RETRY_DELAYS": "tests' short retry schedule; unset = the real schedule",
     "WEBHOOKS_ALLOW_LOCALHOST": "make dev only; a container's loopback is not the host's",
+    "SSO_ENDPOINT_OVERRIDE": "make dev/tests only: named providers aimed at the local OIDC "
+    "provider; never in a deployment (docs/sso.md)",
 }
 #: f-string names (`AWS_ENDPOINT_URL_{service}`): per-service overrides, unset on purpose.
 ABSENT_PREFIXES = {"AWS_ENDPOINT_URL_"}
