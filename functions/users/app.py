@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from portcullis.access import callers, userscope
 from portcullis.access.callers import api_caller
 from portcullis.auth.outputs import USER, USERS
-from portcullis.platform.bodies import json_body
-from portcullis.platform.errors import BadRequest, MethodNotAllowed
+from portcullis.platform.bodies import json_body, no_body
+from portcullis.platform.errors import MethodNotAllowed
 from portcullis.platform.http import create_app, handler
 from portcullis.users import lookups, mfa, search, service, upsert
 from portcullis.users.fields import (
@@ -58,15 +58,6 @@ def _search_body() -> Any:
     return {} if body is None else body
 
 
-def _mark_active_body() -> None:
-    body = json_body(app, default={})
-    if body is None or body == {}:
-        return
-    if not isinstance(body, dict):
-        raise BadRequest('"body" must be an object')
-    raise BadRequest(f'"{next(iter(body))}" is not allowed')
-
-
 # ----------------------------------------------------------------- shared implementations
 
 
@@ -80,6 +71,13 @@ def _shown(who: callers.Caller, tenant: Tenant, body: dict[str, Any]) -> dict[st
     """A User object as a caller scoped below the workspace may see it: only the roles
     inside its subtree (`userscope`); the users themselves are the addressed tenant's."""
     return userscope.scope(who, tenant, "read").shown(body)
+
+
+def _read(who: callers.Caller, tenant: Tenant, user_id: str) -> dict[str, Any]:
+    from portcullis.sso.identities import with_identities  # off the import path: reads only
+
+    user = _user(tenant, user_id)
+    return _shown(who, tenant, with_identities(user_json(user, tenant=tenant), tenant, user))
 
 
 def _invite(tenant: Tenant, body: UserInvite) -> dict[str, Any]:
@@ -104,7 +102,7 @@ def _remove_totp(who: callers.Caller, tenant: Tenant, user_id: str) -> dict[str,
 
 
 def _active(tenant: Tenant, user_id: str) -> dict[str, Any]:
-    _mark_active_body()
+    no_body(app)
     return service.mark_active(_user(tenant, user_id))
 
 
@@ -141,8 +139,7 @@ def create_or_update_user(body: UserCreateOrUpdate) -> dict[str, Any]:
 @app.get("/v0/users/<userId>", responses=USER)
 def read_user(userId: str) -> dict[str, Any]:
     who = caller()
-    tenant = who.home("read")
-    return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
+    return _read(who, who.home("read"), userId)
 
 
 @app.put("/v0/users/<userId>", responses=USER)
@@ -209,8 +206,7 @@ def create_or_update_tenant_user(tenantId: str, body: UserCreateOrUpdate) -> dic
 @app.get("/v0/tenants/<tenantId>/users/<userId>", responses=USER)
 def read_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     who = caller()
-    tenant = who.tenant(tenantId, "read")
-    return _shown(who, tenant, user_json(_user(tenant, userId), tenant=tenant))
+    return _read(who, who.tenant(tenantId, "read"), userId)
 
 
 @app.put("/v0/tenants/<tenantId>/users/<userId>", responses=USER)

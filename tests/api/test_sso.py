@@ -200,6 +200,9 @@ def test_new_user_with_custom_data_then_returning_user(
             "linkedAt": listed["identities"][0]["linkedAt"],
         }
     ]
+    # The server user object carries them too (extension `ssoIdentities`).
+    read = client.get(f"/v0/tenants/{tenant}/users/{landed['uuid']}", headers=bearer(admin_key))
+    assert read.json()["ssoIdentities"] == listed["identities"]
 
 
 def test_existing_password_user_with_verified_email_is_linked(
@@ -223,6 +226,8 @@ def test_existing_password_user_with_verified_email_is_linked(
     )
     assert gone.status_code == 200, gone.text
     assert gone.json()["identities"] == []
+    read = client.get(f"/v0/tenants/{tenant}/users/{uuid}", headers=bearer(admin_key))
+    assert read.json()["ssoIdentities"] == []
 
 
 def test_unverified_email_in_use_is_refused(

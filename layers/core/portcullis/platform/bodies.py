@@ -35,3 +35,13 @@ def query_bool(app: APIGatewayRestResolver, name: str, default: bool) -> bool:
     if raw in ("true", "false"):
         return raw == "true"
     raise BadRequest(f'"{name}" must be a boolean')
+
+
+def no_body(app: APIGatewayRestResolver) -> None:
+    """A route that takes nothing accepts no body or `{}`; any field is named in the 400."""
+    body = json_body(app, default={})
+    if body is None or body == {}:
+        return
+    if not isinstance(body, dict):
+        raise BadRequest('"body" must be an object')
+    raise BadRequest(f'"{next(iter(body))}" is not allowed')

@@ -10,6 +10,7 @@ from portcullis.platform.errors import NotFound
 from portcullis.sso import providers
 from portcullis.store import sso as store
 from portcullis.store import users as user_store
+from portcullis.users.records import Tenant
 
 
 def _user(mode: str, tenant_id: str, user_uuid: str) -> user_store.UserItem:
@@ -24,6 +25,16 @@ def view(item: store.SsoIdentityItem) -> dict[str, Any]:
     body: dict[str, Any] = {"provider": name, "subject": item.subject, "linkedAt": item.linkedAt}
     if provider_id:
         body["providerId"] = provider_id
+    return body
+
+
+def with_identities(
+    body: dict[str, Any], tenant: Tenant, user: user_store.UserItem
+) -> dict[str, Any]:
+    """A single server read of a user carries its linked identities (`ssoIdentities`, an
+    extension; docs/sso.md): one index query, so lists and searches leave it out."""
+    found = store.user_identities(tenant.mode, tenant.tenantId, int(user.userId))
+    body["ssoIdentities"] = [view(item) for item in found]
     return body
 
 
