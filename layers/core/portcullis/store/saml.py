@@ -16,6 +16,8 @@ Key layout (all live mode):
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
@@ -74,6 +76,9 @@ class SamlTokenItem(Item):
     userUuid = UnicodeAttribute()
     sessionId = UnicodeAttribute()
     expiresAt = NumberAttribute()
+
+
+_Expiring = TypeVar("_Expiring", SamlPendingItem, SamlTokenItem)
 
 
 # -- signing keys ---------------------------------------------------------------------
@@ -202,12 +207,16 @@ def pending_pk(pending_id: str) -> str:
     return f"SAMLREQ#{pending_id}"
 
 
-def new_pending_item(pending_id: str, **fields: object) -> SamlPendingItem:
-    item = SamlPendingItem(pending_pk(pending_id), PENDING_SK, type="samlreq")
+def _expiring(item: _Expiring, fields: dict[str, object]) -> _Expiring:
+    """`item` with `fields` set; DynamoDB removes it when it expires (`ttl`)."""
     for key, value in fields.items():
         setattr(item, key, value)
     item.ttl = int(item.expiresAt)
     return item
+
+
+def new_pending_item(pending_id: str, **fields: object) -> SamlPendingItem:
+    return _expiring(SamlPendingItem(pending_pk(pending_id), PENDING_SK, type="samlreq"), fields)
 
 
 def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> None:
@@ -245,10 +254,7 @@ def token_pk(digest: str) -> str:
 
 
 def put_token(digest: str, **fields: object) -> None:
-    item = SamlTokenItem(token_pk(digest), TOKEN_SK, type="samltoken")
-    for key, value in fields.items():
-        setattr(item, key, value)
-    item.ttl = int(item.expiresAt)
+    item = _expiring(SamlTokenItem(token_pk(digest), TOKEN_SK, type="samltoken"), fields)
     item.save(SamlTokenItem.pk.does_not_exist())
 
 
