@@ -10,6 +10,8 @@
   be imported here) has every function and the layer, the layer with its pinned
   dependencies and byte-compiled, and the layer plus the functions import in a clean
   interpreter that sees nothing but the built artefacts and the standard library.
+- The deployed architecture (arm64), which this machine cannot import: the layer
+  Makefile's pip arguments resolve every pin to a wheel Lambda arm64 can load.
 """
 
 from __future__ import annotations
@@ -419,3 +421,73 @@ def _check_clean_import(build_dir: Path, functions: dict[str, dict[str, Any]]) -
     counts = json.loads(output)
     assert counts["functions"] == len(functions)
     assert counts["modules"] > 50
+
+
+# --- the deployed architecture --------------------------------------------------------------
+
+#: pip's platform name for each `Architectures` value of template.yaml.
+LAMBDA_ARCH = {"arm64": "aarch64", "x86_64": "x86_64"}
+#: Lambda's python3.11 runs on Amazon Linux 2: a native wheel must need glibc 2.26 or older.
+LAMBDA_GLIBC = (2, 26)
+MANYLINUX = re.compile(r"^manylinux(?:_(\d+)_(\d+)|(2014))_(\w+)$")
+
+
+def test_deployed_architecture_resolves_to_wheels_for_it(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    """`sam build` in the tests builds for this machine (so the output can be imported
+    here); the deployment builds for template.yaml's architecture (arm64). The layer
+    Makefile's own pip arguments, resolved for that architecture, must find every pinned
+    requirement as a wheel Lambda can load: pure Python, or native for that architecture
+    on glibc <= 2.26. A pin without such a wheel would fail `sam build` or, worse, load
+    an x86_64 library on an arm64 function."""
+    (arch,) = template["Globals"]["Function"]["Architectures"]
+    layer = template["Resources"]["CoreLayer"]
+    assert layer["Metadata"]["BuildArchitecture"] == arch
+    assert layer["Properties"]["CompatibleArchitectures"] == [arch]
+    machine = LAMBDA_ARCH[arch]
+    makefile = (LAYER_SOURCE / "Makefile").read_text()
+    assert re.search(rf"^ARCH \?= {machine}$", makefile, re.M), "Makefile ARCH default"
+
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            *("make", "-s", "-C", str(LAYER_SOURCE), "resolve-CoreLayer"),
+            *(f"PYTHON={sys.executable}", f"ARCH={machine}", f"REPORT={report}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    picked = json.loads(report.read_text())["install"]
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    wheels = {}
+    for item in picked:
+        filename = item["download_info"]["url"].rsplit("/", 1)[-1]
+        assert filename.endswith(".whl"), filename
+        name, version, _, tags = parse_wheel_filename(filename)
+        wheels[name] = str(version)
+        platforms = {tag.platform for tag in tags}
+        if platforms == {"any"}:
+            continue
+        loadable = []
+        for plat in platforms:
+            match = MANYLINUX.match(plat)
+            assert match, f"{filename}: not a manylinux wheel"
+            glibc = (2, 17) if match[3] else (int(match[1]), int(match[2]))
+            loadable.append(match[4] == machine and glibc <= LAMBDA_GLIBC)
+        assert any(loadable), f"{filename}: no tag Lambda {arch} (glibc 2.26) can load"
+
+    pins = [
+        Requirement(line)
+        for line in (LAYER_SOURCE / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for pin in pins:
+        (spec,) = pin.specifier
+        assert wheels.get(canonicalize_name(pin.name)) == spec.version, pin
