@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer
 
 _OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
@@ -135,13 +136,6 @@ class PkceRequired(BaseModel):
     redirectTo: str | None
 
 
-class Message(BaseModel):
-    """A link or code sent, a password reset requested, an action done (§1.7)."""
-
-    model_config = _OPEN
-    message: str
-
-
 class Refreshed(BaseModel):
     """`GET /v0/auth/refresh` (§10)."""
 
@@ -169,6 +163,18 @@ class UserList(BaseModel):
     totalPages: int
 
 
+class TotpSetup(Answer):
+    """`GET /v0/auth/totp` (§9.5): the secret, its QR code, and the backup codes (empty
+    when TOTP is already active: they are shown once)."""
+
+    totpSecret: str
+    qrCode: str
+    backupCodes: list[str]
+
+
+# The `responses=` of the client routes (functions/auth) that are not a log-in.
+TOTP_SETUP = answers(TotpSetup)
+SIGNED_IN = answers(SignedIn)
 # The `responses=` of the server API's user routes (functions/users).
 USER = answers(User)
 USERS = answers(UserList)

@@ -1,0 +1,35 @@
+"""The answers of the server API's user actions that are not a User object (api-server
+§7.8, §13.1) as pydantic models, for the OpenAPI document (docs/openapi.md):
+documentation only, checked by the tests against live answers
+(`tests/api/conformance.py`). The User object itself is `auth.outputs.User`."""
+
+from __future__ import annotations
+
+from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Message
+
+
+class IssuedLink(Answer):
+    """The link credentials `invitations.generate_link` issued; nothing is sent."""
+
+    uuid: str
+    token: str
+    type: str
+    expiresAt: str
+    userId: int
+    email: str | None
+
+
+class GeneratedLink(Message):
+    uuid: str
+    token: str
+    result: IssuedLink
+
+
+class MarkedActive(Message):
+    lastActiveAt: str
+
+
+# The `responses=` of the user routes (functions/users) that answer no User object.
+GENERATED_LINK = answers(GeneratedLink)
+MARKED_ACTIVE = answers(MarkedActive)
