@@ -29,10 +29,10 @@ from portcullis.auth.inputs import (
     VerifyEmail,
     VerifyPhone,
 )
-from portcullis.auth.outputs import SIGNED_IN, TOTP_SETUP, LogInAnswer
+from portcullis.auth.outputs import SIGNED_IN, TOTP_SETUP, LogInAnswer, Receipt
 from portcullis.platform.bodies import query
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
-from portcullis.platform.outputs import Done, Free, Message
+from portcullis.platform.outputs import Message
 from portcullis.sessions import tokenauth
 
 
@@ -213,12 +213,12 @@ def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
     return reset.reset(request, uuid=body.uuid, token=body.token, password=body.password)
 
 
-@_route("POST", "/verify/email", "/verify/link", answer=Done[Free])  # `verify/link`: the 2021 name
+@_route("POST", "/verify/email", "/verify/link", answer=Receipt)  # `verify/link`: the 2021 name
 def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
     return verify.verify_email(_tenant_or_token(tenant_path, body), _client(), body)
 
 
-@_route("POST", "/verify/phone", answer=Done[Free])
+@_route("POST", "/verify/phone", answer=Receipt)
 def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
     return verify.verify_phone(_tenant_or_token(tenant_path, body), _client(), body)
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from portcullis.platform.http import answers
-from portcullis.platform.outputs import Answer
+from portcullis.platform.outputs import Answer, Done, Free
 
 _OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
@@ -171,6 +171,9 @@ class TotpSetup(Answer):
     qrCode: str
     backupCodes: list[str]
 
+
+Receipt = Done[Free]
+"""Verify email / phone (§7.9): the delivery receipt, or the link or code in test mode."""
 
 # The `responses=` of the client routes (functions/auth) that are not a log-in.
 TOTP_SETUP = answers(TotpSetup)

@@ -6,7 +6,7 @@ documentation only, checked by the tests against live answers
 from __future__ import annotations
 
 from portcullis.platform.http import answers
-from portcullis.platform.outputs import Answer, Message
+from portcullis.platform.outputs import Answer, Free, Message, Page
 
 
 class IssuedLink(Answer):
@@ -33,3 +33,29 @@ class MarkedActive(Message):
 # The `responses=` of the user routes (functions/users) that answer no User object.
 GENERATED_LINK = answers(GeneratedLink)
 MARKED_ACTIVE = answers(MarkedActive)
+
+
+class MintedJwt(Answer):
+    """`POST /v0/tenants/{tenantId}/auth/jwt` (docs/customjwt.md): the token and the
+    claims it carries."""
+
+    accessToken: str
+    expiresAt: str
+    payload: Free
+
+
+class JwtFormat(Answer):
+    format: Free
+    isDefault: bool
+    updatedAt: str | None
+
+
+class Claim(Answer):
+    path: str
+    type: str
+
+
+# The `responses=` of the custom JWT routes (functions/jwts).
+MINTED_JWT = answers(MintedJwt)
+JWT_FORMAT = answers(JwtFormat)
+JWT_CLAIMS = answers(Page[Claim])
