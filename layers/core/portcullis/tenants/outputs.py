@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Page
 
 _OPEN = ConfigDict(extra="allow", defer_build=True)
 
@@ -29,5 +30,19 @@ class Tenant(BaseModel):
     updatedAt: str
 
 
+class Settings(Answer):
+    """`tenancy.settings.as_json`: the tenant's effective settings (api-server §8.5);
+    every other setting (redirect paths, webhook URLs, ...) follows."""
+
+    authentication: dict[str, Any]
+    mfa: dict[str, Any]
+    rateLimits: dict[str, Any]
+    liveDomains: list[Any]
+    accessTokenDuration: int
+    refreshTokenDuration: int
+
+
 # The `responses=` of the tenant routes (functions/tenants).
 TENANT = answers(Tenant)
+TENANTS = answers(Page[Tenant])
+SETTINGS = answers(Settings)
