@@ -7,16 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
-_OPEN = ConfigDict(extra="allow", defer_build=True)
+class TenantSummary(Answer):
+    """The fields every tenant answer carries."""
 
-
-class Tenant(BaseModel):
-    model_config = _OPEN
     tenantId: str
     uuid: str
     name: str
@@ -24,10 +20,21 @@ class Tenant(BaseModel):
     type: str
     image: str | None
     data: dict[str, Any]
-    parent: dict[str, Any] | None
-    roles: list[Any]
     createdAt: str
     updatedAt: str
+
+
+class Tenant(TenantSummary):
+    """The tenant object (create, read, update, delete)."""
+
+    parent: dict[str, Any] | None
+    roles: list[Any]
+
+
+class ChildTenant(TenantSummary):
+    """A tenant as tenant find lists it (api-server §8.6)."""
+
+    parentTenantId: str
 
 
 class Settings(Answer):
@@ -44,5 +51,5 @@ class Settings(Answer):
 
 # The `responses=` of the tenant routes (functions/tenants).
 TENANT = answers(Tenant)
-TENANTS = answers(Page[Tenant])
+TENANTS = answers(Page[ChildTenant])
 SETTINGS = answers(Settings)
