@@ -10,6 +10,7 @@ from typing import Any, Literal
 from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
+
 class TenantSummary(Answer):
     """The fields every tenant answer carries."""
 
