@@ -30,11 +30,6 @@ class MarkedActive(Message):
     lastActiveAt: str
 
 
-# The `responses=` of the user routes (functions/users) that answer no User object.
-GENERATED_LINK = answers(GeneratedLink)
-MARKED_ACTIVE = answers(MarkedActive)
-
-
 class MintedJwt(Answer):
     """`POST /v0/tenants/{tenantId}/auth/jwt` (docs/customjwt.md): the token and the
     claims it carries."""
@@ -55,7 +50,10 @@ class Claim(Answer):
     type: str
 
 
-# The `responses=` of the custom JWT routes (functions/jwts).
+# The `responses=` of the user routes (functions/users) that answer no User object, and
+# of the custom JWT routes (functions/jwts).
+GENERATED_LINK = answers(GeneratedLink)
+MARKED_ACTIVE = answers(MarkedActive)
 MINTED_JWT = answers(MintedJwt)
 JWT_FORMAT = answers(JwtFormat)
 JWT_CLAIMS = answers(Page[Claim])
