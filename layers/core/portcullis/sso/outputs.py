@@ -39,7 +39,7 @@ class Identities(Answer):
 PROVIDER = answers(Provider)
 PROVIDERS = answers(Results[Provider])
 IDENTITIES = answers(Identities)
-SIGN_ON: dict[int | str, Any] = {
+SIGN_ON: dict[int, Any] = {
     302: {
         "description": "To the provider's authorization page, or back to the app with an "
         "error (`Location`)",
