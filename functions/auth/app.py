@@ -29,9 +29,10 @@ from portcullis.auth.inputs import (
     VerifyEmail,
     VerifyPhone,
 )
-from portcullis.auth.outputs import LogInAnswer, Message
+from portcullis.auth.outputs import SIGNED_IN, TOTP_SETUP, LogInAnswer, Receipt
 from portcullis.platform.bodies import query
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
+from portcullis.platform.outputs import Message
 from portcullis.sessions import tokenauth
 
 
@@ -142,7 +143,7 @@ def migrate_log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     )
 
 
-@_route("PUT", "/basic")
+@_route("PUT", "/basic", answer=Message)
 def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, Any]:
     """At the legacy path the tenant comes from the access token (§14.2)."""
     caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
@@ -181,7 +182,7 @@ def totp_log_in(tenant_path: str | None, body: TotpLogIn) -> dict[str, Any]:
     return totp.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
 
-@app.get("/v0/auth/totp")
+@app.get("/v0/auth/totp", responses=TOTP_SETUP)
 def totp_setup() -> dict[str, Any]:
     """An access token, or the first-factor token of a sign-in that enrols (§9.5)."""
     from portcullis.auth import totp  # off the import path: only the TOTP routes use it
@@ -189,7 +190,7 @@ def totp_setup() -> dict[str, Any]:
     return totp.setup(totp.setup_caller(header(app, "authorization"), source_ip(app)))
 
 
-@app.delete("/v0/auth/totp")
+@app.delete("/v0/auth/totp", responses=answers(Message))
 def totp_removal(body: TotpRemoval | None = None) -> dict[str, Any]:
     from portcullis.auth import totp  # off the import path: only the TOTP routes use it
 
@@ -212,17 +213,17 @@ def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
     return reset.reset(request, uuid=body.uuid, token=body.token, password=body.password)
 
 
-@_route("POST", "/verify/email", "/verify/link")  # `verify/link`: the 2021 name
+@_route("POST", "/verify/email", "/verify/link", answer=Receipt)  # `verify/link`: the 2021 name
 def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
     return verify.verify_email(_tenant_or_token(tenant_path, body), _client(), body)
 
 
-@_route("POST", "/verify/phone")
+@_route("POST", "/verify/phone", answer=Receipt)
 def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
     return verify.verify_phone(_tenant_or_token(tenant_path, body), _client(), body)
 
 
-@app.post("/v0/tenants/<tenantId>/auth/pkce")
+@app.post("/v0/tenants/<tenantId>/auth/pkce", responses=SIGNED_IN)
 def pkce(tenantId: str, body: PkceExchange | None = None) -> dict[str, Any]:
     """Tenant path only: the PKCE exchange is newer than the legacy short paths."""
     body = body or PkceExchange()

@@ -13,6 +13,7 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.messaging import templateadmin
+from portcullis.messaging.outputs import PREVIEW, TEMPLATE
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 
@@ -28,25 +29,25 @@ def _scope(tenant_id: str, template_type: str) -> tuple[callers.Caller, Any]:
     return who, tenant
 
 
-@app.get("/v0/tenants/<tenantId>/emails/<emailType>")
+@app.get("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
 def read_template(tenantId: str, emailType: str) -> dict[str, Any]:
     who, tenant = _scope(tenantId, emailType)
     return templateadmin.describe(who.mode, tenant, emailType)
 
 
-@app.put("/v0/tenants/<tenantId>/emails/<emailType>")
+@app.put("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
 def save_template(tenantId: str, emailType: str) -> dict[str, Any]:
     who, tenant = _scope(tenantId, emailType)
     return templateadmin.save(who.mode, tenant, emailType, json_body(app))
 
 
-@app.delete("/v0/tenants/<tenantId>/emails/<emailType>")
+@app.delete("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
 def delete_template(tenantId: str, emailType: str) -> dict[str, Any]:
     who, tenant = _scope(tenantId, emailType)
     return templateadmin.remove(who.mode, tenant, emailType)
 
 
-@app.post("/v0/tenants/<tenantId>/emails/<emailType>/preview")
+@app.post("/v0/tenants/<tenantId>/emails/<emailType>/preview", responses=PREVIEW)
 def preview_template(tenantId: str, emailType: str) -> dict[str, Any]:
     who, tenant = _scope(tenantId, emailType)
     return templateadmin.preview(who.mode, tenant, emailType, json_body(app))

@@ -10,6 +10,7 @@ from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.imports import jobs
 from portcullis.imports.jobs import ImportCreate
+from portcullis.imports.outputs import IMPORT, IMPORTS
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler
@@ -40,52 +41,52 @@ def _list(tenant_id: str | None) -> dict[str, Any]:
     return jobs.list_imports(mode, tenant, status=query(app, "status"), page=page, limit=limit)
 
 
-@app.post("/v0/tenants/<tenantId>/imports")
+@app.post("/v0/tenants/<tenantId>/imports", responses=IMPORT)
 def create_import(tenantId: str, body: ImportCreate) -> dict[str, Any]:
     return _create(tenantId, body)
 
 
-@app.get("/v0/tenants/<tenantId>/imports")
+@app.get("/v0/tenants/<tenantId>/imports", responses=IMPORTS)
 def list_imports(tenantId: str) -> dict[str, Any]:
     return _list(tenantId)
 
 
-@app.get("/v0/tenants/<tenantId>/imports/<importId>")
+@app.get("/v0/tenants/<tenantId>/imports/<importId>", responses=IMPORT)
 def read_import(tenantId: str, importId: str) -> dict[str, Any]:
     return jobs.read(*_scope(tenantId, "read"), importId)
 
 
-@app.delete("/v0/tenants/<tenantId>/imports/<importId>")
+@app.delete("/v0/tenants/<tenantId>/imports/<importId>", responses=IMPORT)
 def delete_import(tenantId: str, importId: str) -> dict[str, Any]:
     return jobs.delete(*_scope(tenantId, "admin"), importId)
 
 
-@app.post("/v0/tenants/<tenantId>/imports/<importId>/process")
+@app.post("/v0/tenants/<tenantId>/imports/<importId>/process", responses=IMPORT)
 def process_import(tenantId: str, importId: str) -> dict[str, Any]:
     return jobs.process(*_scope(tenantId, "admin"), importId)
 
 
-@app.post("/v0/imports")
+@app.post("/v0/imports", responses=IMPORT)
 def create_home_import(body: ImportCreate) -> dict[str, Any]:
     return _create(None, body)
 
 
-@app.get("/v0/imports")
+@app.get("/v0/imports", responses=IMPORTS)
 def list_home_imports() -> dict[str, Any]:
     return _list(None)
 
 
-@app.get("/v0/imports/<importId>")
+@app.get("/v0/imports/<importId>", responses=IMPORT)
 def read_home_import(importId: str) -> dict[str, Any]:
     return jobs.read(*_scope(None, "read"), importId)
 
 
-@app.delete("/v0/imports/<importId>")
+@app.delete("/v0/imports/<importId>", responses=IMPORT)
 def delete_home_import(importId: str) -> dict[str, Any]:
     return jobs.delete(*_scope(None, "admin"), importId)
 
 
-@app.post("/v0/imports/<importId>/process")
+@app.post("/v0/imports/<importId>/process", responses=IMPORT)
 def process_home_import(importId: str) -> dict[str, Any]:
     return jobs.process(*_scope(None, "admin"), importId)
 

@@ -16,6 +16,8 @@ from portcullis.platform.identifiers import UUID
 from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks
+from portcullis.tokens.outputs import KEY_SET, PUBLIC_KEYS, ROTATED, WITHDRAWN
+from portcullis.users.outputs import JWT_CLAIMS, JWT_FORMAT, MINTED_JWT
 
 app = create_app()
 
@@ -33,7 +35,7 @@ def _query_mode() -> str:
 # routes above and below, which verifiers call, keep their short cold start.
 
 
-@app.post("/v0/tenants/<tenantId>/auth/jwt")
+@app.post("/v0/tenants/<tenantId>/auth/jwt", responses=MINTED_JWT)
 def create_custom_jwt(tenantId: str) -> dict[str, Any]:
     from portcullis.access.callers import api_caller
     from portcullis.platform.bodies import json_body
@@ -53,7 +55,7 @@ def create_custom_jwt(tenantId: str) -> dict[str, Any]:
     )
 
 
-@app.route("/v0/tenants/<tenantId>/auth/jwt/format", method=["PUT", "POST"])
+@app.route("/v0/tenants/<tenantId>/auth/jwt/format", ["PUT", "POST"], responses=JWT_FORMAT)
 def save_jwt_format(tenantId: str) -> dict[str, Any]:
     from portcullis.access.callers import api_caller
     from portcullis.platform.bodies import json_body
@@ -64,7 +66,7 @@ def save_jwt_format(tenantId: str) -> dict[str, Any]:
     return customjwt.save_format(tenant, body.format)
 
 
-@app.get("/v0/tenants/<tenantId>/auth/jwt/format")
+@app.get("/v0/tenants/<tenantId>/auth/jwt/format", responses=JWT_FORMAT)
 def read_jwt_format(tenantId: str) -> dict[str, Any]:
     from portcullis.access.callers import api_caller
     from portcullis.users import customjwt
@@ -72,7 +74,7 @@ def read_jwt_format(tenantId: str) -> dict[str, Any]:
     return customjwt.read_format(api_caller(app).tenant(tenantId, "read"))
 
 
-@app.get("/v0/tenants/<tenantId>/auth/jwt/claims")
+@app.get("/v0/tenants/<tenantId>/auth/jwt/claims", responses=JWT_CLAIMS)
 def read_jwt_claims(tenantId: str) -> dict[str, Any]:
     from portcullis.access.callers import api_caller
     from portcullis.users import customjwt
@@ -84,18 +86,18 @@ def read_jwt_claims(tenantId: str) -> dict[str, Any]:
 # ------------------------------------------------------------- public key routes
 
 
-@app.get("/v0/tenants/<tenantId>/keys/jwt")
+@app.get("/v0/tenants/<tenantId>/keys/jwt", responses=PUBLIC_KEYS)
 def list_public_keys(tenantId: str) -> Response[dict[str, Any]]:
     body = list_envelope(jwks.public_keys(tenantId, _query_mode()), meta=False)
     return json_response(body, headers=CACHE)
 
 
-@app.get("/v0/tenants/<tenantId>/jwks")
+@app.get("/v0/tenants/<tenantId>/jwks", responses=KEY_SET)
 def read_jwks(tenantId: str) -> Response[dict[str, Any]]:
     return json_response(jwks.key_set(tenantId, _query_mode()), headers=CACHE)
 
 
-@app.get("/v0/tenants/<tenantId>/jwks/<mode>")
+@app.get("/v0/tenants/<tenantId>/jwks/<mode>", responses=KEY_SET)
 def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
     if mode not in ("live", "test"):
         raise NotFound("Not Found")
@@ -114,7 +116,7 @@ class RotateOptions(BaseModel):
     activateNow: bool = False  # sign with the new key at once, skipping the warm-up
 
 
-@app.post("/v0/tenants/<tenantId>/keys/jwt/rotate")
+@app.post("/v0/tenants/<tenantId>/keys/jwt/rotate", responses=ROTATED)
 def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
     """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
     from portcullis.access.callers import api_caller
@@ -129,7 +131,7 @@ def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
     return rotation.rotate(tenant.tenantId, who.mode, activate_now=options.activateNow).json()
 
 
-@app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>")
+@app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>", responses=WITHDRAWN)
 def remove_jwt_key(tenantId: str, kid: str) -> dict[str, Any]:
     """Withdraw a key that does not sign (compromise): out of the JWKS, verifies nothing."""
     from portcullis.access.callers import api_caller

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.access import apikeys as keys
 from portcullis.access.callers import api_caller
-from portcullis.access.outputs import KEY_CREATED
+from portcullis.access.outputs import KEY_CHANGED, KEY_CHECKED, KEY_CREATED, KEYS
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.identifiers import TENANT_ID
@@ -43,7 +43,7 @@ def create_key(body: KeyCreate) -> dict[str, Any]:
     return keys.create(tenant.tenantId, who.mode, body.type)
 
 
-@app.get("/v0/keys/<type>")
+@app.get("/v0/keys/<type>", responses=KEYS)
 def list_keys(type: str) -> dict[str, Any]:
     who = api_caller(app)
     key_type = _key_type(type)
@@ -51,7 +51,7 @@ def list_keys(type: str) -> dict[str, Any]:
     return list_envelope(keys.list_keys(tenant.tenantId, who.mode, key_type), meta=False)
 
 
-@app.get("/v0/tenants/<tenantId>/keys/<type>")
+@app.get("/v0/tenants/<tenantId>/keys/<type>", responses=KEYS)
 def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
     who = api_caller(app)
     key_type = _key_type(type)
@@ -59,19 +59,19 @@ def list_tenant_keys(tenantId: str, type: str) -> dict[str, Any]:
     return list_envelope(keys.list_keys(tenant.tenantId, who.mode, key_type), meta=False)
 
 
-@app.post("/v0/keys/verify")
+@app.post("/v0/keys/verify", responses=KEY_CHECKED)
 def verify_key(body: KeyRef) -> dict[str, Any]:
     return keys.verify_for(api_caller(app), body.key)
 
 
-@app.put("/v0/keys/invalidate")
+@app.put("/v0/keys/invalidate", responses=KEY_CHANGED)
 def invalidate_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     who.home("admin")
     return keys.invalidate(body.key, who.mode, lambda t: who.can_reach(t, "admin"))
 
 
-@app.delete("/v0/keys")
+@app.delete("/v0/keys", responses=KEY_CHANGED)
 def delete_key(body: KeyRef) -> dict[str, Any]:
     who = api_caller(app)
     who.home("admin")

@@ -10,6 +10,7 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.auth import passthroughconfig, passthroughmetrics
+from portcullis.auth.outputs import PASSTHROUGH, PASSTHROUGH_METRICS
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import create_app, handler
 
@@ -23,23 +24,23 @@ def _scope(tenant_id: str) -> tuple[str, str]:
     return who.mode, who.tenant(tenant_id, "admin").tenantId
 
 
-@app.get("/v0/tenants/<tenantId>/auth/passthrough")
+@app.get("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
 def read_passthrough(tenantId: str) -> dict[str, Any]:
     return passthroughconfig.describe(*_scope(tenantId))
 
 
-@app.put("/v0/tenants/<tenantId>/auth/passthrough")
+@app.put("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
 def save_passthrough(tenantId: str) -> dict[str, Any]:
     mode, tenant_id = _scope(tenantId)
     return passthroughconfig.save(mode, tenant_id, json_body(app))
 
 
-@app.delete("/v0/tenants/<tenantId>/auth/passthrough")
+@app.delete("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
 def remove_passthrough(tenantId: str) -> dict[str, Any]:
     return passthroughconfig.remove(*_scope(tenantId))
 
 
-@app.get("/v0/tenants/<tenantId>/auth/passthrough/metrics")
+@app.get("/v0/tenants/<tenantId>/auth/passthrough/metrics", responses=PASSTHROUGH_METRICS)
 def read_passthrough_metrics(tenantId: str) -> dict[str, Any]:
     """Per-day counts (concepts §7.2 "Metrics"), `?from=&to=` as UTC dates."""
     mode, tenant_id = _scope(tenantId)

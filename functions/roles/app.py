@@ -7,6 +7,8 @@ from urllib.parse import unquote
 
 from portcullis.access import callers, roles
 from portcullis.access.callers import api_caller
+from portcullis.access.outputs import ROLE, ROLE_DELETED, ROLES
+from portcullis.auth.outputs import USER
 from portcullis.platform.http import create_app, handler
 from portcullis.users import roleassignments
 from portcullis.users.fields import RoleInvite, RoleList, RoleName
@@ -26,31 +28,31 @@ def _fields(body: RoleInvite) -> dict[str, Any]:
 # ----------------------------------------------------------------- account level
 
 
-@app.post("/v0/roles")
+@app.post("/v0/roles", responses=ROLE)
 def create_role(body: RoleName) -> dict[str, Any]:
     who = caller()
     return roles.create(who.mode, who.home("admin"), body.name)
 
 
-@app.get("/v0/roles")
+@app.get("/v0/roles", responses=ROLES)
 def list_roles() -> dict[str, Any]:
     who = caller()
     return roles.list_roles(who.mode, who.home("read"))
 
 
-@app.delete("/v0/roles")
+@app.delete("/v0/roles", responses=ROLE_DELETED)
 def delete_role_by_body(body: RoleName) -> dict[str, Any]:
     who = caller()
     return roleassignments.delete_role(who.mode, who.home("admin"), body.name)
 
 
-@app.delete("/v0/roles/<roleName>")
+@app.delete("/v0/roles/<roleName>", responses=ROLE_DELETED)
 def delete_role(roleName: str) -> dict[str, Any]:
     who = caller()
     return roleassignments.delete_role(who.mode, who.home("admin"), unquote(roleName))
 
 
-@app.post("/v0/roles/invite")
+@app.post("/v0/roles/invite", responses=USER)
 def invite_to_role(body: RoleInvite) -> dict[str, Any]:
     from portcullis.users import invitations  # off the import path: only invites use it
 
@@ -58,7 +60,7 @@ def invite_to_role(body: RoleInvite) -> dict[str, Any]:
     return invitations.invite_to_role(who, who.home("admin"), _fields(body))
 
 
-@app.route("/v0/users/<userId>/roles", method=["PUT", "POST"])
+@app.route("/v0/users/<userId>/roles", method=["PUT", "POST"], responses=USER)
 def set_user_roles(userId: str, body: RoleList) -> dict[str, Any]:
     who = caller()
     return roleassignments.set_roles_by_path(who, who.home("admin"), unquote(userId), body.roles)
@@ -67,31 +69,31 @@ def set_user_roles(userId: str, body: RoleList) -> dict[str, Any]:
 # ----------------------------------------------------------------- tenant level
 
 
-@app.post("/v0/tenants/<tenantId>/roles")
+@app.post("/v0/tenants/<tenantId>/roles", responses=ROLE)
 def create_tenant_role(tenantId: str, body: RoleName) -> dict[str, Any]:
     who = caller()
     return roles.create(who.mode, who.tenant(tenantId, "admin"), body.name)
 
 
-@app.get("/v0/tenants/<tenantId>/roles")
+@app.get("/v0/tenants/<tenantId>/roles", responses=ROLES)
 def list_tenant_roles(tenantId: str) -> dict[str, Any]:
     who = caller()
     return roles.list_roles(who.mode, who.tenant(tenantId, "read"))
 
 
-@app.delete("/v0/tenants/<tenantId>/roles")
+@app.delete("/v0/tenants/<tenantId>/roles", responses=ROLE_DELETED)
 def delete_tenant_role_by_body(tenantId: str, body: RoleName) -> dict[str, Any]:
     who = caller()
     return roleassignments.delete_role(who.mode, who.tenant(tenantId, "admin"), body.name)
 
 
-@app.delete("/v0/tenants/<tenantId>/roles/<roleName>")
+@app.delete("/v0/tenants/<tenantId>/roles/<roleName>", responses=ROLE_DELETED)
 def delete_tenant_role(tenantId: str, roleName: str) -> dict[str, Any]:
     who = caller()
     return roleassignments.delete_role(who.mode, who.tenant(tenantId, "admin"), unquote(roleName))
 
 
-@app.post("/v0/tenants/<tenantId>/roles/invite")
+@app.post("/v0/tenants/<tenantId>/roles/invite", responses=USER)
 def invite_to_tenant_role(tenantId: str, body: RoleInvite) -> dict[str, Any]:
     from portcullis.users import invitations  # off the import path: only invites use it
 
@@ -99,7 +101,7 @@ def invite_to_tenant_role(tenantId: str, body: RoleInvite) -> dict[str, Any]:
     return invitations.invite_to_role(who, who.tenant(tenantId, "admin"), _fields(body))
 
 
-@app.route("/v0/tenants/<tenantId>/users/<userId>/roles", method=["PUT", "POST"])
+@app.route("/v0/tenants/<tenantId>/users/<userId>/roles", method=["PUT", "POST"], responses=USER)
 def set_tenant_user_roles(tenantId: str, userId: str, body: RoleList) -> dict[str, Any]:
     who = caller()
     tenant = who.tenant(tenantId, "admin")

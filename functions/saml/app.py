@@ -14,6 +14,7 @@ from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.saml import flows, idp, keys, sps
+from portcullis.saml.outputs import HAND_OFF, IDP, SP, SPS
 from portcullis.search.envelope import list_envelope
 from portcullis.sessions import tokenauth
 
@@ -45,48 +46,48 @@ def _admin(tenant_id: str, level: str = "admin") -> str:
 # -- admin: IdP information, certificates, SP registry -------------------------------
 
 
-@app.get("/v0/tenants/<tenantId>/saml/idp")
+@app.get("/v0/tenants/<tenantId>/saml/idp", responses=IDP)
 def idp_info(tenantId: str) -> dict[str, Any]:
     return idp.info(_admin(tenantId, "read"))
 
 
-@app.post("/v0/tenants/<tenantId>/saml/idp/certificates")
+@app.post("/v0/tenants/<tenantId>/saml/idp/certificates", responses=IDP)
 def rotate_certificate(tenantId: str) -> dict[str, Any]:
     tenant = keys.live_tenant(_admin(tenantId))
     keys.rotate(keys.workspace_of(tenant))
     return idp.info(tenant.tenantId)
 
 
-@app.delete("/v0/tenants/<tenantId>/saml/idp/certificates/<kid>")
+@app.delete("/v0/tenants/<tenantId>/saml/idp/certificates/<kid>", responses=IDP)
 def remove_certificate(tenantId: str, kid: str) -> dict[str, Any]:
     tenant = keys.live_tenant(_admin(tenantId))
     keys.remove(keys.workspace_of(tenant), kid)
     return idp.info(tenant.tenantId)
 
 
-@app.post("/v0/tenants/<tenantId>/saml/sps")
+@app.post("/v0/tenants/<tenantId>/saml/sps", responses=SP)
 def create_sp(tenantId: str) -> dict[str, Any]:
     tenant_id = _admin(tenantId)
     return sps.create(tenant_id, json_body(app))
 
 
-@app.get("/v0/tenants/<tenantId>/saml/sps")
+@app.get("/v0/tenants/<tenantId>/saml/sps", responses=SPS)
 def list_sps(tenantId: str) -> dict[str, Any]:
     return list_envelope(sps.list_all(_admin(tenantId, "read")), meta=False)
 
 
-@app.get("/v0/tenants/<tenantId>/saml/sps/<spId>")
+@app.get("/v0/tenants/<tenantId>/saml/sps/<spId>", responses=SP)
 def read_sp(tenantId: str, spId: str) -> dict[str, Any]:
     return sps.read(_admin(tenantId, "read"), spId)
 
 
-@app.put("/v0/tenants/<tenantId>/saml/sps/<spId>")
+@app.put("/v0/tenants/<tenantId>/saml/sps/<spId>", responses=SP)
 def update_sp(tenantId: str, spId: str) -> dict[str, Any]:
     tenant_id = _admin(tenantId)
     return sps.replace(tenant_id, spId, json_body(app))
 
 
-@app.delete("/v0/tenants/<tenantId>/saml/sps/<spId>")
+@app.delete("/v0/tenants/<tenantId>/saml/sps/<spId>", responses=SP)
 def delete_sp(tenantId: str, spId: str) -> dict[str, Any]:
     return sps.delete(_admin(tenantId), spId)
 
@@ -154,7 +155,7 @@ def slo(tenantId: str) -> Response[str]:
 # -- client-facing: token, login, logout (and concepts §9.1's alias URLs) --------------
 
 
-@app.get("/v0/auth/saml/idp/token")
+@app.get("/v0/auth/saml/idp/token", responses=HAND_OFF)
 def token() -> dict[str, Any]:
     caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
     return flows.issue_token(caller)

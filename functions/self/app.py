@@ -11,6 +11,7 @@ from portcullis.auth.outputs import LoggedOut, Refreshed, User
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
+from portcullis.sessions.outputs import OWN_SESSIONS, SESSION
 
 app = create_app()
 
@@ -34,12 +35,12 @@ def update_self() -> dict[str, Any]:
     return selfservice.update(_caller(), json_body(app, default={}))
 
 
-@app.get("/v0/auth/session")
+@app.get("/v0/auth/session", responses=SESSION)
 def read_session() -> dict[str, Any]:
     return selfservice.session(_caller(with_user=False))
 
 
-@app.get("/v0/auth/sessions")
+@app.get("/v0/auth/sessions", responses=OWN_SESSIONS)
 def list_sessions() -> dict[str, Any]:
     return selfservice.session_list(_caller(with_user=False))
 

@@ -10,6 +10,7 @@ from portcullis.platform import integers
 from portcullis.platform.bodies import query_bool
 from portcullis.platform.http import create_app, handler
 from portcullis.sessions import views
+from portcullis.sessions.outputs import ENDED, SESSIONS
 from portcullis.users import lookups
 
 app = create_app(credentials=api_caller)
@@ -43,32 +44,32 @@ def _end(tenant_id: str | None, user_id: str, session_id: str | None = None) -> 
     return views.end_user_sessions(*_owner(tenant_id, user_id, "admin"), session_id)
 
 
-@app.get("/v0/tenants/<tenantId>/users/<userId>/sessions")
+@app.get("/v0/tenants/<tenantId>/users/<userId>/sessions", responses=SESSIONS)
 def read_sessions(tenantId: str, userId: str) -> dict[str, Any]:
     return _read(tenantId, userId)
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userId>/sessions")
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/sessions", responses=ENDED)
 def end_sessions(tenantId: str, userId: str) -> dict[str, Any]:
     return _end(tenantId, userId)
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userId>/sessions/<sessionId>")
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/sessions/<sessionId>", responses=ENDED)
 def end_session(tenantId: str, userId: str, sessionId: str) -> dict[str, Any]:
     return _end(tenantId, userId, sessionId)
 
 
-@app.get("/v0/users/<userId>/sessions")
+@app.get("/v0/users/<userId>/sessions", responses=SESSIONS)
 def read_home_sessions(userId: str) -> dict[str, Any]:
     return _read(None, userId)
 
 
-@app.delete("/v0/users/<userId>/sessions")
+@app.delete("/v0/users/<userId>/sessions", responses=ENDED)
 def end_home_sessions(userId: str) -> dict[str, Any]:
     return _end(None, userId)
 
 
-@app.delete("/v0/users/<userId>/sessions/<sessionId>")
+@app.delete("/v0/users/<userId>/sessions/<sessionId>", responses=ENDED)
 def end_home_session(userId: str, sessionId: str) -> dict[str, Any]:
     return _end(None, userId, sessionId)
 

@@ -13,6 +13,7 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.sso import config, flow, identities
+from portcullis.sso.outputs import IDENTITIES, MESSAGE, PROVIDER, PROVIDERS, SIGN_ON
 
 
 def _credentials(resolver: Any) -> None:
@@ -76,61 +77,61 @@ def _sign_on(provider: str, values: dict[str, str | None]) -> Response[str]:
 PARAMS = ("state", "code", "error", "tenant_id", "origin", "provider_id", "redirect", "data")
 
 
-@app.get("/v0/auth/<provider>/login")
+@app.get("/v0/auth/<provider>/login", responses=SIGN_ON)
 def sign_on(provider: str) -> Response[str]:
     return _sign_on(provider, {name: query(app, name) for name in PARAMS})
 
 
-@app.post("/v0/auth/<provider>/login")
+@app.post("/v0/auth/<provider>/login", responses=SIGN_ON)
 def sign_on_form_post(provider: str) -> Response[str]:
     form = _form()
     return _sign_on(provider, {name: form.get(name) or query(app, name) for name in PARAMS})
 
 
-@app.get("/v0/tenants/<tenantId>/sso")
+@app.get("/v0/tenants/<tenantId>/sso", responses=PROVIDERS)
 def list_providers(tenantId: str) -> dict[str, Any]:
     return config.list_all(*_scope(tenantId))
 
 
-@app.get("/v0/tenants/<tenantId>/sso/custom/<providerId>")
+@app.get("/v0/tenants/<tenantId>/sso/custom/<providerId>", responses=PROVIDER)
 def read_custom(tenantId: str, providerId: str) -> dict[str, Any]:
     return config.read(*_scope(tenantId), "custom", providerId)
 
 
-@app.put("/v0/tenants/<tenantId>/sso/custom/<providerId>")
+@app.put("/v0/tenants/<tenantId>/sso/custom/<providerId>", responses=PROVIDER)
 def save_custom(tenantId: str, providerId: str) -> dict[str, Any]:
     mode, tenant_id = _scope(tenantId)
     return config.save(mode, tenant_id, "custom", providerId, json_body(app))
 
 
-@app.delete("/v0/tenants/<tenantId>/sso/custom/<providerId>")
+@app.delete("/v0/tenants/<tenantId>/sso/custom/<providerId>", responses=MESSAGE)
 def remove_custom(tenantId: str, providerId: str) -> dict[str, Any]:
     return config.remove(*_scope(tenantId), "custom", providerId)
 
 
-@app.get("/v0/tenants/<tenantId>/sso/<provider>")
+@app.get("/v0/tenants/<tenantId>/sso/<provider>", responses=PROVIDER)
 def read_provider(tenantId: str, provider: str) -> dict[str, Any]:
     return config.read(*_scope(tenantId), provider, None)
 
 
-@app.put("/v0/tenants/<tenantId>/sso/<provider>")
+@app.put("/v0/tenants/<tenantId>/sso/<provider>", responses=PROVIDER)
 def save_provider(tenantId: str, provider: str) -> dict[str, Any]:
     mode, tenant_id = _scope(tenantId)
     return config.save(mode, tenant_id, provider, None, json_body(app))
 
 
-@app.delete("/v0/tenants/<tenantId>/sso/<provider>")
+@app.delete("/v0/tenants/<tenantId>/sso/<provider>", responses=MESSAGE)
 def remove_provider(tenantId: str, provider: str) -> dict[str, Any]:
     return config.remove(*_scope(tenantId), provider, None)
 
 
-@app.get("/v0/tenants/<tenantId>/users/<userId>/sso")
+@app.get("/v0/tenants/<tenantId>/users/<userId>/sso", responses=IDENTITIES)
 def read_identities(tenantId: str, userId: str) -> dict[str, Any]:
     """`userId` is the user's uuid, as in every `/v0/tenants/{tenantId}/users/...` path."""
     return identities.list_for(*_scope(tenantId), userId)
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userId>/sso/<provider>/<subject>")
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/sso/<provider>/<subject>", responses=IDENTITIES)
 def unlink(tenantId: str, userId: str, provider: str, subject: str) -> dict[str, Any]:
     # Subjects are opaque (an email, a URL...): sent percent-encoded in the path.
     return identities.unlink(*_scope(tenantId), userId, unquote(provider), unquote(subject))

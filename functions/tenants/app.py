@@ -10,7 +10,7 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 from portcullis.tenants import service as tenants
-from portcullis.tenants.outputs import TENANT
+from portcullis.tenants.outputs import SETTINGS, TENANT, TENANTS
 
 app = create_app(credentials=api_caller)
 
@@ -73,20 +73,20 @@ def delete_tenant(tenantId: str) -> dict[str, Any]:
     return tenants.delete(tenant, who.root(tenant, "admin"))
 
 
-@app.post("/v0/tenants/<tenantId>/tenants/find")
+@app.post("/v0/tenants/<tenantId>/tenants/find", responses=TENANTS)
 def search_tenants(tenantId: str) -> dict[str, Any]:
     who = caller()
     parent = who.tenant(tenantId, "read")
     return tenants.search_children(who.mode, parent.tenantId, json_body(app))
 
 
-@app.get("/v0/tenants/<tenantId>/settings")
+@app.get("/v0/tenants/<tenantId>/settings", responses=SETTINGS)
 def read_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     return tenants.read_settings(who.mode, who.tenant(tenantId, "admin"))
 
 
-@app.put("/v0/tenants/<tenantId>/settings")
+@app.put("/v0/tenants/<tenantId>/settings", responses=SETTINGS)
 def update_settings(tenantId: str) -> dict[str, Any]:
     who = caller()
     item = who.tenant(tenantId, "admin")

@@ -22,6 +22,8 @@ from portcullis.users.fields import (
     UserInvite,
     UserWrite,
 )
+from portcullis.users.outputs import GENERATED_LINK as LINK
+from portcullis.users.outputs import MARKED_ACTIVE as ACTIVE
 from portcullis.users.records import Tenant, User
 from portcullis.users.rendering import user_json
 
@@ -155,18 +157,18 @@ def delete_user(userId: str) -> dict[str, Any]:
     return service.delete(_user(tenant, userId))
 
 
-@app.delete("/v0/users/<userId>/totp")
+@app.delete("/v0/users/<userId>/totp", responses=USER)
 def remove_user_totp(userId: str) -> dict[str, Any]:
     who = caller()
     return _remove_totp(who, who.home("admin"), userId)
 
 
-@app.route("/v0/users/<userId>/active", method=["POST", "PUT"])
+@app.route("/v0/users/<userId>/active", method=["POST", "PUT"], responses=ACTIVE)
 def mark_user_active(userId: str) -> dict[str, Any]:
     return _active(caller().home("admin"), userId)
 
 
-@app.post("/v0/auth/link/generate")
+@app.post("/v0/auth/link/generate", responses=LINK)
 def generate_link(body: LinkGenerate) -> dict[str, Any]:
     from portcullis.users import invitations  # off the import path: invites and links only
 
@@ -222,18 +224,18 @@ def delete_tenant_user(tenantId: str, userId: str) -> dict[str, Any]:
     return service.delete(_user(tenant, userId))
 
 
-@app.delete("/v0/tenants/<tenantId>/users/<userId>/totp")
+@app.delete("/v0/tenants/<tenantId>/users/<userId>/totp", responses=USER)
 def remove_tenant_user_totp(tenantId: str, userId: str) -> dict[str, Any]:
     who = caller()
     return _remove_totp(who, who.tenant(tenantId, "admin"), userId)
 
 
-@app.route("/v0/tenants/<tenantId>/users/<userId>/active", method=["POST", "PUT"])
+@app.route("/v0/tenants/<tenantId>/users/<userId>/active", ["POST", "PUT"], responses=ACTIVE)
 def mark_tenant_user_active(tenantId: str, userId: str) -> dict[str, Any]:
     return _active(caller().tenant(tenantId, "admin"), userId)
 
 
-@app.post("/v0/tenants/<tenantId>/auth/link/generate")
+@app.post("/v0/tenants/<tenantId>/auth/link/generate", responses=LINK)
 def generate_tenant_link(tenantId: str, body: LinkGenerate) -> dict[str, Any]:
     from portcullis.users import invitations  # off the import path: invites and links only
 

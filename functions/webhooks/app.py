@@ -9,6 +9,7 @@ from portcullis.access.callers import api_caller
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.webhooks import delivery, secrets
+from portcullis.webhooks.outputs import DELIVERIES, DELIVERY, SECRET
 
 app = create_app(credentials=api_caller)
 
@@ -18,7 +19,7 @@ def caller() -> callers.Caller:
     return who
 
 
-@app.post("/v0/tenants/<tenantId>/webhooks/secret")
+@app.post("/v0/tenants/<tenantId>/webhooks/secret", responses=SECRET)
 def rotate_secret(tenantId: str) -> Response[dict[str, Any]]:
     """Create or rotate the signing secret of the workspace in the caller's mode; the
     answer is the only time it is shown (so never cached)."""
@@ -31,7 +32,7 @@ def rotate_secret(tenantId: str) -> Response[dict[str, Any]]:
 # redelivery")
 
 
-@app.get("/v0/tenants/<tenantId>/webhooks/deliveries")
+@app.get("/v0/tenants/<tenantId>/webhooks/deliveries", responses=DELIVERIES)
 def list_deliveries(tenantId: str) -> dict[str, Any]:
     """Deliveries to this tenant's URLs, newest first (filters: status, event, since)."""
     who = caller()
@@ -40,7 +41,7 @@ def list_deliveries(tenantId: str) -> dict[str, Any]:
     return delivery.listing(who.mode, tenant.tenantId, params)
 
 
-@app.post("/v0/tenants/<tenantId>/webhooks/deliveries/<webhookId>/redeliver")
+@app.post("/v0/tenants/<tenantId>/webhooks/deliveries/<webhookId>/redeliver", responses=DELIVERY)
 def redeliver(tenantId: str, webhookId: str) -> dict[str, Any]:
     """Queue a succeeded or failed delivery again, with the same webhookId."""
     who = caller()

@@ -23,6 +23,7 @@ import boto3
 import httpx
 import pytest
 from authkit import ALL_FIRST_FACTORS, bearer, error, new_tenant, sign_up, unique_email
+from conformance import conforms
 
 INCORRECT = "Incorrect email or password"
 UNREACHABLE = "Unable to reach the login service"
@@ -125,6 +126,7 @@ def configure(client: httpx.Client, key: str, tenant: str, **settings: Any) -> d
         f"/v0/tenants/{tenant}/auth/passthrough", json=settings, headers=bearer(key)
     )
     assert response.status_code == 200, response.text
+    conforms(response)  # the answer is what docs/openapi.json declares
     return dict(response.json())
 
 
@@ -200,6 +202,7 @@ def test_settings_are_read_with_secrets_masked_and_stored_sealed(
     path = f"/v0/tenants/{tenant}/auth/passthrough"
     empty = client.get(path, headers=bearer(admin_key))
     assert empty.status_code == 200, empty.text
+    conforms(empty)
     assert empty.json()["enabled"] is False and empty.json()["url"] is None
 
     saved = configure(client, admin_key, tenant, **full_settings(upstream))
@@ -226,6 +229,7 @@ def test_settings_are_read_with_secrets_masked_and_stored_sealed(
 
     removed = client.delete(path, headers=bearer(admin_key))
     assert removed.status_code == 200 and removed.json()["enabled"] is False
+    conforms(removed)
     assert client.get(path, headers=bearer(admin_key)).json()["passthroughCode"] is None
 
 
@@ -506,9 +510,11 @@ def test_upstream_response_also_comes_with_mfa_required_and_pkce_answers(
 
 
 def metrics(client: httpx.Client, key: str, tenant: str, **query: str) -> httpx.Response:
-    return client.get(
+    answer = client.get(
         f"/v0/tenants/{tenant}/auth/passthrough/metrics", params=query, headers=bearer(key)
     )
+    conforms(answer)
+    return answer
 
 
 def test_attempts_and_outcomes_are_counted_per_day(

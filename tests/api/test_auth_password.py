@@ -18,6 +18,7 @@ from authkit import (
     tokens,
     unique_email,
 )
+from conformance import conforms
 
 INCORRECT = "Incorrect email or password"
 
@@ -192,6 +193,7 @@ def test_update_password_revokes_other_sessions(client, tenant) -> None:
     done = _update(client, path, access, password="new-password-123", existingPassword=PASSWORD)
     assert done.status_code == 200, done.text
     assert done.json() == {"message": "OK"}
+    conforms(done)  # the answer is what docs/openapi.json declares
     error(log_in(client, tenant, email), 400, INCORRECT)
     assert log_in(client, tenant, email, "new-password-123").status_code == 200
     # The calling session lives on; every other one ended.

@@ -26,6 +26,7 @@ from authkit import (
     tokens,
     unique_email,
 )
+from conformance import conforms
 from test_users_support import events_for, wait_for
 
 TOTP = {"strategy": "totp", "channel": "authenticator"}
@@ -72,6 +73,7 @@ def _fresh_code(secret: str, used: set[int]) -> str:
 def _set_up(client: httpx.Client, access: str) -> dict[str, Any]:
     response = client.get("/v0/auth/totp", headers=bearer(access))
     assert response.status_code == 200, response.text
+    conforms(response)  # the answer is what docs/openapi.json declares
     return response.json()
 
 
@@ -429,6 +431,7 @@ def test_removing_needs_a_current_code_and_ends_other_sessions(client, api, tena
     )
     assert removed.status_code == 200, removed.text
     assert removed.json() == {"message": "OK"}
+    conforms(removed)
     # Announced like any change of the User object: its second factors changed.
     announced = wait_for(
         lambda: [

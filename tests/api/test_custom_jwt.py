@@ -16,6 +16,7 @@ import jwt
 import pytest
 from authkit import PASSWORD, bearer, claims, error, jwt_header, log_in, new_tenant, tokens
 from authkit import unique_email as email_for
+from conformance import conforms
 from jwt import PyJWKClient
 
 FORMAT = {
@@ -71,6 +72,7 @@ def user(base_url: str, keys: dict[str, str], tenant: str) -> dict[str, Any]:
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
+    conforms(response)  # the answer is what docs/openapi.json declares
     body: dict[str, Any] = response.json()
     return body
 

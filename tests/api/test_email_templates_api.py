@@ -15,6 +15,7 @@ import uuid
 import pytest
 from accesskit import api_key, child_tenant
 from authkit import PASSWORD, error, new_tenant, outbox, unique_email
+from conformance import conforms
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -89,6 +90,8 @@ def test_read_save_preview_and_delete(api, workspace) -> None:
     deleted = api("DELETE", path(tenant_id, "login"), key=key)
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["source"] == "default"
+    for answer in (shown, saved, preview, sms, deleted):
+        conforms(answer)  # the answer is what docs/openapi.json declares
     assert api("DELETE", path(tenant_id, "login"), key=key).status_code == 200  # idempotent
 
 

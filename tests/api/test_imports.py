@@ -28,6 +28,7 @@ from authkit import (
     tokens,
     unique_email,
 )
+from conformance import conforms
 from test_users_support import events_for, wait_for
 
 TOTP = {"strategy": "totp", "channel": "authenticator"}
@@ -60,6 +61,7 @@ def _call(
 
 def _ok(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
+    conforms(response)  # the answer is what docs/openapi.json declares
     body: dict[str, Any] = response.json()
     return body
 

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from accesskit import PASSWORD, api_key, child_tenant, new_user, ok, sign_in
 from authkit import bearer, error, jwt_header, new_tenant
+from conformance import conforms
 from jwt import PyJWKClient
 
 
@@ -20,7 +21,9 @@ def _kid(token: str) -> str:
 
 
 def _rotate(http: httpx.Client, tenant_id: str, key: str, **body: Any) -> httpx.Response:
-    return http.post(f"/v0/tenants/{tenant_id}/keys/jwt/rotate", json=body, headers=bearer(key))
+    answer = http.post(f"/v0/tenants/{tenant_id}/keys/jwt/rotate", json=body, headers=bearer(key))
+    conforms(answer)  # the answer is what docs/openapi.json declares
+    return answer
 
 
 def _listed(http: httpx.Client, tenant_id: str, mode: str = "test") -> list[dict[str, Any]]:
@@ -126,6 +129,7 @@ def test_rotation_admin_rules(base_url: str, workspace) -> None:
         # a warming key may be withdrawn (the rotation is called off)
         withdrawn = http.delete(f"/v0/tenants/{child}/keys/jwt/{own['kid']}", headers=bearer(admin))
         assert ok(withdrawn)["result"]["kid"] == own["kid"]
+        conforms(withdrawn)
         assert len(_listed(http, child)) == 1
 
 

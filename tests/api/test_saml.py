@@ -18,6 +18,7 @@ import boto3
 import httpx
 import pytest
 from authkit import PASSWORD, bearer, new_tenant, tokens, unique_email
+from conformance import conforms
 from lxml import etree
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
@@ -101,6 +102,7 @@ def user(http: httpx.Client, tenant: str, domain: str, live_key: str) -> dict[st
 def _token(http: httpx.Client, user: dict[str, Any]) -> str:
     response = http.get("/v0/auth/saml/idp/token", headers=bearer(user["access"]))
     assert response.status_code == 200, response.text
+    conforms(response)
     return str(response.json()["token"])
 
 
@@ -134,6 +136,7 @@ def _accepted(sp: Sp, page: httpx.Response, request_id: str | None):
 def test_idp_information(http, tenant, live_key, idp_metadata, workspace) -> None:
     info = http.get(f"/v0/tenants/{tenant}/saml/idp", headers=bearer(live_key))
     assert info.status_code == 200, info.text
+    conforms(info)  # the answer is what docs/openapi.json declares
     body = info.json()
     assert body["entityId"] == body["metadataUrl"]
     assert body["loginUrl"].endswith(f"/v0/tenants/{tenant}/auth/saml/idp/sso")
@@ -161,15 +164,18 @@ def test_sp_registry(http, tenant, live_key, workspace) -> None:
     sp_id = created.json()["spId"]
     assert created.json()["nameIdFormat"] == "emailAddress"
     assert created.json()["signAssertion"] is True and created.json()["allowIdpInitiated"] is False
-    assert http.get(f"{path}/{sp_id}", headers=bearer(live_key)).json()["entityId"] == entity
-    listed = http.get(path, headers=bearer(live_key)).json()["results"]
-    assert sp_id in [s["spId"] for s in listed]
+    read = http.get(f"{path}/{sp_id}", headers=bearer(live_key))
+    assert read.json()["entityId"] == entity
+    listing = http.get(path, headers=bearer(live_key))
+    assert sp_id in [s["spId"] for s in listing.json()["results"]]
     duplicate = http.post(path, json=body, headers=bearer(live_key))
     assert duplicate.status_code == 400 and "entityId" in duplicate.json()["message"]
     changed = http.put(
         f"{path}/{sp_id}", json={"nameIdFormat": "persistent"}, headers=bearer(live_key)
     )
     assert changed.status_code == 200 and changed.json()["nameIdFormat"] == "persistent"
+    for answer in (created, read, listing, changed):
+        conforms(answer)
     for bad, field in [
         ({**body, "acsUrl": "http://plain.example.com/acs"}, "acsUrl"),
         ({**body, "acsUrl": "https://a\\@b.example.com/"}, "acsUrl"),
@@ -183,7 +189,9 @@ def test_sp_registry(http, tenant, live_key, workspace) -> None:
     assert http.post(path, json=body, headers=test_key).status_code == 403
     readonly = bearer(workspace.key("live", "readonly"))
     assert http.post(path, json=body, headers=readonly).status_code == 403
-    assert http.delete(f"{path}/{sp_id}", headers=bearer(live_key)).status_code == 200
+    deleted = http.delete(f"{path}/{sp_id}", headers=bearer(live_key))
+    assert deleted.status_code == 200
+    conforms(deleted)
     assert http.get(f"{path}/{sp_id}", headers=bearer(live_key)).status_code == 404
     # The entity id is free again.
     again = http.post(path, json=body, headers=bearer(live_key))
@@ -571,6 +579,7 @@ def test_certificate_rotation_publishes_both_until_the_old_is_removed(
     before = http.get(f"/v0/tenants/{tenant}/saml/idp", headers=bearer(live_key)).json()
     rotated = http.post(f"/v0/tenants/{tenant}/saml/idp/certificates", headers=bearer(live_key))
     assert rotated.status_code == 200, rotated.text
+    conforms(rotated)
     certificates = rotated.json()["certificates"]
     assert len(certificates) == len(before["certificates"]) + 1
     new, old = certificates[0], certificates[1]
@@ -598,6 +607,7 @@ def test_certificate_rotation_publishes_both_until_the_old_is_removed(
         f"/v0/tenants/{tenant}/saml/idp/certificates/{old['kid']}", headers=bearer(live_key)
     )
     assert removed.status_code == 200 and len(removed.json()["certificates"]) == 1
+    conforms(removed)
     metadata = http.get(f"/v0/tenants/{tenant}/auth/saml/idp/metadata").text
     assert "".join(old["certificate"].strip().splitlines()[1:-1]) not in metadata
     sp.configure(metadata)

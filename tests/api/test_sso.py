@@ -19,6 +19,7 @@ import httpx
 import oidc_provider_mock
 import pytest
 from authkit import bearer, claims, new_tenant, sign_up, tokens, unique_email
+from conformance import conforms
 
 PAGE = "http://localhost:5173"
 SECRET = "client-secret-1f2e"
@@ -43,7 +44,9 @@ def admin_key(workspace: Any) -> str:
 
 
 def _put(base_url: str, key: str, path: str, body: dict[str, Any]) -> httpx.Response:
-    return httpx.put(f"{base_url}{path}", json=body, headers=bearer(key), timeout=30)
+    response = httpx.put(f"{base_url}{path}", json=body, headers=bearer(key), timeout=30)
+    conforms(response)  # the answer is what docs/openapi.json declares
+    return response
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +123,7 @@ def _start(
 def _consent(response: httpx.Response, sub: str | None, tamper: Any = None) -> httpx.Response:
     """The provider's consent form, answered as user `sub` (None: the user denies)."""
     assert response.status_code == 302, response.text
+    conforms(response)
     url = httpx.URL(response.headers["location"])
     if tamper:
         url = tamper(url)
@@ -134,6 +138,7 @@ def _back(browser: httpx.Client, from_provider: httpx.Response) -> httpx.Respons
 
 def _landing(response: httpx.Response) -> dict[str, str]:
     assert response.status_code == 302, response.text
+    conforms(response)  # the callback's redirect back to the app
     url = httpx.URL(response.headers["location"])
     assert str(url).startswith(f"{PAGE}/"), url
     return dict(url.params)
@@ -219,12 +224,16 @@ def test_existing_password_user_with_verified_email_is_linked(
         f"/v0/tenants/{tenant}/users", params={"search": email}, headers=bearer(admin_key)
     ).json()
     assert found["totalCount"] == 1
+    linked = client.get(f"/v0/tenants/{tenant}/users/{uuid}/sso", headers=bearer(admin_key))
+    conforms(linked)
+    assert [i["provider"] for i in linked.json()["identities"]] == ["google"]
     # Unlinked by an admin: the identity is gone from the user.
     gone = client.delete(
         f"/v0/tenants/{tenant}/users/{landed['uuid']}/sso/google/{quote('google-' + email)}",
         headers=bearer(admin_key),
     )
     assert gone.status_code == 200, gone.text
+    conforms(gone)
     assert gone.json()["identities"] == []
     read = client.get(f"/v0/tenants/{tenant}/users/{uuid}", headers=bearer(admin_key))
     assert read.json()["ssoIdentities"] == []
@@ -318,7 +327,10 @@ def test_settings_api_masks_secrets_and_mode_lists_providers(
 ) -> None:
     read = client.get(f"/v0/tenants/{tenant}/sso/google", headers=bearer(admin_key))
     assert read.status_code == 200 and read.json()["clientSecret"] == "********"
-    assert SECRET not in client.get(f"/v0/tenants/{tenant}/sso", headers=bearer(admin_key)).text
+    listed = client.get(f"/v0/tenants/{tenant}/sso", headers=bearer(admin_key))
+    assert SECRET not in listed.text
+    for answer in (read, listed):
+        conforms(answer)
     refused = _put(base_url, admin_key, f"/v0/tenants/{tenant}/sso/linkedin", {"enabled": True})
     assert refused.status_code == 400 and "clientId" in refused.json()["message"]
     unknown = _put(base_url, admin_key, f"/v0/tenants/{tenant}/sso/myspace", {"enabled": True})

@@ -28,6 +28,7 @@ from authkit import (
     unique_email,
     unique_phone,
 )
+from conformance import conforms
 from test_users_support import SECRET_FIELDS, events_for, wait_for
 
 TOTP = {"channel": "authenticator", "strategy": "totp"}
@@ -208,7 +209,9 @@ def test_admin_recovery_removes_the_authenticator_and_keeps_the_sessions(client,
     assert before["preferredSecondFactor"] == TOTP
     assert before["authentication"]["secondFactors"] == [TOTP]
 
-    recovered = ok(api("DELETE", user_path(keys, user, "/totp"), key=keys.workspace))
+    removal = api("DELETE", user_path(keys, user, "/totp"), key=keys.workspace)
+    conforms(removal)  # the answer is what docs/openapi.json declares
+    recovered = ok(removal)
     assert recovered["userUuid"] == user["userUuid"]
     assert recovered["authentication"]["secondFactors"] == []
     assert recovered["preferredSecondFactor"] is None

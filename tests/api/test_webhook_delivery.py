@@ -23,6 +23,7 @@ import httpx
 import pytest
 from accesskit import api_key, child_tenant
 from authkit import bearer, new_tenant, unique_email
+from conformance import conforms
 
 WAIT_SECONDS = 40.0
 USER_URLS = ("userCreatedWebhookUrl", "userUpdatedWebhookUrl", "userDeletedWebhookUrl")
@@ -123,6 +124,7 @@ def signing_secret(client: httpx.Client, workspace: Any) -> str:
         headers=bearer(workspace.keys["test"]["admin"]),
     )
     assert answer.status_code == 200, answer.text
+    conforms(answer)
     return str(answer.json()["secret"])
 
 
@@ -139,6 +141,7 @@ def deliveries(client: httpx.Client, key: str, tenant_id: str, **params: str) ->
         f"/v0/tenants/{tenant_id}/webhooks/deliveries", params=params, headers=bearer(key)
     )
     assert answer.status_code == 200, answer.text
+    conforms(answer)  # the answer is what docs/openapi.json declares
     return dict(answer.json())
 
 
@@ -283,6 +286,7 @@ def test_a_410_fails_at_once_and_redelivery_sends_it_again(
     path = f"/v0/tenants/{tenant_id}/webhooks/deliveries/{webhook_id}/redeliver"
     again = client.post(path, headers=bearer(key))
     assert again.status_code == 200, again.text
+    conforms(again)
     assert again.json()["webhookId"] == webhook_id
     wait_for(lambda: len(gone.requests()) == 2, "the redelivery")
     first, second = gone.requests()

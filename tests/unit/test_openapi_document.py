@@ -48,10 +48,77 @@ def test_every_operation_has_a_tag_security_and_the_error_envelope(
             for requirement in operation["security"]:
                 assert set(requirement) <= schemes, where
             assert "422" not in operation["responses"], where  # Powertools' default, not ours
-            assert "200" in operation["responses"], where
+            assert any(status[0] in "23" for status in operation["responses"]), where
             if "default" in operation["responses"]:
                 continue  # the SAML browser routes: error pages (infra/openapi.py)
             assert operation["responses"]["400"] == {"$ref": "#/components/responses/BadRequest"}
+
+
+# Routes whose JSON answer is genuinely free-form, each with why. Keep this near empty:
+# an answer with a known shape gets a model (`<package>/outputs.py`, docs/openapi.md).
+FREE_FORM: dict[tuple[str, str], str] = {}
+
+
+def _named_properties(schema: dict[str, Any], document: dict[str, Any]) -> bool:
+    """True when `schema` (its `$ref` followed; each branch of an `anyOf`/`oneOf`) is an
+    object that names its properties: `{"type": "object"}` alone documents nothing."""
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        return all(_named_properties(branch, document) for branch in branches)
+    return bool(schema.get("properties"))
+
+
+def untyped_answers(document: dict[str, Any]) -> list[str]:
+    """Operations with no documented 2xx/3xx answer, or a JSON one whose schema names no
+    property (issue 15: every route declares its answer's model)."""
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            answers = {k: v for k, v in operation["responses"].items() if k[0] in "23"}
+            if not answers:
+                found.append(f"{where}: no 2xx/3xx answer")
+            for status, answer in answers.items():
+                for kind, media in (answer.get("content") or {}).items():
+                    json_kind = kind == "application/json" or kind.endswith("+json")
+                    checked = json_kind and (method, path) not in FREE_FORM
+                    if checked and not _named_properties(media.get("schema") or {}, document):
+                        found.append(f"{where} {status}: {kind} schema names no property")
+    return found
+
+
+def test_every_json_answer_is_typed(built: dict[str, Any]) -> None:
+    assert untyped_answers(built) == []
+
+
+def test_an_untyped_answer_is_found() -> None:
+    """The check above can fail: an operation answering any object is reported."""
+    loose = {"type": "object", "additionalProperties": True}
+    document = {
+        "components": {"schemas": {"Loose": loose}},
+        "paths": {
+            "/a": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Loose"}
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "/b": {"post": {"responses": {"400": {}}}},
+        },
+    }
+    assert untyped_answers(document) == [
+        "GET /a 200: application/json schema names no property",
+        "POST /b: no 2xx/3xx answer",
+    ]
 
 
 def test_document_is_valid_openapi_3_1(built: dict[str, Any]) -> None:

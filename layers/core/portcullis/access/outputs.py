@@ -1,30 +1,57 @@
-"""The API key object the server API answers on creation (api-server §11) as a pydantic
-model, for the OpenAPI document (docs/openapi.md): documentation only, checked by the
-tests against live answers (`tests/api/conformance.py`)."""
+"""The answers of the API key and role routes (api-server §9, §11) as pydantic models,
+for the OpenAPI document (docs/openapi.md): documentation only, checked by the tests
+against live answers (`tests/api/conformance.py`). Shapes shared by many routes (the list
+envelope, `{message, result}`) are `portcullis.platform.outputs`."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Done, Page
 
-_OPEN = ConfigDict(extra="allow", defer_build=True)
+Mode = Literal["test", "live"]
+KeyType = Literal["admin", "readonly", "webhook"]
 
 
-class KeyCreated(BaseModel):
-    """The only answer that carries the whole key: it is stored as a digest."""
+class KeyStatus(Answer):
+    """What `POST /v0/keys/verify` says of a key: never the key itself."""
 
-    model_config = _OPEN
-    key: str
-    type: Literal["admin", "readonly", "webhook"]
+    type: KeyType
     tenantId: str
-    mode: Literal["test", "live"]
+    mode: Mode
     isActive: bool
+
+
+class ApiKey(KeyStatus):
+    """A key as listed, invalidated or deleted: masked (`isMasked`) but on creation."""
+
+    key: str
     createdAt: str
     updatedAt: str
 
 
-# The `responses=` of `POST /v0/keys` (functions/keys).
+class KeyCreated(ApiKey):
+    """The only answer that carries the whole key: it is stored as a digest."""
+
+
+class Role(Answer):
+    name: str
+    tenantId: str
+    createdAt: str
+
+
+class RoleDeleted(Answer):
+    name: str
+    usersUpdated: int
+
+
+# The `responses=` of the key routes (functions/keys).
 KEY_CREATED = answers(KeyCreated)
+KEYS = answers(Page[ApiKey])
+KEY_CHECKED = answers(Done[KeyStatus])
+KEY_CHANGED = answers(Done[ApiKey])
+# The `responses=` of the role routes (functions/roles).
+ROLE = answers(Role)
+ROLES = answers(Page[Role])
+ROLE_DELETED = answers(Done[RoleDeleted])

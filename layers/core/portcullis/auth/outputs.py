@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Done, Free
 
 _OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
@@ -135,13 +136,6 @@ class PkceRequired(BaseModel):
     redirectTo: str | None
 
 
-class Message(BaseModel):
-    """A link or code sent, a password reset requested, an action done (§1.7)."""
-
-    model_config = _OPEN
-    message: str
-
-
 class Refreshed(BaseModel):
     """`GET /v0/auth/refresh` (§10)."""
 
@@ -169,6 +163,60 @@ class UserList(BaseModel):
     totalPages: int
 
 
+class TotpSetup(Answer):
+    """`GET /v0/auth/totp` (§9.5): the secret, its QR code, and the backup codes (empty
+    when TOTP is already active: they are shown once)."""
+
+    totpSecret: str
+    qrCode: str
+    backupCodes: list[str]
+
+
+class Passthrough(Answer):
+    """`passthroughconfig.describe_stored` (docs/passthrough.md): the settings of the
+    tenant's old login service, secrets masked (`"********"` when set)."""
+
+    enabled: bool
+    url: str | None
+    method: str
+    headers: dict[str, str]
+    bodyFormat: str
+    bodyTemplate: Any
+    passthroughCode: str | None
+    passbackCode: str | None
+    timeoutMs: int
+    createOnPassthrough: bool
+    updatedAt: str | None
+
+
+class Counts(Answer):
+    attempts: int
+    migrated: int
+    refused: int
+    unavailable: int
+
+
+class DayCounts(Counts):
+    date: str
+
+
+class PassthroughMetrics(Answer):
+    """`passthroughmetrics.report`: log-ins sent to the old service, per day and in all."""
+
+    from_: str = Field(alias="from")
+    to: str
+    days: list[DayCounts]
+    totals: Counts
+
+
+Receipt = Done[Free]
+"""Verify email / phone (§7.9): the delivery receipt, or the link or code in test mode."""
+
+# The `responses=` of the client routes (functions/auth) that are not a log-in.
+TOTP_SETUP = answers(TotpSetup)
+SIGNED_IN = answers(SignedIn)
+PASSTHROUGH = answers(Passthrough)
+PASSTHROUGH_METRICS = answers(PassthroughMetrics)
 # The `responses=` of the server API's user routes (functions/users).
 USER = answers(User)
 USERS = answers(UserList)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Page
 
-_OPEN = ConfigDict(extra="allow", defer_build=True)
 
+class TenantSummary(Answer):
+    """The fields every tenant answer carries."""
 
-class Tenant(BaseModel):
-    model_config = _OPEN
     tenantId: str
     uuid: str
     name: str
@@ -23,11 +21,36 @@ class Tenant(BaseModel):
     type: str
     image: str | None
     data: dict[str, Any]
-    parent: dict[str, Any] | None
-    roles: list[Any]
     createdAt: str
     updatedAt: str
 
 
+class Tenant(TenantSummary):
+    """The tenant object (create, read, update, delete)."""
+
+    parent: dict[str, Any] | None
+    roles: list[Any]
+
+
+class ChildTenant(TenantSummary):
+    """A tenant as tenant find lists it (api-server §8.6)."""
+
+    parentTenantId: str
+
+
+class Settings(Answer):
+    """`tenancy.settings.as_json`: the tenant's effective settings (api-server §8.5);
+    every other setting (redirect paths, webhook URLs, ...) follows."""
+
+    authentication: dict[str, Any]
+    mfa: dict[str, Any]
+    rateLimits: dict[str, Any]
+    liveDomains: list[Any]
+    accessTokenDuration: int
+    refreshTokenDuration: int
+
+
 # The `responses=` of the tenant routes (functions/tenants).
 TENANT = answers(Tenant)
+TENANTS = answers(Page[ChildTenant])
+SETTINGS = answers(Settings)

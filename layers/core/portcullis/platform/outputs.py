@@ -1,0 +1,55 @@
+"""The answer shapes many routes share, as pydantic models for the OpenAPI document
+(docs/openapi.md): the base of every answer model, the `{message}` acknowledgement, the
+list envelope (api-server §1.9) and the `{message, result}` outcome of an action.
+
+Each package declares its own answers in `<package>/outputs.py` on these; routes declare
+them with `portcullis.platform.http.answers(...)`. Documentation only: the flows build
+their answers as dicts and nothing validates them at run time (no cost per request); the
+tests check live answers against the document (`tests/api/conformance.py`, schemathesis).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class Answer(BaseModel):
+    """An answer names the fields it always carries and may carry more
+    (`additionalProperties`): a new field is no break of the document."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class Message(Answer):
+    """A link or code sent, a password reset requested, an action done (api-client §1.7)."""
+
+    message: str
+
+
+class Page(Answer, Generic[T]):
+    """The one list envelope (api-server §1.9, `search.envelope.list_envelope`); search
+    endpoints and the paged lists add `meta`."""
+
+    totalCount: int
+    totalPages: int
+    results: list[T]
+
+
+class Done(Message, Generic[T]):
+    """`{message: "OK", result}`: the outcome of an action and what it touched."""
+
+    result: T
+
+
+class Results(Answer, Generic[T]):
+    """`{results}` alone: a short list that is never paged."""
+
+    results: list[T]
+
+
+Free = dict[str, Any]
+"""A free-form object (custom data, a provider's claims): any JSON object."""

@@ -1,0 +1,59 @@
+"""The answers of the server API's user actions that are not a User object (api-server
+§7.8, §13.1) as pydantic models, for the OpenAPI document (docs/openapi.md):
+documentation only, checked by the tests against live answers
+(`tests/api/conformance.py`). The User object itself is `auth.outputs.User`."""
+
+from __future__ import annotations
+
+from portcullis.platform.http import answers
+from portcullis.platform.outputs import Answer, Free, Message, Page
+
+
+class IssuedLink(Answer):
+    """The link credentials `invitations.generate_link` issued; nothing is sent."""
+
+    uuid: str
+    token: str
+    type: str
+    expiresAt: str
+    userId: int
+    email: str | None
+
+
+class GeneratedLink(Message):
+    uuid: str
+    token: str
+    result: IssuedLink
+
+
+class MarkedActive(Message):
+    lastActiveAt: str
+
+
+class MintedJwt(Answer):
+    """`POST /v0/tenants/{tenantId}/auth/jwt` (docs/customjwt.md): the token and the
+    claims it carries."""
+
+    accessToken: str
+    expiresAt: str
+    payload: Free
+
+
+class JwtFormat(Answer):
+    format: Free
+    isDefault: bool
+    updatedAt: str | None
+
+
+class Claim(Answer):
+    path: str
+    type: str
+
+
+# The `responses=` of the user routes (functions/users) that answer no User object, and
+# of the custom JWT routes (functions/jwts).
+GENERATED_LINK = answers(GeneratedLink)
+MARKED_ACTIVE = answers(MarkedActive)
+MINTED_JWT = answers(MintedJwt)
+JWT_FORMAT = answers(JwtFormat)
+JWT_CLAIMS = answers(Page[Claim])
