@@ -12,16 +12,20 @@ CORS, as on a customer's site, and the page is at the root of its origin so the 
 default paths (`/dashboard`, `/login`, `/reset`) are where its emailed links and
 redirects lead. `localhost` over http is always test mode.
 
-Only the files named in `PAGES` and `ASSETS` are served (no path from the request ever
-reaches the file system).
+Every page is `layout.html` (the head that loads the toolkit, the config and `app.js`, and
+the navigation) with its title and its own part, the page's file, put in: the set-up is
+written once. Only the files named in `PAGES` and `ASSETS` are served (no path from the
+request ever reaches the file system).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,13 +34,14 @@ EXAMPLES = REPO_ROOT / "examples" / "toolkit"
 TOOLKIT_UMD = REPO_ROOT / "node_modules/@userfront/toolkit/dist/web-component.umd.js"
 DEMO_FILE = "demo.json"  # in the data dir: where the demo is served (for tests and scripts)
 
-# Page path -> HTML file; the tenant's default paths plus the sign-up page.
+LAYOUT = "layout.html"
+# Page path -> (its part of the page, its title); the tenant's default paths plus sign-up.
 PAGES = {
-    "/": "index.html",
-    "/signup": "signup.html",
-    "/login": "login.html",
-    "/reset": "reset.html",
-    "/dashboard": "dashboard.html",
+    "/": ("index.html", "Portcullis + Userfront toolkit"),
+    "/signup": ("signup.html", "Sign up"),
+    "/login": ("login.html", "Log in"),
+    "/reset": ("reset.html", "Reset password"),
+    "/dashboard": ("dashboard.html", "Dashboard"),
 }
 ASSETS = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
@@ -69,6 +74,16 @@ class DemoServer:
         config = {"tenantId": self.tenant_id, "baseUrl": f"{self.api_base}/v0/"}
         return f"window.PORTCULLIS_DEMO = {json.dumps(config)};\n".encode()
 
+    @staticmethod
+    def page(path: str) -> bytes:
+        """The page at `path` (a key of `PAGES`): the layout with its title and part in.
+
+        Read on every request, like the assets, so an edited page shows on reload."""
+        name, title = PAGES[path]
+        layout = Template((EXAMPLES / LAYOUT).read_text(encoding="utf-8"))
+        part = (EXAMPLES / name).read_text(encoding="utf-8").rstrip("\n")
+        return layout.substitute(title=html.escape(title), main=part).encode()
+
     def start(self) -> DemoServer:
         if not TOOLKIT_UMD.is_file():
             raise FileNotFoundError(f"{TOOLKIT_UMD} missing: run `npm ci` (make node-deps)")
@@ -95,7 +110,7 @@ class _DemoHandler(BaseHTTPRequestHandler):
         if path != "/":
             path = path.rstrip("/")
         if path in PAGES:
-            self._send(200, (EXAMPLES / PAGES[path]).read_bytes(), "text/html; charset=utf-8")
+            self._send(200, demo.page(path), "text/html; charset=utf-8")
         elif path in ASSETS:
             name, content_type = ASSETS[path]
             self._send(200, (EXAMPLES / name).read_bytes(), content_type)

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -69,6 +69,16 @@ WEBHOOK_RETRY_DELAYS_VARIABLE = "PORTCULLIS_WEBHOOK_RETRY_DELAYS"
 MOTO_OWNED_VARIABLES = frozenset({"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"})
 
 
+_Part = TypeVar("_Part")
+
+
+def _while_started(part: _Part | None) -> _Part:
+    """A part the runtime has only between `start` and `stop` (the properties below)."""
+    if part is None:
+        raise RuntimeError("the runtime is not started")
+    return part
+
+
 def _warn(message: str) -> None:
     print(f"[portcullis-local] warning: {message}", file=sys.stderr)
 
@@ -95,6 +105,18 @@ class Started(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def start_or_explain(runtime: LocalRuntime, hint: str) -> bool:
+    """Start `runtime` for a command (`make dev`, `make sam-local`): a port in use is an
+    `OSError`, told on stderr with `hint` (what to check or change), not a traceback.
+    False when it did not start."""
+    try:
+        runtime.start()
+    except OSError as error:
+        print(f"cannot start the local runtime: {error} ({hint})", file=sys.stderr)
+        return False
+    return True
 
 
 class LocalRuntime(Started):
@@ -161,9 +183,7 @@ class LocalRuntime(Started):
 
     @property
     def port(self) -> int:
-        if self._http is None:
-            raise RuntimeError("the runtime is not started")
-        return self._http.port
+        return _while_started(self._http).port
 
     @property
     def base_url(self) -> str:
@@ -173,29 +193,21 @@ class LocalRuntime(Started):
     @property
     def moto_endpoint(self) -> str:
         """moto's URL as seen from this host (`make sam-local` hands containers another)."""
-        if self._moto is None:
-            raise RuntimeError("the runtime is not started")
-        return self._moto.endpoint
+        return _while_started(self._moto).endpoint
 
     @property
     def moto_port_in_use(self) -> int:
-        if self._moto is None:
-            raise RuntimeError("the runtime is not started")
-        return self._moto.get_host_and_port()[1]
+        return _while_started(self._moto).get_host_and_port()[1]
 
     @property
     def template(self) -> SamTemplate:
         """The loaded template (parameters applied), while started."""
-        if self._template is None:
-            raise RuntimeError("the runtime is not started")
-        return self._template
+        return _while_started(self._template)
 
     @property
     def resources(self) -> LocalResources:
         """The local names of the template's resources, while started."""
-        if self._resources is None:
-            raise RuntimeError("the runtime is not started")
-        return self._resources
+        return _while_started(self._resources)
 
     def start(self) -> LocalRuntime:
         """Bring everything up; returns once requests can be served."""
