@@ -13,15 +13,15 @@ default paths (`/dashboard`, `/login`, `/reset`) are where its emailed links and
 redirects lead. `localhost` over http is always test mode.
 
 Every page is `layout.html` (the head that loads the toolkit, the config and `app.js`, and
-the navigation) with its title and its own part, the page's file, put in: the set-up is
-written once. Only the files named in `PAGES` and `ASSETS` are served (no path from the
+the navigation) with the page's own file put in, and that file's `<h1>` as the title: the
+set-up is written once. Only the files named in `PAGES` and `ASSETS` are served (no path from the
 request ever reaches the file system).
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,14 +35,15 @@ TOOLKIT_UMD = REPO_ROOT / "node_modules/@userfront/toolkit/dist/web-component.um
 DEMO_FILE = "demo.json"  # in the data dir: where the demo is served (for tests and scripts)
 
 LAYOUT = "layout.html"
-# Page path -> (its part of the page, its title); the tenant's default paths plus sign-up.
+# Page path -> its part of the page; the tenant's default paths plus the sign-up page.
 PAGES = {
-    "/": ("index.html", "Portcullis + Userfront toolkit"),
-    "/signup": ("signup.html", "Sign up"),
-    "/login": ("login.html", "Log in"),
-    "/reset": ("reset.html", "Reset password"),
-    "/dashboard": ("dashboard.html", "Dashboard"),
+    "/": "index.html",
+    "/signup": "signup.html",
+    "/login": "login.html",
+    "/reset": "reset.html",
+    "/dashboard": "dashboard.html",
 }
+_HEADING = re.compile(r"<h1>(.+?)</h1>")
 ASSETS = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
@@ -76,13 +77,15 @@ class DemoServer:
 
     @staticmethod
     def page(path: str) -> bytes:
-        """The page at `path` (a key of `PAGES`): the layout with its title and part in.
-
-        Read on every request, like the assets, so an edited page shows on reload."""
-        name, title = PAGES[path]
+        """The page at `path` (a key of `PAGES`): the layout with the page's part in, and
+        the part's `<h1>` (already HTML) as the title. Read on every request, like the
+        assets, so an edited page shows on reload."""
         layout = Template((EXAMPLES / LAYOUT).read_text(encoding="utf-8"))
-        part = (EXAMPLES / name).read_text(encoding="utf-8").rstrip("\n")
-        return layout.substitute(title=html.escape(title), main=part).encode()
+        part = (EXAMPLES / PAGES[path]).read_text(encoding="utf-8").rstrip("\n")
+        heading = _HEADING.search(part)
+        if heading is None:
+            raise ValueError(f"{PAGES[path]} has no <h1> (its title)")
+        return layout.substitute(title=heading.group(1), main=part).encode()
 
     def start(self) -> DemoServer:
         if not TOOLKIT_UMD.is_file():

@@ -18,7 +18,7 @@ import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -37,7 +37,7 @@ from infra.local.bootstrap import (
     save_workspace,
     write_local_file,
 )
-from infra.local.cfn import NO_VALUE, Unresolvable
+from infra.local.cfn import NO_VALUE, Intrinsics, Unresolvable
 from infra.local.dispatch import AsyncInvoker, QueuePoller, QueueSource
 from infra.local.drain import OutboxDrainer
 from infra.local.environment import ProcessEnvironment, configured_region, point_at_moto
@@ -55,7 +55,7 @@ from infra.local.persistence import (
 from infra.local.routing import Router
 from infra.local.server import LocalGateway, LocalHttpServer
 from infra.local.sesevents import SesEventSimulator, Subscriber
-from infra.local.template import ACCOUNT_ID, SamTemplate
+from infra.local.template import ACCOUNT_ID, QueueTrigger, SamTemplate, TopicTrigger
 from infra.local.wiretap import InvokeOutcome, WireTap, WsgiApp, invoke_response
 from portcullis.store.schema import TTL_ATTRIBUTE
 
@@ -105,6 +105,23 @@ class Started(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_Trigger = TypeVar("_Trigger", QueueTrigger, TopicTrigger)
+
+
+def _resolved_sources(
+    intrinsics: Intrinsics, sources: Iterable[tuple[_Trigger, Any]], what: str
+) -> Iterator[tuple[_Trigger, str]]:
+    """Each trigger with the ARN its raw source value resolves to; one that does not
+    resolve locally is warned about and left out (the rest of the runtime still runs)."""
+    for trigger, raw in sources:
+        try:
+            arn = intrinsics.resolve_string(raw)
+        except Unresolvable as error:
+            _warn(f"{trigger.function_id}: {what} not resolvable ({error})")
+            continue
+        yield trigger, arn
 
 
 def start_or_explain(runtime: LocalRuntime, hint: str) -> bool:
@@ -466,12 +483,8 @@ class LocalRuntime(Started):
         intrinsics = resources.intrinsics(template)
         by_arn = {queue.arn: queue for queue in resources.queues.values()}
         sources = []
-        for trigger in template.queue_triggers:
-            try:
-                arn = intrinsics.resolve_string(trigger.queue)
-            except Unresolvable as error:
-                _warn(f"{trigger.function_id}: SQS source not resolvable ({error})")
-                continue
+        queues = ((trigger, trigger.queue) for trigger in template.queue_triggers)
+        for trigger, arn in _resolved_sources(intrinsics, queues, "SQS source"):
             queue = by_arn.get(arn)
             if queue is None:
                 _warn(f"{trigger.function_id}: SQS source {arn} is not a queue of the template")
@@ -501,16 +514,12 @@ class LocalRuntime(Started):
                 topics.add(intrinsics.resolve_string(raw))
             except Unresolvable as error:
                 _warn(f"SES event destination topic not resolvable ({error})")
-        subscribers = []
-        for trigger in template.topic_triggers:
-            try:
-                arn = intrinsics.resolve_string(trigger.topic)
-            except Unresolvable as error:
-                _warn(f"{trigger.function_id}: SNS topic not resolvable ({error})")
-                continue
-            if arn in topics:
-                subscribers.append(Subscriber(function_id=trigger.function_id, topic_arn=arn))
-        return subscribers
+        subscribed = ((trigger, trigger.topic) for trigger in template.topic_triggers)
+        return [
+            Subscriber(function_id=trigger.function_id, topic_arn=arn)
+            for trigger, arn in _resolved_sources(intrinsics, subscribed, "SNS topic")
+            if arn in topics
+        ]
 
     def _invoke_now(self, function_id: str, event: dict[str, Any]) -> Any:
         """Run a function with `event` now (as SNS would), then send what it wrote."""
