@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,9 @@ LAYER = ROOT / "layers" / "core"
 FUNCTIONS = ROOT / "functions"
 TEMPLATE = ROOT / "template.yaml"
 TARGET_RATIO = 2.0
+sys.path.insert(0, str(ROOT / "tests" / "unit"))  # fresh interpreters as the tests run them
+
+from freshprocess import run_python  # noqa: E402
 
 # Runs in the child: put the function dir and the layer first on sys.path, then time the
 # statement (compiled beforehand, so only the imports it runs are timed) with the clock
@@ -158,15 +160,7 @@ def _environment() -> dict[str, str]:
 
 
 def _sample(target: Target, env: dict[str, str], clock: str) -> float:
-    proc = subprocess.run(
-        [sys.executable, "-s", "-c", _CHILD, clock, target.statement, *target.paths],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python(["-s", "-c", _CHILD, clock, target.statement, *target.paths], env)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("IMPORT_SECONDS="):
             return float(line.split("=", 1)[1])
@@ -344,15 +338,8 @@ class ColdRequests:
         return {"kind": kind, "paths": [code_dir, str(LAYER)], "event": event}
 
     def sample(self, row: RequestRow) -> RequestSample:
-        proc = subprocess.run(
-            [sys.executable, "-s", "-c", _REQUEST_CHILD, json.dumps(self._job(row.kind))],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        job = json.dumps(self._job(row.kind))
+        proc = run_python(["-s", "-c", _REQUEST_CHILD, job], self.env)
         result = None
         for line in reversed(proc.stdout.splitlines()):
             if line.startswith("REQUEST_RESULT="):

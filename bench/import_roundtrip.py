@@ -16,13 +16,16 @@ Exits non-zero if any user fails to import or to log in.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -36,6 +39,7 @@ from infra.local.process import RuntimeProcess  # noqa: E402
 
 LOG_IN_TIMEOUT = 180
 PROGRESS_EVERY = 50
+_T = TypeVar("_T")
 
 
 def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) -> list[str]:
@@ -64,9 +68,31 @@ def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) 
         return [email for email in pool.map(one, people) if email]
 
 
-def _progress(preset: str, stage: tuple[str, float]) -> None:
-    """Each stage as it ends (a long run shows how far it got)."""
-    print(f"  {preset:10} {stage[0]:18} {stage[1]:8.1f} s", flush=True)
+class _Stages:
+    """The timed stages of one preset's round trip, each printed as it ends (a long run
+    shows how far it got)."""
+
+    def __init__(self, preset: str, http: httpx.Client, key: str, args: argparse.Namespace):
+        self.preset, self.http, self.key, self.args = preset, http, key, args
+        self.times: list[tuple[str, float]] = []
+
+    def timed(self, name: str, action: Callable[[], _T]) -> _T:
+        clock = time.monotonic()
+        result = action()
+        self.times.append((name, time.monotonic() - clock))
+        print(f"  {self.preset:10} {name:18} {self.times[-1][1]:8.1f} s", flush=True)
+        return result
+
+    def import_and_log_in(self, tenant: str, batch: kit.Batch, names: tuple[str, str]) -> int:
+        """Import `batch` into `tenant`, then log each of its people in (stages `names`):
+        how many failed either."""
+        job = self.timed(names[0], lambda: kit.run_import(self.http, self.key, tenant, batch))
+        base, workers = str(self.http.base_url), self.args.workers
+        refused = self.timed(names[1], lambda: _log_in_all(base, tenant, batch.people, workers))
+        return job["errorCount"] + (self.args.n - job["createdCount"]) + len(refused)
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,21 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                 if batch.preset == "cognito":
                     path = f"/v0/tenants/{tenant}/auth/passthrough"
                     kit.ok(http.put(path, json=pool.passthrough(), headers=kit.bearer(key)))
-                stages: list[tuple[str, float]] = []
-                clock = time.monotonic()
-                job = kit.run_import(http, key, tenant, batch)
-                stages.append(("import", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
-                failures += job["errorCount"] + (args.n - job["createdCount"])
-                clock = time.monotonic()
-                refused = _log_in_all(base, tenant, batch.people, args.workers)
-                stages.append(("log in all", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
-                failures += len(refused)
-                clock = time.monotonic()
-                rows = kit.export(http, key, tenant)
-                stages.append(("export", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
+                stages = _Stages(batch.preset, http, key, args)
+                failures += stages.import_and_log_in(tenant, batch, ("import", "log in all"))
+                rows = stages.timed("export", functools.partial(kit.export, http, key, tenant))
                 fresh = new_tenant(base, key, name=f"Moved {batch.preset}")
                 again = kit.Batch(
                     "userfront",
@@ -122,19 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                     upload=("jsonl", kit.as_jsonl(rows)),
                     options={"allowWeakHashes": True, **batch.options},
                 )
-                clock = time.monotonic()
-                job = kit.run_import(http, key, fresh, again)
-                stages.append(("re-import", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
-                failures += job["errorCount"] + (args.n - job["createdCount"])
-                clock = time.monotonic()
-                refused = _log_in_all(base, fresh, batch.people, args.workers)
-                stages.append(("log in all again", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
-                failures += len(refused)
+                failures += stages.import_and_log_in(
+                    fresh, again, ("re-import", "log in all again")
+                )
                 not_argon = sum(1 for r in rows if not r["passwordHash"].startswith("$argon2id$"))
                 failures += not_argon
-                line = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stages)
+                line = stages.line()
                 print(
                     f"{batch.preset:10} {args.n} users: {line}; not argon2id: {not_argon}",
                     flush=True,

@@ -14,7 +14,12 @@ from types import FrameType
 
 from infra.local.demo import DEMO_FILE, DemoServer
 from infra.local.persistence import write_json
-from infra.local.runtime import DEFAULT_TEMPLATE, SAVE_INTERVAL_SECONDS, LocalRuntime
+from infra.local.runtime import (
+    DEFAULT_TEMPLATE,
+    SAVE_INTERVAL_SECONDS,
+    LocalRuntime,
+    start_or_explain,
+)
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -105,10 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=not args.quiet,
         save_interval=args.save_interval,
     )
-    try:
-        runtime.start()
-    except OSError as error:
-        print(f"cannot start: {error} (is port {args.port} in use? try --port)", file=sys.stderr)
+    if not start_or_explain(runtime, f"is port {args.port} in use? try --port"):
         return 1
     demo = None if args.no_demo else start_demo(runtime, args.demo_port, args.data_dir)
     with contextlib.ExitStack() as extras:

@@ -12,16 +12,20 @@ CORS, as on a customer's site, and the page is at the root of its origin so the 
 default paths (`/dashboard`, `/login`, `/reset`) are where its emailed links and
 redirects lead. `localhost` over http is always test mode.
 
-Only the files named in `PAGES` and `ASSETS` are served (no path from the request ever
-reaches the file system).
+Every page is `layout.html` (the head that loads the toolkit, the config and `app.js`, and
+the navigation) with the page's own file put in, and that file's `<h1>` as the title: the
+set-up is written once. Only the files named in `PAGES` and `ASSETS` are served (no path from the
+request ever reaches the file system).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +34,8 @@ EXAMPLES = REPO_ROOT / "examples" / "toolkit"
 TOOLKIT_UMD = REPO_ROOT / "node_modules/@userfront/toolkit/dist/web-component.umd.js"
 DEMO_FILE = "demo.json"  # in the data dir: where the demo is served (for tests and scripts)
 
-# Page path -> HTML file; the tenant's default paths plus the sign-up page.
+LAYOUT = "layout.html"
+# Page path -> its part of the page; the tenant's default paths plus the sign-up page.
 PAGES = {
     "/": "index.html",
     "/signup": "signup.html",
@@ -38,6 +43,7 @@ PAGES = {
     "/reset": "reset.html",
     "/dashboard": "dashboard.html",
 }
+_HEADING = re.compile(r"<h1>(.+?)</h1>")
 ASSETS = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
@@ -69,6 +75,18 @@ class DemoServer:
         config = {"tenantId": self.tenant_id, "baseUrl": f"{self.api_base}/v0/"}
         return f"window.PORTCULLIS_DEMO = {json.dumps(config)};\n".encode()
 
+    @staticmethod
+    def page(path: str) -> bytes:
+        """The page at `path` (a key of `PAGES`): the layout with the page's part in, and
+        the part's `<h1>` (already HTML) as the title. Read on every request, like the
+        assets, so an edited page shows on reload."""
+        layout = Template((EXAMPLES / LAYOUT).read_text(encoding="utf-8"))
+        part = (EXAMPLES / PAGES[path]).read_text(encoding="utf-8").rstrip("\n")
+        heading = _HEADING.search(part)
+        if heading is None:
+            raise ValueError(f"{PAGES[path]} has no <h1> (its title)")
+        return layout.substitute(title=heading.group(1), main=part).encode()
+
     def start(self) -> DemoServer:
         if not TOOLKIT_UMD.is_file():
             raise FileNotFoundError(f"{TOOLKIT_UMD} missing: run `npm ci` (make node-deps)")
@@ -95,7 +113,7 @@ class _DemoHandler(BaseHTTPRequestHandler):
         if path != "/":
             path = path.rstrip("/")
         if path in PAGES:
-            self._send(200, (EXAMPLES / PAGES[path]).read_bytes(), "text/html; charset=utf-8")
+            self._send(200, demo.page(path), "text/html; charset=utf-8")
         elif path in ASSETS:
             name, content_type = ASSETS[path]
             self._send(200, (EXAMPLES / name).read_bytes(), content_type)

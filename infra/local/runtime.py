@@ -18,10 +18,10 @@ import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -37,7 +37,7 @@ from infra.local.bootstrap import (
     save_workspace,
     write_local_file,
 )
-from infra.local.cfn import NO_VALUE, Unresolvable
+from infra.local.cfn import NO_VALUE, Intrinsics, Unresolvable
 from infra.local.dispatch import AsyncInvoker, QueuePoller, QueueSource
 from infra.local.drain import OutboxDrainer
 from infra.local.environment import ProcessEnvironment, configured_region, point_at_moto
@@ -55,7 +55,7 @@ from infra.local.persistence import (
 from infra.local.routing import Router
 from infra.local.server import LocalGateway, LocalHttpServer
 from infra.local.sesevents import SesEventSimulator, Subscriber
-from infra.local.template import ACCOUNT_ID, SamTemplate
+from infra.local.template import ACCOUNT_ID, QueueTrigger, SamTemplate, TopicTrigger
 from infra.local.wiretap import InvokeOutcome, WireTap, WsgiApp, invoke_response
 from portcullis.store.schema import TTL_ATTRIBUTE
 
@@ -67,6 +67,16 @@ WEBHOOK_RETRY_DELAYS_VARIABLE = "PORTCULLIS_WEBHOOK_RETRY_DELAYS"
 #: Variables `point_at_moto` sets for this process: a template value (`AWS_ENDPOINT_URL`
 #: for `make sam-local`'s containers) must not send this process's clients elsewhere.
 MOTO_OWNED_VARIABLES = frozenset({"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"})
+
+
+_Part = TypeVar("_Part")
+
+
+def _while_started(part: _Part | None) -> _Part:
+    """A part the runtime has only between `start` and `stop` (the properties below)."""
+    if part is None:
+        raise RuntimeError("the runtime is not started")
+    return part
 
 
 def _warn(message: str) -> None:
@@ -95,6 +105,35 @@ class Started(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_Trigger = TypeVar("_Trigger", QueueTrigger, TopicTrigger)
+
+
+def _resolved_sources(
+    intrinsics: Intrinsics, sources: Iterable[tuple[_Trigger, Any]], what: str
+) -> Iterator[tuple[_Trigger, str]]:
+    """Each trigger with the ARN its raw source value resolves to; one that does not
+    resolve locally is warned about and left out (the rest of the runtime still runs)."""
+    for trigger, raw in sources:
+        try:
+            arn = intrinsics.resolve_string(raw)
+        except Unresolvable as error:
+            _warn(f"{trigger.function_id}: {what} not resolvable ({error})")
+            continue
+        yield trigger, arn
+
+
+def start_or_explain(runtime: LocalRuntime, hint: str) -> bool:
+    """Start `runtime` for a command (`make dev`, `make sam-local`): a port in use is an
+    `OSError`, told on stderr with `hint` (what to check or change), not a traceback.
+    False when it did not start."""
+    try:
+        runtime.start()
+    except OSError as error:
+        print(f"cannot start the local runtime: {error} ({hint})", file=sys.stderr)
+        return False
+    return True
 
 
 class LocalRuntime(Started):
@@ -161,9 +200,7 @@ class LocalRuntime(Started):
 
     @property
     def port(self) -> int:
-        if self._http is None:
-            raise RuntimeError("the runtime is not started")
-        return self._http.port
+        return _while_started(self._http).port
 
     @property
     def base_url(self) -> str:
@@ -173,29 +210,21 @@ class LocalRuntime(Started):
     @property
     def moto_endpoint(self) -> str:
         """moto's URL as seen from this host (`make sam-local` hands containers another)."""
-        if self._moto is None:
-            raise RuntimeError("the runtime is not started")
-        return self._moto.endpoint
+        return _while_started(self._moto).endpoint
 
     @property
     def moto_port_in_use(self) -> int:
-        if self._moto is None:
-            raise RuntimeError("the runtime is not started")
-        return self._moto.get_host_and_port()[1]
+        return _while_started(self._moto).get_host_and_port()[1]
 
     @property
     def template(self) -> SamTemplate:
         """The loaded template (parameters applied), while started."""
-        if self._template is None:
-            raise RuntimeError("the runtime is not started")
-        return self._template
+        return _while_started(self._template)
 
     @property
     def resources(self) -> LocalResources:
         """The local names of the template's resources, while started."""
-        if self._resources is None:
-            raise RuntimeError("the runtime is not started")
-        return self._resources
+        return _while_started(self._resources)
 
     def start(self) -> LocalRuntime:
         """Bring everything up; returns once requests can be served."""
@@ -454,12 +483,8 @@ class LocalRuntime(Started):
         intrinsics = resources.intrinsics(template)
         by_arn = {queue.arn: queue for queue in resources.queues.values()}
         sources = []
-        for trigger in template.queue_triggers:
-            try:
-                arn = intrinsics.resolve_string(trigger.queue)
-            except Unresolvable as error:
-                _warn(f"{trigger.function_id}: SQS source not resolvable ({error})")
-                continue
+        queues = ((trigger, trigger.queue) for trigger in template.queue_triggers)
+        for trigger, arn in _resolved_sources(intrinsics, queues, "SQS source"):
             queue = by_arn.get(arn)
             if queue is None:
                 _warn(f"{trigger.function_id}: SQS source {arn} is not a queue of the template")
@@ -489,16 +514,12 @@ class LocalRuntime(Started):
                 topics.add(intrinsics.resolve_string(raw))
             except Unresolvable as error:
                 _warn(f"SES event destination topic not resolvable ({error})")
-        subscribers = []
-        for trigger in template.topic_triggers:
-            try:
-                arn = intrinsics.resolve_string(trigger.topic)
-            except Unresolvable as error:
-                _warn(f"{trigger.function_id}: SNS topic not resolvable ({error})")
-                continue
-            if arn in topics:
-                subscribers.append(Subscriber(function_id=trigger.function_id, topic_arn=arn))
-        return subscribers
+        subscribed = ((trigger, trigger.topic) for trigger in template.topic_triggers)
+        return [
+            Subscriber(function_id=trigger.function_id, topic_arn=arn)
+            for trigger, arn in _resolved_sources(intrinsics, subscribed, "SNS topic")
+            if arn in topics
+        ]
 
     def _invoke_now(self, function_id: str, event: dict[str, Any]) -> Any:
         """Run a function with `event` now (as SNS would), then send what it wrote."""

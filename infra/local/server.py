@@ -16,6 +16,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -51,34 +52,33 @@ API_EVENTS_ONE_AT_A_TIME = threading.Lock()
 _DISCARD_LIMIT = 64 * 1024 * 1024
 
 
+def _no_calls() -> int:
+    return 0
+
+
+def _no_webhooks(query: Mapping[str, str]) -> list[dict[str, Any]]:
+    return []
+
+
+@dataclass
 class LocalGateway:
     """Routes a request to its function (or a local endpoint) and shapes the answer."""
 
-    def __init__(
-        self,
-        router: Router,
-        functions: Mapping[str, LocalFunction],
-        cors: CorsConfig | None,
-        messages: MessageLog,
-        events: EventLog,
-        drain: Callable[[], None],
-        stage_variables: Mapping[str, str] | None = None,
-        dynamodb_calls: Callable[[], int] | None = None,
-        after_request: Callable[[], None] | None = None,
-        ses_events: Callable[[str, Any], tuple[int, dict[str, Any]]] | None = None,
-        webhooks: Callable[[Mapping[str, str]], list[dict[str, Any]]] | None = None,
-    ) -> None:
-        self.ses_events = ses_events
-        self.webhooks = webhooks or (lambda query: [])
-        self.dynamodb_calls = dynamodb_calls or (lambda: 0)
-        self.after_request = after_request or drain
-        self.router = router
-        self.stage_variables = dict(stage_variables or {})
-        self.functions = functions
-        self.cors = cors
-        self.messages = messages
-        self.events = events
-        self.drain = drain
+    router: Router
+    functions: Mapping[str, LocalFunction]
+    cors: CorsConfig | None
+    messages: MessageLog
+    events: EventLog
+    drain: Callable[[], None]
+    stage_variables: Mapping[str, str] = field(default_factory=dict)
+    dynamodb_calls: Callable[[], int] = _no_calls
+    #: Run after each API request; `drain` when not given.
+    after_request: Callable[[], None] | None = None
+    ses_events: Callable[[str, Any], tuple[int, dict[str, Any]]] | None = None
+    webhooks: Callable[[Mapping[str, str]], list[dict[str, Any]]] = _no_webhooks
+
+    def __post_init__(self) -> None:
+        self.stage_variables = dict(self.stage_variables)  # the caller's may change later
         calltrace.install()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -111,7 +111,7 @@ class LocalGateway:
             return gateway_error(500, origin)
         finally:
             # Before the response: whoever reads /_local/outbox next sees what this sent.
-            self.after_request()
+            (self.after_request or self.drain)()
         try:
             response = proxy_result_to_response(result)
         except InvalidProxyResult as error:

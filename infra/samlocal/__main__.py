@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, LocalRuntime
+from infra.local.runtime import DEFAULT_TEMPLATE, REPO_ROOT, LocalRuntime, start_or_explain
 from infra.samlocal.envvars import (
     CONTAINER_HOST,
     MissingValue,
@@ -124,10 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         moto_host=args.moto_host,
         moto_port=args.moto_port,
     )
-    try:
-        runtime.start()
-    except OSError as error:
-        print(f"cannot start the local runtime: {error} (ports in use?)", file=sys.stderr)
+    if not start_or_explain(runtime, "ports in use?"):
         return 1
     try:
         aws_endpoint = container_endpoint(runtime.moto_port_in_use, args.container_host)

@@ -8,39 +8,22 @@ import html
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+import trustme
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
 
 def key_pair(name: str = "sp.example.com") -> tuple[str, str]:
-    """(certificate PEM, private key PEM) of a self-signed SP signing certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    start = datetime.now(UTC) - timedelta(minutes=5)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), private.decode()
+    """(certificate PEM, private key PEM) of an SP signing certificate, from trustme (made
+    for test certificates): RSA, as the signatures here are RSA-SHA256. SAML uses only the
+    certificate's key, not who issued it, so trustme's own test CA issuing it is fine."""
+    leaf = trustme.CA().issue_cert(name, common_name=name, key_type=trustme.KeyType.RSA)
+    return leaf.cert_chain_pems[0].bytes().decode(), leaf.private_key_pem.bytes().decode()
 
 
 @dataclass

@@ -39,6 +39,22 @@ def test_pages_use_the_toolkit_components(demo: DemoServer) -> None:
         assert "tenant-id" not in response.text  # it would re-init Userfront for its cloud
 
 
+def test_every_page_has_the_shared_head_and_its_own_title(demo: DemoServer) -> None:
+    """Each page is the one layout: the toolkit, then the config, then `app.js` (which calls
+    `Userfront.init`), all in the head, before the page's own part."""
+    for path, title in [("/", "Portcullis + Userfront toolkit"), ("/login", "Log in")]:
+        text = get(demo, path).text
+        assert text.startswith("<!-- ") and "\n<!doctype html>\n" in text
+        assert f"<title>{title} · Portcullis demo</title>" in text
+        assert f"<h1>{title}</h1>" in text
+        scripts = [
+            text.index(f'<script src="/{name}.js">') for name in ("toolkit", "config", "app")
+        ]
+        assert scripts == sorted(scripts)
+        assert scripts[-1] < text.index("</head>") < text.index("<main>")
+        assert "$" not in text
+
+
 def test_config_names_the_tenant_and_the_api(demo: DemoServer) -> None:
     response = get(demo, "/config.js")
     assert response.status_code == 200

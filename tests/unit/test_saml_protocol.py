@@ -6,14 +6,10 @@ layer only needs the PEMs)."""
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+import trustme
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 
 from portcullis.saml import protocol
@@ -35,29 +31,10 @@ USER = {
 
 @pytest.fixture(scope="module")
 def key() -> SigningKey:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp")])
-    start = datetime.now(UTC) - timedelta(minutes=5)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=1))
-        .sign(private, hashes.SHA256())
-    )
-    return SigningKey(
-        "k1",
-        cert.public_bytes(serialization.Encoding.PEM).decode(),
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        "2026-01-01T00:00:00Z",
-    )
+    """The IdP's RSA signing key and certificate, made by trustme (test certificates)."""
+    leaf = trustme.CA().issue_cert("idp", common_name="idp", key_type=trustme.KeyType.RSA)
+    cert, private = leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes()
+    return SigningKey("k1", cert.decode(), private.decode(), "2026-01-01T00:00:00Z")
 
 
 def _sp(**fields: Any) -> SpFields:
