@@ -10,6 +10,7 @@ from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.imports import jobs
 from portcullis.imports.jobs import ImportCreate
+from portcullis.imports.outputs import IMPORT_JOB
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler
@@ -40,7 +41,7 @@ def _list(tenant_id: str | None) -> dict[str, Any]:
     return jobs.list_imports(mode, tenant, status=query(app, "status"), page=page, limit=limit)
 
 
-@app.post("/v0/tenants/<tenantId>/imports")
+@app.post("/v0/tenants/<tenantId>/imports", responses=IMPORT_JOB)
 def create_import(tenantId: str, body: ImportCreate) -> dict[str, Any]:
     return _create(tenantId, body)
 
@@ -65,7 +66,7 @@ def process_import(tenantId: str, importId: str) -> dict[str, Any]:
     return jobs.process(*_scope(tenantId, "admin"), importId)
 
 
-@app.post("/v0/imports")
+@app.post("/v0/imports", responses=IMPORT_JOB)
 def create_home_import(body: ImportCreate) -> dict[str, Any]:
     return _create(None, body)
 

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from portcullis.access import callers, roles
 from portcullis.access.callers import api_caller
+from portcullis.access.outputs import ROLE
 from portcullis.platform.http import create_app, handler
 from portcullis.users import roleassignments
 from portcullis.users.fields import RoleInvite, RoleList, RoleName
@@ -26,7 +27,7 @@ def _fields(body: RoleInvite) -> dict[str, Any]:
 # ----------------------------------------------------------------- account level
 
 
-@app.post("/v0/roles")
+@app.post("/v0/roles", responses=ROLE)
 def create_role(body: RoleName) -> dict[str, Any]:
     who = caller()
     return roles.create(who.mode, who.home("admin"), body.name)
@@ -67,7 +68,7 @@ def set_user_roles(userId: str, body: RoleList) -> dict[str, Any]:
 # ----------------------------------------------------------------- tenant level
 
 
-@app.post("/v0/tenants/<tenantId>/roles")
+@app.post("/v0/tenants/<tenantId>/roles", responses=ROLE)
 def create_tenant_role(tenantId: str, body: RoleName) -> dict[str, Any]:
     who = caller()
     return roles.create(who.mode, who.tenant(tenantId, "admin"), body.name)

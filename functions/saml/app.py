@@ -14,6 +14,7 @@ from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.saml import flows, idp, keys, sps
+from portcullis.saml.outputs import SERVICE_PROVIDER
 from portcullis.search.envelope import list_envelope
 from portcullis.sessions import tokenauth
 
@@ -64,7 +65,7 @@ def remove_certificate(tenantId: str, kid: str) -> dict[str, Any]:
     return idp.info(tenant.tenantId)
 
 
-@app.post("/v0/tenants/<tenantId>/saml/sps")
+@app.post("/v0/tenants/<tenantId>/saml/sps", responses=SERVICE_PROVIDER)
 def create_sp(tenantId: str) -> dict[str, Any]:
     tenant_id = _admin(tenantId)
     return sps.create(tenant_id, json_body(app))

@@ -1,6 +1,6 @@
-"""The API key object the server API answers on creation (api-server §11) as a pydantic
-model, for the OpenAPI document (docs/openapi.md): documentation only, checked by the
-tests against live answers (`tests/api/conformance.py`)."""
+"""The API key object the server API answers on creation (api-server §11) and the role
+object (§9.2) as pydantic models, for the OpenAPI document (docs/openapi.md):
+documentation only, checked by the tests against live answers (`tests/api/conformance.py`)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,16 @@ class KeyCreated(BaseModel):
 
 # The `responses=` of `POST /v0/keys` (functions/keys).
 KEY_CREATED = answers(KeyCreated)
+
+
+class Role(BaseModel):
+    """A role definition (api-server §9.2): `name` is its id (`DELETE …/roles/{roleName}`)."""
+
+    model_config = _OPEN
+    name: str
+    tenantId: str
+    createdAt: str
+
+
+# The `responses=` of `POST /v0/roles` and `POST /v0/tenants/{tenantId}/roles` (functions/roles).
+ROLE = answers(Role)
