@@ -81,6 +81,8 @@ _TENANT_TARGETS = (*_item(_TENANT), f"GET {_TENANT}/settings", f"POST {_TENANT}/
 _KEY_TARGETS = ("POST /v0/keys/verify", "PUT /v0/keys/invalidate", "DELETE /v0/keys")
 _EMAIL = f"{_TENANT}/emails/{{emailType}}"
 _SP = f"{_TENANT}/saml/sps/{{spId}}"
+_SSO = f"{_TENANT}/sso/{{provider}}"
+_SSO_CUSTOM = f"{_TENANT}/sso/custom/{{providerId}}"
 
 LINKS: tuple[Link, ...] = (
     Link("POST /v0/tenants", "tenantId", _TENANT_TARGETS),
@@ -94,6 +96,8 @@ LINKS: tuple[Link, ...] = (
     *_import_links(_TENANT),
     Link(f"POST {_TENANT}/saml/sps", "spId", (f"GET {_SP}", f"PUT {_SP}", f"DELETE {_SP}")),
     Link(f"PUT {_EMAIL}", None, (f"GET {_EMAIL}", f"DELETE {_EMAIL}", f"POST {_EMAIL}/preview")),
+    Link(f"PUT {_SSO}", None, (f"GET {_SSO}", f"DELETE {_SSO}")),
+    Link(f"PUT {_SSO_CUSTOM}", None, (f"GET {_SSO_CUSTOM}", f"DELETE {_SSO_CUSTOM}")),
 )
 
 
