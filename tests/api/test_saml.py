@@ -18,6 +18,7 @@ import boto3
 import httpx
 import pytest
 from authkit import PASSWORD, bearer, new_tenant, tokens, unique_email
+from conformance import conforms
 from lxml import etree
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
@@ -158,6 +159,7 @@ def test_sp_registry(http, tenant, live_key, workspace) -> None:
     body = {"name": "CRUD", "entityId": entity, "acsUrl": f"{entity}/acs"}
     created = http.post(path, json=body, headers=bearer(live_key))
     assert created.status_code == 200, created.text
+    conforms(created)  # the `ServiceProvider` answer of the document
     sp_id = created.json()["spId"]
     assert created.json()["nameIdFormat"] == "emailAddress"
     assert created.json()["signAssertion"] is True and created.json()["allowIdpInitiated"] is False
