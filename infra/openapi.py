@@ -24,6 +24,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from infra.openapi_links import add_links
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 DOCUMENT = ROOT / "docs" / "openapi.json"
@@ -228,6 +230,7 @@ def build() -> dict[str, Any]:
                 if method in paths.get(path, {}):
                     raise SystemExit(f"{method.upper()} {path} is served by two functions")
                 paths.setdefault(path, {})[method] = operation
+    add_links(paths, schemas)  # links between operations: infra/openapi_links.py
     return {
         "openapi": "3.1.0",
         "info": {

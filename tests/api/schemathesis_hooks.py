@@ -1,7 +1,9 @@
-"""Schemathesis hooks (`SCHEMATHESIS_HOOKS=tests.api.schemathesis_hooks`) for the fuzz run
-of `test_openapi_fuzz.py`: every `{tenantId}` is the run's own tenant (from
+"""Schemathesis hooks (`SCHEMATHESIS_HOOKS=tests.api.schemathesis_hooks`) for the runs of
+`test_openapi.py`: every generated `{tenantId}` is the run's own tenant (from
 `PORTCULLIS_FUZZ_TENANT`), so generated requests reach the routes' real work instead of
-stopping at 403/404 for a random id.
+stopping at 403/404 for a random id. In the stateful phase a `{tenantId}` that a link
+filled (a child tenant just created) is not generated, so it never reaches this hook and
+stays the linked one.
 """
 
 from __future__ import annotations

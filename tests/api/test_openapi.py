@@ -31,6 +31,15 @@ CHECKS = ",".join(
         "response_schema_conformance",
     )
 )
+# The stateful phase (tests/api/schemathesis-stateful.toml): scenarios, each a chain of up
+# to 6 steps along the document's links. Counts: docs/openapi.md.
+STATEFUL_CONFIG = Path(__file__).with_name("schemathesis-stateful.toml")
+STATEFUL_EXAMPLES = 20
+# Distinct links that must reach a 2xx answer, and distinct producing operations among
+# them (a run follows about a dozen links of 4-6 producers; the floor leaves room for the
+# part of schemathesis' choice that does not follow the seed).
+MIN_LINKS_FOLLOWED = 6
+MIN_PRODUCERS_FOLLOWED = 3
 
 
 def test_document_is_served_public_and_cacheable(api: Any) -> None:
@@ -74,38 +83,47 @@ def test_swagger_ui_is_served_locally(client: httpx.Client) -> None:
     assert client.post("/_local/docs").status_code == 405
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    client: httpx.Client, base_url: str, workspace: Any, tmp_path: Path
-) -> None:
-    """Fuzz every operation with an admin key of a tenant of its own (so deleting or
-    rotating things touches nothing another test uses); `{tenantId}` is that tenant."""
+def _schemathesis(
+    client: httpx.Client,
+    base_url: str,
+    workspace: Any,
+    tmp_path: Path,
+    name: str,
+    options: list[str],
+    *,
+    checks: str | None = CHECKS,
+    config: Path | None = None,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run schemathesis against the runtime with an admin key of a tenant of its own (so
+    deleting or rotating things touches nothing another test uses); every generated
+    `{tenantId}` is that tenant (`schemathesis_hooks.py`). Returns the run and its JSON
+    report; `options` picks the phase and its bounds."""
     owner = workspace.key("test", "admin")
-    tenant = child_tenant(client, owner, name="Fuzz")
+    tenant = child_tenant(client, owner, name=name)
     key = api_key(client, owner, tenant)
     report = tmp_path / "schemathesis.json"
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
+        *(["--config-file", str(config)] if config else []),
         "run",
         f"{base_url}/v0/openapi.json",
         "--header",
         f"Authorization: Bearer {key}",
-        "--phases",
-        "fuzzing",
-        "--max-examples",
-        str(FUZZ_EXAMPLES),
+        *options,
         "--generation-deterministic",  # the same cases every run (a fixed seed)
         "--workers",
         "1",
         "--no-shrink",
-        "--checks",
-        CHECKS,
+        *(["--checks", checks] if checks else []),  # else the config file's
         "--request-timeout",
         "30",
         "--no-color",
         "--report",
-        "json",
+        "json,ndjson",
         "--report-json-path",
         str(report),
+        "--report-ndjson-path",
+        str(tmp_path / "events.ndjson"),
     ]
     environment = {
         **os.environ,
@@ -124,13 +142,65 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         cwd=tmp_path,
     )
     assert report.exists(), run.stdout[-4000:] + run.stderr[-4000:]
-    result = json.loads(report.read_text())
+    result: dict[str, Any] = json.loads(report.read_text())
     cases = result["test_cases"]
     failures = json.dumps(result["failures"] + result["errors"], indent=1)[:6000]
     summary = f"{cases} {result['operations']}\n{failures}\n{run.stdout[-3000:]}"
     assert run.returncode == 0, summary
     assert result["complete"] and result["failures"] == [] and result["errors"] == [], summary
-    assert result["operations"]["tested"] == result["operations"]["total"], summary
     assert cases["with_failures"] == 0 and cases["errored"] == 0, summary
-    assert cases["generated"] >= result["operations"]["total"], summary
+    return run, result
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    client: httpx.Client, base_url: str, workspace: Any, tmp_path: Path
+) -> None:
+    """Fuzz every operation, a fixed number of examples each."""
+    options = ["--phases", "fuzzing", "--max-examples", str(FUZZ_EXAMPLES)]
+    _, result = _schemathesis(client, base_url, workspace, tmp_path, "Fuzz", options)
+    cases = result["test_cases"]
+    assert result["operations"]["tested"] == result["operations"]["total"], result
+    assert cases["generated"] >= result["operations"]["total"], result
     print(f"schemathesis: {cases['generated']} cases over {result['operations']['tested']} ops")
+
+
+def _links_followed(events: Path) -> dict[str, int]:
+    """Each link (`source -> [status] name -> target`) whose target answered 2xx when
+    called with the values the link took from the source's answer, and how often."""
+    followed: dict[str, int] = {}
+    for line in events.read_text().splitlines():
+        event = json.loads(line)
+        recorder = event.get("ScenarioFinished", {}).get("recorder")
+        for case_id, case in (recorder or {}).get("cases", {}).items():
+            answer = recorder["interactions"].get(case_id, {}).get("response") or {}
+            if case.get("is_transition_applied") and 200 <= answer.get("status_code", 0) < 300:
+                link = case["transition"]["id"]
+                followed[link] = followed.get(link, 0) + 1
+    return followed
+
+
+def test_schemathesis_stateful_follows_links_without_failure(
+    client: httpx.Client, base_url: str, workspace: Any, tmp_path: Path
+) -> None:
+    """The stateful phase: scenarios of a few steps that create a resource (tenant, user,
+    role, API key, import) and follow the document's links to read, change and delete
+    that very resource (infra/openapi_links.py), with the fuzz checks plus
+    `use_after_free` and `ensure_resource_availability`."""
+    options = ["--phases", "stateful", "--max-examples", str(STATEFUL_EXAMPLES)]
+    _, result = _schemathesis(
+        client,
+        base_url,
+        workspace,
+        tmp_path,
+        "Stateful",
+        options,
+        checks=None,  # the config's: those above, `use_after_free`, `ensure_resource_availability`
+        config=STATEFUL_CONFIG,
+    )
+    cases = result["test_cases"]
+    followed = _links_followed(tmp_path / "events.ndjson")
+    resources = {link.split(" -> ")[0] for link in followed}
+    report = f"{cases['generated']} cases; links followed: {json.dumps(followed, indent=1)}"
+    assert len(followed) >= MIN_LINKS_FOLLOWED, report
+    assert len(resources) >= MIN_PRODUCERS_FOLLOWED, report
+    print(f"schemathesis stateful: {report}")

@@ -161,6 +161,7 @@ def test_sp_registry(http, tenant, live_key, workspace) -> None:
     body = {"name": "CRUD", "entityId": entity, "acsUrl": f"{entity}/acs"}
     created = http.post(path, json=body, headers=bearer(live_key))
     assert created.status_code == 200, created.text
+    conforms(created)  # the `ServiceProvider` answer of the document
     sp_id = created.json()["spId"]
     assert created.json()["nameIdFormat"] == "emailAddress"
     assert created.json()["signAssertion"] is True and created.json()["allowIdpInitiated"] is False

@@ -68,7 +68,16 @@ class Upload(BaseModel):
 class ImportCreate(BaseModel):
     """§10.1: inline `users` (1-5,000) or an `upload`, never both."""
 
-    model_config = _STRICT
+    # The document says so too (`oneOf`), as `create` enforces it.
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["users"], "properties": {"users": {"type": "array"}}},
+                {"required": ["upload"], "properties": {"upload": {"type": "object"}}},
+            ]
+        },
+    )
     source: Literal["userfront", "csv", "cognito", "auth0", "firebase"] = "userfront"
     users: Annotated[list[Any], Field(min_length=1, max_length=rows.MAX_INLINE_ROWS)] | None = None
     upload: Upload | None = None

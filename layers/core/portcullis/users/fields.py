@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from portcullis.platform.identifiers import PHONE, UUID_PATTERN
 from portcullis.tenancy.settings import EMAIL_PATTERN
@@ -43,6 +43,17 @@ _PROFILE_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     ),
 }
 
+# The same rules in the OpenAPI document, as JSON schema only (the validator below keeps
+# the spec's messages): clients and schemathesis then see what the server accepts.
+Email = Annotated[
+    str, WithJsonSchema({"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN.pattern})
+]
+Username = Annotated[str, WithJsonSchema({"type": "string", "pattern": _USERNAME.pattern})]
+Phone = Annotated[str, WithJsonSchema({"type": "string", "pattern": PHONE.pattern})]
+ImageUrl = Annotated[
+    str, WithJsonSchema({"type": "string", "maxLength": 2048, "pattern": _URL.pattern})
+]
+
 
 class Checked(BaseModel):
     """Field rules of §1.4, shared by every body that carries profile fields."""
@@ -65,11 +76,11 @@ Name = Annotated[str, Field(max_length=200)]
 class UserWrite(Checked):
     """Writable fields (§1.4); `null` clears a nullable field on update."""
 
-    email: str | None = None
-    username: str | None = None
+    email: Email | None = None
+    username: Username | None = None
     name: Name | None = None
-    image: str | None = None
-    phoneNumber: str | None = None
+    image: ImageUrl | None = None
+    phoneNumber: Phone | None = None
     data: dict[str, Any] | None = None
     password: str | None = None
     locked: bool | None = None
@@ -78,6 +89,17 @@ class UserWrite(Checked):
 
 
 class UserCreate(UserWrite):
+    # The document says what `service.check_identifiers` demands: an email, a username
+    # or a phone number (a string, not null).
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("email", "username", "phoneNumber")
+            ]
+        },
+    )
     roles: list[str] | None = None
 
 
@@ -95,11 +117,11 @@ class InviteOptions(BaseModel):
 
 
 class UserInvite(Checked):
-    email: str
-    username: str | None = None
+    email: Email
+    username: Username | None = None
     name: Name | None = None
-    image: str | None = None
-    phoneNumber: str | None = None
+    image: ImageUrl | None = None
+    phoneNumber: Phone | None = None
     data: dict[str, Any] | None = None
     options: InviteOptions | None = None
 
@@ -111,7 +133,7 @@ class LinkOptions(BaseModel):
 
 
 class LinkGenerate(Checked):
-    email: str | None = None
+    email: Email | None = None
     userId: Annotated[int, Field(ge=1, le=10**15)] | None = None
     userUuid: Annotated[str, Field(pattern=UUID_PATTERN)] | None = None
     options: LinkOptions | None = None
@@ -120,12 +142,12 @@ class LinkGenerate(Checked):
 class RoleInvite(Checked):
     """Invite user to a role (§9.4): an invitation plus the roles to add (at least one)."""
 
-    email: str
+    email: Email
     roles: Annotated[list[str], Field(min_length=1)]
-    username: str | None = None
+    username: Username | None = None
     name: Name | None = None
-    image: str | None = None
-    phoneNumber: str | None = None
+    image: ImageUrl | None = None
+    phoneNumber: Phone | None = None
     data: dict[str, Any] | None = None
     options: InviteOptions | None = None
 
