@@ -12,7 +12,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, owned_item, tenant_pk
 
 KEY_SK = "APIKEY"
 
@@ -57,13 +57,14 @@ def count_key(mode: str, tenant_id: str, key_type: str) -> ActiveKeyCount:
 def new_key_item(
     digest: str, tenant_id: str, mode: str, key_type: str, last4: str, now: str
 ) -> ApiKeyItem:
-    return ApiKeyItem(
-        key_pk(digest),
+    return owned_item(
+        ApiKeyItem,
         KEY_SK,
-        type="apikey",
-        digest=digest,
-        tenantId=tenant_id,
+        "apikey",
+        pk=key_pk(digest),
         mode=mode,
+        tenant_id=tenant_id,
+        digest=digest,
         keyType=key_type,
         last4=last4,
         isActive=True,

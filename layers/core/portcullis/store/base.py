@@ -156,3 +156,37 @@ def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _
 
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"
+
+
+def owned_item(
+    model: type[_I],
+    sk: str,
+    kind: str,
+    *,
+    mode: str,
+    tenant_id: str,
+    pk: str | None = None,
+    **attributes: Any,
+) -> _I:
+    """A new item of one tenant in one mode (default key: the tenant's partition).
+
+    Such an item names its tenant and mode as attributes too, not only inside its key, so
+    a reader checks whose it is by comparing attributes (tenant isolation) and never by
+    parsing keys; one constructor keeps that true of every item type.
+    """
+    key = tenant_pk(mode, tenant_id) if pk is None else pk
+    return model(key, sk, type=kind, tenantId=tenant_id, mode=mode, **attributes)
+
+
+def saved(item: _I) -> _I:
+    """Write `item` unconditionally (last writer wins) and hand it back."""
+    item.save()
+    return item
+
+
+def delete_found(item: Item | None) -> bool:
+    """Delete an item just read; False when there was none, which callers answer as 404."""
+    if item is None:
+        return False
+    item.delete()
+    return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, delete_found
 
 SK = "EMAILSTATUS"
 STATUSES = ("bounced", "complained")
@@ -75,8 +75,4 @@ def mark(
 
 def clear(address: str) -> bool:
     """Lift the suppression (an operator's decision); False when there was none."""
-    item = get(address)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get(address))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item, tenant_pk
+from portcullis.store.base import Item, delete_found, owned_item, saved, tenant_pk
 
 SK_PREFIX = "EMAILTEMPLATE#"
 
@@ -49,24 +49,13 @@ def put(
     mode: str, tenant_id: str, template_type: str, parts: dict[str, str], updated_at: str
 ) -> EmailTemplateItem:
     pk, sk = _key(mode, tenant_id, template_type)
-    item = EmailTemplateItem(
-        pk,
-        sk,
-        type="emailTemplate",
-        tenantId=tenant_id,
-        mode=mode,
-        templateType=template_type,
-        parts=parts,
-        updatedAt=updated_at,
-    )
-    item.save()
-    return item
+    item = owned_item(EmailTemplateItem, sk, "emailTemplate", mode=mode, tenant_id=tenant_id, pk=pk)
+    item.templateType = template_type
+    item.parts = parts
+    item.updatedAt = updated_at
+    return saved(item)
 
 
 def delete(mode: str, tenant_id: str, template_type: str) -> bool:
     """Remove the override; False when there was none."""
-    item = get(mode, tenant_id, template_type)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get(mode, tenant_id, template_type))

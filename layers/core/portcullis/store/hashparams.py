@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Versioned, save_versioned, tenant_pk
+from portcullis.store.base import Versioned, owned_item, save_versioned, tenant_pk
 
 PREFIX = "HASHPARAMS#"
 
@@ -48,14 +48,10 @@ def put_params(
     replaces: HashParamsItem | None,
 ) -> HashParamsItem:
     """Write the parameters if the stored ones are still `replaces` (None: none stored)."""
-    item = HashParamsItem(
-        tenant_pk(mode, tenant_id),
-        PREFIX + algorithm,
-        type="hashparams",
-        tenantId=tenant_id,
-        mode=mode,
-        algorithm=algorithm,
-        sealed=sealed,
-        savedAt=saved_at,
+    item = owned_item(
+        HashParamsItem, PREFIX + algorithm, "hashparams", mode=mode, tenant_id=tenant_id
     )
+    item.algorithm = algorithm
+    item.sealed = sealed
+    item.savedAt = saved_at
     return save_versioned(item, replaces, ParamsChanged)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, take
+from portcullis.store.base import Gsi1, Item, connection, owned_item, take
 
 LINK_SK = "LINK"
 
@@ -60,13 +60,14 @@ def new_link_item(
     expires_at: int,
     purpose: dict[str, object] | None = None,
 ) -> LinkItem:
-    return LinkItem(
-        link_pk(digest),
+    return owned_item(
+        LinkItem,
         LINK_SK,
-        type="link",
-        digest=digest,
+        "link",
+        pk=link_pk(digest),
         mode=mode,
-        tenantId=tenant_id,
+        tenant_id=tenant_id,
+        digest=digest,
         userId=user_id,
         userUuid=user_uuid,
         linkType=link_type,

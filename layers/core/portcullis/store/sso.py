@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
-from portcullis.store.base import Gsi1, Item, take, tenant_pk
+from portcullis.store.base import Gsi1, Item, delete_found, owned_item, saved, take, tenant_pk
 
 PROVIDER_PREFIX = "SSO#"
 STATE_SK = "STATE"
@@ -73,27 +73,18 @@ def put_provider(
     sealed: str | None,
     updated_at: str,
 ) -> SsoProviderItem:
-    item = SsoProviderItem(
-        tenant_pk(mode, tenant_id),
-        PROVIDER_PREFIX + key,
-        type="ssoProvider",
-        tenantId=tenant_id,
-        mode=mode,
-        provider=key,
-        settings=settings,
-        sealed=sealed,
-        updatedAt=updated_at,
+    item = owned_item(
+        SsoProviderItem, PROVIDER_PREFIX + key, "ssoProvider", mode=mode, tenant_id=tenant_id
     )
-    item.save()
-    return item
+    item.provider = key
+    item.settings = settings
+    item.sealed = sealed
+    item.updatedAt = updated_at
+    return saved(item)
 
 
 def delete_provider(mode: str, tenant_id: str, key: str) -> bool:
-    item = get_provider(mode, tenant_id, key)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get_provider(mode, tenant_id, key))
 
 
 def list_providers(mode: str, tenant_id: str) -> list[SsoProviderItem]:
@@ -121,12 +112,13 @@ def put_state(
     state: dict[str, Any],
     expires_at: int,
 ) -> None:
-    SsoStateItem(
-        state_pk(digest),
+    owned_item(
+        SsoStateItem,
         STATE_SK,
-        type="ssoState",
+        "ssoState",
+        pk=state_pk(digest),
         mode=mode,
-        tenantId=tenant_id,
+        tenant_id=tenant_id,
         provider=provider,
         state=state,
         expiresAt=expires_at,
@@ -167,12 +159,13 @@ def new_identity(
 ) -> SsoIdentityItem:
     """Not written: add it to the transaction that creates or signs in the user, with
     `IDENTITY_CONDITION`, so one identity never names two users."""
-    return SsoIdentityItem(
-        identity_pk(mode, tenant_id, provider, subject),
+    return owned_item(
+        SsoIdentityItem,
         IDENTITY_SK,
-        type="ssoIdentity",
+        "ssoIdentity",
+        pk=identity_pk(mode, tenant_id, provider, subject),
         mode=mode,
-        tenantId=tenant_id,
+        tenant_id=tenant_id,
         provider=provider,
         subject=subject,
         userId=int(user_id),

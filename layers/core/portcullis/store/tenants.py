@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, owned_item, tenant_pk
 
 TENANT_SK = "TENANT"
 SETTINGS_SK = "SETTINGS"
@@ -92,16 +92,11 @@ def role_sk(name: str) -> str:
 
 def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
     """A role definition in the tenant's partition (not written; see `store.roles.create_role`)."""
-    return RoleItem(
-        tenant_pk(mode, tenant_id),
-        role_sk(name),
-        type="role",
-        tenantId=tenant_id,
-        mode=mode,
-        name=name,
-        position=position,
-        createdAt=created_at,
-    )
+    item = owned_item(RoleItem, role_sk(name), "role", mode=mode, tenant_id=tenant_id)
+    item.name = name
+    item.position = position
+    item.createdAt = created_at
+    return item
 
 
 def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
@@ -223,15 +218,10 @@ def get_settings(mode: str, tenant_id: str) -> dict[str, Any]:
 
 
 def put_settings(mode: str, tenant_id: str, overrides: dict[str, Any], updated_at: str) -> None:
-    SettingsItem(
-        tenant_pk(mode, tenant_id),
-        SETTINGS_SK,
-        type="settings",
-        tenantId=tenant_id,
-        mode=mode,
-        overrides=overrides,
-        updatedAt=updated_at,
-    ).save()
+    item = owned_item(SettingsItem, SETTINGS_SK, "settings", mode=mode, tenant_id=tenant_id)
+    item.overrides = overrides
+    item.updatedAt = updated_at
+    item.save()
 
 
 def partition_keys(mode: str, tenant_id: str) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Versioned, save_versioned, tenant_pk
+from portcullis.store.base import Versioned, owned_item, save_versioned, tenant_pk
 
 SK = "WEBHOOKSECRET"
 
@@ -48,12 +48,12 @@ def put_secret(
     replaces: WebhookSecretItem | None,
 ) -> WebhookSecretItem:
     """Write the new state if the stored one is still `replaces` (None: none stored)."""
-    item = WebhookSecretItem(
-        tenant_pk(mode, workspace_id),
+    item = owned_item(
+        WebhookSecretItem,
         SK,
-        type="webhooksecret",
-        tenantId=workspace_id,
+        "webhooksecret",
         mode=mode,
+        tenant_id=workspace_id,
         current=current,
         previous=previous,
         previousUntil=previous_until,
