@@ -17,7 +17,7 @@ import hashlib
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, owned_item
 
 CODE_SK = "CODE"
 
@@ -44,13 +44,10 @@ def code_pk(mode: str, tenant_id: str, channel: str, target: str) -> str:
 def new_code_item(
     mode: str, tenant_id: str, channel: str, target: str, **fields: object
 ) -> CodeItem:
-    item = CodeItem(code_pk(mode, tenant_id, channel, target), CODE_SK, type="code")
-    item.mode = mode
-    item.tenantId = tenant_id
-    item.channel = channel
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    pk = code_pk(mode, tenant_id, channel, target)
+    return owned_item(
+        CodeItem, CODE_SK, "code", pk=pk, mode=mode, tenant_id=tenant_id, channel=channel, **fields
+    )
 
 
 def get(mode: str, tenant_id: str, channel: str, target: str) -> CodeItem | None:

@@ -25,7 +25,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from portcullis.platform import aws
-from portcullis.store.base import Item
+from portcullis.store.base import Item, owned_item
 from portcullis.store.transactions import Update, WriteConflict, commit
 
 JOB_PREFIX = "IMPORT#"
@@ -95,13 +95,18 @@ class ErrorsItem(Item):
 
 
 def new_job(mode: str, tenant_id: str, import_id: str, **fields: Any) -> ImportItem:
-    item = ImportItem(jobs_pk(mode, tenant_id), f"{JOB_PREFIX}{import_id}", type="import")
-    item.importId = import_id
-    item.tenantId = tenant_id
-    item.mode = mode
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    sk = f"{JOB_PREFIX}{import_id}"
+    pk = jobs_pk(mode, tenant_id)
+    return owned_item(
+        ImportItem,
+        sk,
+        "import",
+        pk=pk,
+        mode=mode,
+        tenant_id=tenant_id,
+        importId=import_id,
+        **fields,
+    )
 
 
 def get_job(mode: str, tenant_id: str, import_id: str) -> ImportItem | None:

@@ -16,7 +16,7 @@ Key layout (all live mode):
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -239,14 +239,19 @@ def get_pending(pending_id: str) -> SamlPendingItem | None:
         return None
 
 
+def _take_unexpired(
+    model: type[_Expiring], pk: str, sk: str, *, tenant_id: str, also: Any, now: int
+) -> _Expiring | None:
+    """Delete and return the item only if it is the tenant's, meets `also` and is unexpired
+    (DynamoDB's TTL removes items late, so expiry is part of the condition)."""
+    condition = model.pk.exists() & (model.tenantId == tenant_id) & also & (model.expiresAt > now)
+    return take(model, pk, sk, condition)
+
+
 def take_pending(pending_id: str, *, tenant_id: str, kind: str, now: int) -> SamlPendingItem | None:
-    condition = (
-        SamlPendingItem.pk.exists()
-        & (SamlPendingItem.tenantId == tenant_id)
-        & (SamlPendingItem.kind == kind)
-        & (SamlPendingItem.expiresAt > now)
-    )
-    return take(SamlPendingItem, pending_pk(pending_id), PENDING_SK, condition)
+    also = SamlPendingItem.kind == kind
+    pk = pending_pk(pending_id)
+    return _take_unexpired(SamlPendingItem, pk, PENDING_SK, tenant_id=tenant_id, also=also, now=now)
 
 
 def token_pk(digest: str) -> str:
@@ -261,10 +266,6 @@ def put_token(digest: str, **fields: object) -> None:
 def take_token(digest: str, *, tenant_id: str, user_uuid: str, now: int) -> SamlTokenItem | None:
     """Delete and return the token if it is the tenant's, the user's, and unexpired; a
     wrong `uuid` leaves it in place (its owner can still use it)."""
-    condition = (
-        SamlTokenItem.pk.exists()
-        & (SamlTokenItem.tenantId == tenant_id)
-        & (SamlTokenItem.userUuid == user_uuid)
-        & (SamlTokenItem.expiresAt > now)
-    )
-    return take(SamlTokenItem, token_pk(digest), TOKEN_SK, condition)
+    also = SamlTokenItem.userUuid == user_uuid
+    pk = token_pk(digest)
+    return _take_unexpired(SamlTokenItem, pk, TOKEN_SK, tenant_id=tenant_id, also=also, now=now)
