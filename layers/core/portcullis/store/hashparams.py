@@ -10,6 +10,8 @@ the tenant purges it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import UnicodeAttribute
 
 from portcullis.store.base import Versioned, owned_item, save_versioned, tenant_pk
@@ -48,10 +50,7 @@ def put_params(
     replaces: HashParamsItem | None,
 ) -> HashParamsItem:
     """Write the parameters if the stored ones are still `replaces` (None: none stored)."""
-    item = owned_item(
-        HashParamsItem, PREFIX + algorithm, "hashparams", mode=mode, tenant_id=tenant_id
-    )
-    item.algorithm = algorithm
-    item.sealed = sealed
-    item.savedAt = saved_at
+    fields: dict[str, Any] = {"algorithm": algorithm, "sealed": sealed, "savedAt": saved_at}
+    sk = PREFIX + algorithm
+    item = owned_item(HashParamsItem, sk, "hashparams", mode=mode, tenant_id=tenant_id, **fields)
     return save_versioned(item, replaces, ParamsChanged)

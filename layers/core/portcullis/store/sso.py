@@ -73,14 +73,14 @@ def put_provider(
     sealed: str | None,
     updated_at: str,
 ) -> SsoProviderItem:
-    item = owned_item(
-        SsoProviderItem, PROVIDER_PREFIX + key, "ssoProvider", mode=mode, tenant_id=tenant_id
+    fields: dict[str, Any] = {"settings": settings, "sealed": sealed, "updatedAt": updated_at}
+    sk = PROVIDER_PREFIX + key
+    kind = "ssoProvider"
+    return saved(
+        owned_item(
+            SsoProviderItem, sk, kind, mode=mode, tenant_id=tenant_id, provider=key, **fields
+        )
     )
-    item.provider = key
-    item.settings = settings
-    item.sealed = sealed
-    item.updatedAt = updated_at
-    return saved(item)
 
 
 def delete_provider(mode: str, tenant_id: str, key: str) -> bool:

@@ -92,11 +92,8 @@ def role_sk(name: str) -> str:
 
 def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
     """A role definition in the tenant's partition (not written; see `store.roles.create_role`)."""
-    item = owned_item(RoleItem, role_sk(name), "role", mode=mode, tenant_id=tenant_id)
-    item.name = name
-    item.position = position
-    item.createdAt = created_at
-    return item
+    fields: dict[str, Any] = {"name": name, "position": position, "createdAt": created_at}
+    return owned_item(RoleItem, role_sk(name), "role", mode=mode, tenant_id=tenant_id, **fields)
 
 
 def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
@@ -218,10 +215,10 @@ def get_settings(mode: str, tenant_id: str) -> dict[str, Any]:
 
 
 def put_settings(mode: str, tenant_id: str, overrides: dict[str, Any], updated_at: str) -> None:
-    item = owned_item(SettingsItem, SETTINGS_SK, "settings", mode=mode, tenant_id=tenant_id)
-    item.overrides = overrides
-    item.updatedAt = updated_at
-    item.save()
+    fields: dict[str, Any] = {"overrides": overrides, "updatedAt": updated_at}
+    owned_item(
+        SettingsItem, SETTINGS_SK, "settings", mode=mode, tenant_id=tenant_id, **fields
+    ).save()
 
 
 def partition_keys(mode: str, tenant_id: str) -> list[tuple[str, str]]:
