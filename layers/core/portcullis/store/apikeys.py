@@ -9,10 +9,10 @@ leave a tenant without an active key.
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, owned_item, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, find, owned_item, tenant_pk
 
 KEY_SK = "APIKEY"
 
@@ -85,10 +85,7 @@ def create_key(item: ApiKeyItem) -> None:
 
 
 def get_key(digest: str) -> ApiKeyItem | None:
-    try:
-        return ApiKeyItem.get(key_pk(digest), KEY_SK)
-    except DoesNotExist:
-        return None
+    return find(ApiKeyItem, key_pk(digest), KEY_SK)
 
 
 def list_keys(mode: str, tenant_id: str, key_type: str) -> list[ApiKeyItem]:

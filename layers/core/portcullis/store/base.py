@@ -154,6 +154,15 @@ def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _
     return item
 
 
+def find(model: type[_I], pk: str, sk: str, consistent_read: bool = False) -> _I | None:
+    """The item at (pk, sk), or None when there is none: a missing item is an answer
+    (404, "no override", "first use"), not an error, for every reader in `store/`."""
+    try:
+        return model.get(pk, sk, consistent_read=consistent_read)
+    except model.DoesNotExist:
+        return None
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"
 

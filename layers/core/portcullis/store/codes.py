@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
-from portcullis.store.base import Item, owned_item
+from portcullis.store.base import Item, find, owned_item
 
 CODE_SK = "CODE"
 
@@ -51,12 +51,7 @@ def new_code_item(
 
 
 def get(mode: str, tenant_id: str, channel: str, target: str) -> CodeItem | None:
-    try:
-        return CodeItem.get(
-            code_pk(mode, tenant_id, channel, target), CODE_SK, consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return find(CodeItem, code_pk(mode, tenant_id, channel, target), CODE_SK, consistent_read=True)
 
 
 def count_failure(item: CodeItem, max_attempts: int) -> None:

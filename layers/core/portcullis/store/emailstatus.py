@@ -10,9 +10,8 @@ copy (`emailStatus`) for display.
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item, delete_found
+from portcullis.store.base import Item, delete_found, find
 
 SK = "EMAILSTATUS"
 STATUSES = ("bounced", "complained")
@@ -37,10 +36,7 @@ def _pk(address: str) -> str:
 
 
 def get(address: str) -> EmailStatusItem | None:
-    try:
-        return EmailStatusItem.get(_pk(address), SK)
-    except DoesNotExist:
-        return None
+    return find(EmailStatusItem, _pk(address), SK)
 
 
 def mark(

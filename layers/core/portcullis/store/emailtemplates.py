@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item, delete_found, owned_item, saved, tenant_pk
+from portcullis.store.base import Item, delete_found, find, owned_item, saved, tenant_pk
 
 SK_PREFIX = "EMAILTEMPLATE#"
 
@@ -31,10 +30,7 @@ def _key(mode: str, tenant_id: str, template_type: str) -> tuple[str, str]:
 
 
 def get(mode: str, tenant_id: str, template_type: str) -> EmailTemplateItem | None:
-    try:
-        return EmailTemplateItem.get(*_key(mode, tenant_id, template_type))
-    except DoesNotExist:
-        return None
+    return find(EmailTemplateItem, *_key(mode, tenant_id, template_type))
 
 
 def first_of(mode: str, tenant_ids: Sequence[str], template_type: str) -> EmailTemplateItem | None:

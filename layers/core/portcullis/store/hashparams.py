@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Versioned, owned_item, save_versioned, tenant_pk
+from portcullis.store.base import Versioned, find, owned_item, save_versioned, tenant_pk
 
 PREFIX = "HASHPARAMS#"
 
@@ -32,12 +32,9 @@ class HashParamsItem(Versioned):
 
 
 def get_params(mode: str, tenant_id: str, algorithm: str) -> HashParamsItem | None:
-    try:
-        return HashParamsItem.get(
-            tenant_pk(mode, tenant_id), PREFIX + algorithm, consistent_read=True
-        )
-    except HashParamsItem.DoesNotExist:
-        return None
+    return find(
+        HashParamsItem, tenant_pk(mode, tenant_id), PREFIX + algorithm, consistent_read=True
+    )
 
 
 def put_params(

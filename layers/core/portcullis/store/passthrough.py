@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 
-from portcullis.store.base import Item, delete_found, owned_item, saved, tenant_pk
+from portcullis.store.base import Item, delete_found, find, owned_item, saved, tenant_pk
 
 SK = "PASSTHROUGH"
 
@@ -29,10 +29,7 @@ class PassthroughItem(Item):
 
 
 def get(mode: str, tenant_id: str) -> PassthroughItem | None:
-    try:
-        return PassthroughItem.get(tenant_pk(mode, tenant_id), SK)
-    except PassthroughItem.DoesNotExist:
-        return None
+    return find(PassthroughItem, tenant_pk(mode, tenant_id), SK)
 
 
 def put(

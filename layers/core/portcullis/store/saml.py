@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
-from portcullis.store.base import Item, take, tenant_pk
+from portcullis.store.base import Item, find, take, tenant_pk
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
@@ -180,12 +180,7 @@ def delete_sp(item: SamlSpItem, entity_digest: str) -> None:
 
 
 def get_sp(tenant_id: str, sp_id: str) -> SamlSpItem | None:
-    try:
-        return SamlSpItem.get(
-            tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return find(SamlSpItem, tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True)
 
 
 def sp_id_for_entity(tenant_id: str, entity_digest: str) -> str | None:
@@ -233,10 +228,7 @@ def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> No
 
 
 def get_pending(pending_id: str) -> SamlPendingItem | None:
-    try:
-        return SamlPendingItem.get(pending_pk(pending_id), PENDING_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(SamlPendingItem, pending_pk(pending_id), PENDING_SK, consistent_read=True)
 
 
 def _take_unexpired(

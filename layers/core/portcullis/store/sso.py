@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
-from portcullis.store.base import Gsi1, Item, delete_found, owned_item, saved, take, tenant_pk
+from portcullis.store.base import Gsi1, Item, delete_found, find, owned_item, saved, take, tenant_pk
 
 PROVIDER_PREFIX = "SSO#"
 STATE_SK = "STATE"
@@ -58,10 +58,7 @@ class SsoIdentityItem(Item):
 
 
 def get_provider(mode: str, tenant_id: str, key: str) -> SsoProviderItem | None:
-    try:
-        return SsoProviderItem.get(tenant_pk(mode, tenant_id), PROVIDER_PREFIX + key)
-    except SsoProviderItem.DoesNotExist:
-        return None
+    return find(SsoProviderItem, tenant_pk(mode, tenant_id), PROVIDER_PREFIX + key)
 
 
 def put_provider(
@@ -181,10 +178,7 @@ def identity_condition() -> Any:
 
 
 def find_identity(mode: str, tenant_id: str, provider: str, subject: str) -> SsoIdentityItem | None:
-    try:
-        return SsoIdentityItem.get(identity_pk(mode, tenant_id, provider, subject), IDENTITY_SK)
-    except SsoIdentityItem.DoesNotExist:
-        return None
+    return find(SsoIdentityItem, identity_pk(mode, tenant_id, provider, subject), IDENTITY_SK)
 
 
 def user_identities(mode: str, tenant_id: str, user_id: int) -> list[SsoIdentityItem]:

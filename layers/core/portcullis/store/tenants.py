@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, owned_item, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, find, owned_item, tenant_pk
 
 TENANT_SK = "TENANT"
 SETTINGS_SK = "SETTINGS"
@@ -70,10 +70,7 @@ class TenantExists(Exception):
 
 
 def get_tenant(mode: str, tenant_id: str) -> TenantItem | None:
-    try:
-        return TenantItem.get(tenant_pk(mode, tenant_id), TENANT_SK)
-    except DoesNotExist:
-        return None
+    return find(TenantItem, tenant_pk(mode, tenant_id), TENANT_SK)
 
 
 def new_tenant_item(**fields: Any) -> TenantItem:

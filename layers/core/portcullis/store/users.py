@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, connection, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, find, tenant_pk
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 from portcullis.store.transactions import Update
 
@@ -354,10 +354,7 @@ def delete_user(item: UserItem, extra: Extra | None = None) -> None:
 def get_user(
     mode: str, tenant_id: str, user_id: int, *, consistent: bool = False
 ) -> UserItem | None:
-    try:
-        return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
-    except DoesNotExist:
-        return None
+    return find(UserItem, users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
 
 
 def get_users(mode: str, tenant_id: str, user_ids: list[int]) -> dict[int, UserItem]:

@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
-from portcullis.store.base import Gsi1, Item, owned_item
+from portcullis.store.base import Gsi1, Item, find, owned_item
 
 DELIVERY_SK = "WHDELIVERY"
 KEEP_SECONDS = 30 * 86_400
@@ -64,12 +64,9 @@ def log_pk(mode: str, tenant_id: str) -> str:
 
 
 def get(mode: str, webhook_id: str) -> WebhookDeliveryItem | None:
-    try:
-        return WebhookDeliveryItem.get(
-            delivery_pk(mode, webhook_id), DELIVERY_SK, consistent_read=True
-        )
-    except WebhookDeliveryItem.DoesNotExist:
-        return None
+    return find(
+        WebhookDeliveryItem, delivery_pk(mode, webhook_id), DELIVERY_SK, consistent_read=True
+    )
 
 
 def create(
