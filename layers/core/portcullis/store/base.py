@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -161,6 +162,19 @@ def find(model: type[_I], pk: str, sk: str, consistent_read: bool = False) -> _I
         return model.get(pk, sk, consistent_read=consistent_read)
     except model.DoesNotExist:
         return None
+
+
+def read_page(
+    query: Callable[..., Iterable[_I]], *args: Any, limit: int, start: dict[str, Any] | None
+) -> tuple[list[_I], _I | None]:
+    """At most `limit` items of one Query (`query(*args)`) from the key `start`, and the
+    last of them when more are left (None: none are). Reads one item more than it
+    returns, to know whether any are left."""
+    size = limit + 1
+    found = list(query(*args, limit=size, last_evaluated_key=start, page_size=min(size, 2000)))
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], found[limit - 1]
 
 
 def tenant_pk(mode: str, tenant_id: str) -> str:

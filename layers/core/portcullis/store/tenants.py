@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, find, owned_item, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, find, owned_item, read_page, tenant_pk
 
 TENANT_SK = "TENANT"
 SETTINGS_SK = "SETTINGS"
@@ -182,17 +182,9 @@ def read_children(
             "pk": {"S": tenant_pk(mode, child_id)},
             "sk": {"S": TENANT_SK},
         }
-    found = list(
-        TenantItem.children_index.query(
-            f"CHILDREN#{mode}#{parent_id}",
-            limit=limit + 1,
-            last_evaluated_key=start,
-            page_size=min(limit + 1, 2000),
-        )
-    )
-    if len(found) <= limit:
-        return found, None
-    return found[:limit], str(found[limit - 1].gsi1sk)
+    children = TenantItem.children_index.query
+    page, last = read_page(children, f"CHILDREN#{mode}#{parent_id}", limit=limit, start=start)
+    return page, None if last is None else str(last.gsi1sk)
 
 
 def first_children(mode: str, parent_id: str, limit: int) -> list[TenantItem]:

@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, connection, find, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, find, read_page, tenant_pk
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 from portcullis.store.transactions import Update
 
@@ -436,18 +436,9 @@ def read_users(
     more than it returns, to know whether any are left."""
     pk = users_pk(mode, tenant_id)
     start = None if after is None else {"pk": {"S": pk}, "sk": {"S": user_sk(after)}}
-    found = list(
-        UserItem.query(
-            pk,
-            UserItem.sk.startswith(USER_PREFIX),
-            limit=limit + 1,
-            last_evaluated_key=start,
-            page_size=min(limit + 1, 2000),
-        )
-    )
-    if len(found) <= limit:
-        return found, None
-    return found[:limit], int(found[limit - 1].userId)
+    users = UserItem.sk.startswith(USER_PREFIX)
+    page, last = read_page(UserItem.query, pk, users, limit=limit, start=start)
+    return page, None if last is None else int(last.userId)
 
 
 def newest_users(mode: str, tenant_id: str, limit: int) -> list[UserItem]:
