@@ -177,6 +177,12 @@ def read_page(
     return found[:limit], found[limit - 1]
 
 
+def newest_first(model: type[_I], pk: str, prefix: str, **options: Any) -> list[_I]:
+    """The items of partition `pk` whose sort key starts with `prefix`, highest key first:
+    newest first where the key goes on with a time or a counter (keys, users)."""
+    return list(model.query(pk, model.sk.startswith(prefix), scan_index_forward=False, **options))
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"
 

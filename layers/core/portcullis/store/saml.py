@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
-from portcullis.store.base import Item, find, take, tenant_pk
+from portcullis.store.base import Item, find, newest_first, take, tenant_pk
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
@@ -86,13 +86,8 @@ _Expiring = TypeVar("_Expiring", SamlPendingItem, SamlTokenItem)
 
 def list_keys(workspace_id: str) -> list[SamlKeyItem]:
     """The workspace's signing keys, newest first (the newest signs)."""
-    return list(
-        SamlKeyItem.query(
-            tenant_pk(MODE, workspace_id),
-            SamlKeyItem.sk.startswith(KEY_PREFIX),
-            scan_index_forward=False,
-            consistent_read=True,
-        )
+    return newest_first(
+        SamlKeyItem, tenant_pk(MODE, workspace_id), KEY_PREFIX, consistent_read=True
     )
 
 

@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, connection, find, read_page, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, find, newest_first, read_page, tenant_pk
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 from portcullis.store.transactions import Update
 
@@ -444,15 +444,8 @@ def read_users(
 def newest_users(mode: str, tenant_id: str, limit: int) -> list[UserItem]:
     """The `limit` most recently created users of the tenant+mode (highest userIds):
     one bounded Query, however large the tenant (users/customjwt.py samples them)."""
-    return list(
-        UserItem.query(
-            users_pk(mode, tenant_id),
-            UserItem.sk.startswith(USER_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-        )
-    )
+    pk = users_pk(mode, tenant_id)
+    return newest_first(UserItem, pk, USER_PREFIX, limit=limit, page_size=limit)
 
 
 def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:
