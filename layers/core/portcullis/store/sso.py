@@ -109,18 +109,13 @@ def put_state(
     state: dict[str, Any],
     expires_at: int,
 ) -> None:
-    owned_item(
-        SsoStateItem,
-        STATE_SK,
-        "ssoState",
-        pk=state_pk(digest),
-        mode=mode,
-        tenant_id=tenant_id,
-        provider=provider,
-        state=state,
-        expiresAt=expires_at,
-        ttl=expires_at,
-    ).save(condition=SsoStateItem.pk.does_not_exist())
+    fields: dict[str, Any] = {"provider": provider, "state": state, "expiresAt": expires_at}
+    pk = state_pk(digest)
+    item = owned_item(
+        SsoStateItem, STATE_SK, "ssoState", pk=pk, mode=mode, tenant_id=tenant_id, **fields
+    )
+    item.ttl = expires_at
+    item.save(condition=SsoStateItem.pk.does_not_exist())
 
 
 def take_state(digest: str, *, provider: str, now: int) -> SsoStateItem | None:
