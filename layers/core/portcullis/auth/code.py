@@ -86,12 +86,20 @@ def code_items(
     return code, items
 
 
-def send(req: Request, body: SendCode) -> dict[str, Any]:
-    kind = _channel(body.channel)
+def _factor(req: Request, channel: str | None) -> tuple[str, Second | None]:
+    """The channel and the pending sign-in this request continues; without one (None) it
+    is a first factor, which the tenant must allow on this channel."""
+    kind = _channel(channel)
     second = _second_factor(req, kind)
+    if second is None:
+        req.require_first_factor(kind, "verificationCode")
+    return kind, second
+
+
+def send(req: Request, body: SendCode) -> dict[str, Any]:
+    kind, second = _factor(req, body.channel)
     if second is not None:
         return _send_second(req, body, kind, second)
-    req.require_first_factor(kind, "verificationCode")
     target = _target(kind, body.phoneNumber, body.email)
     extra_email = identity.email(body.email) if kind == "sms" and body.email else None
     messages.limit_send(req, kind, target)
@@ -121,11 +129,9 @@ def _find(req: Request, kind: str, target: str) -> UserItem | None:
 
 
 def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
-    kind = _channel(body.channel)
-    second = _second_factor(req, kind)
+    kind, second = _factor(req, body.channel)
     if second is not None:
         return _log_in_second(req, body, kind, second)
-    req.require_first_factor(kind, "verificationCode")
     code = identity.required(body.verificationCode, "verificationCode is required")
     target = _target(kind, body.phoneNumber, body.email)
     refund = attempts.count(req, "verificationCode", f"{kind}:{target}")

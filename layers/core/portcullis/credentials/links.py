@@ -97,11 +97,8 @@ def new_link_item(
     created = now()
     item = store.new_link_item(
         digest(token),
-        mode=user.mode,
-        tenant_id=user.tenantId,
-        user_id=int(user.userId),
-        user_uuid=user.userUuid,
-        link_type=link_type,
+        user,
+        link_type,
         created_at=iso(created) or now_iso(),
         expires_at=int(created.timestamp()) + int(seconds),
         purpose=purpose,

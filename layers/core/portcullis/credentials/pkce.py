@@ -38,15 +38,9 @@ def s256(verifier: str) -> str:
 def new_code(session: SessionItem, challenge: str, at: int) -> tuple[str, store.PkceCodeItem]:
     """A fresh code and its item, to be written with the session it opens."""
     code = secrets.token_urlsafe(32)
+    expires = at + CODE_SECONDS
     item = store.new_code_item(
-        digest(code),
-        mode=session.mode,
-        tenantId=session.tenantId,
-        userId=int(session.userId),
-        sessionId=session.sessionId,
-        codeChallenge=challenge,
-        createdAt=iso(now()),
-        expiresAt=at + CODE_SECONDS,
+        digest(code), session, challenge, created_at=iso(now()), expires_at=expires
     )
     return code, item
 

@@ -25,22 +25,14 @@ from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tokens import envelope
 from portcullis.users import invitations, records, roleassignments, service
+from portcullis.users.fields import UserWrite
 from portcullis.users.rendering import Renderer
 
 Outcome = Literal["created", "updated"]
 USER_EXISTS = "User already exists"
-# The writable fields (§1.4) an update takes as they are.
-_UPDATABLE = (
-    "email",
-    "username",
-    "name",
-    "image",
-    "phoneNumber",
-    "data",
-    "locked",
-    "isMfaRequired",
-    "isEmailConfirmed",
-)
+# The writable fields (§1.4) an update takes as they are: all but the password, which
+# is hashed (or comes as `passwordHash`) and applied apart.
+_UPDATABLE = tuple(name for name in UserWrite.model_fields if name != "password")
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,17 @@ def _flag(value: Any) -> Any:
     return value
 
 
+def _copy(row: dict[str, Any], source: Mapping[str, Any], fields: str) -> None:
+    """`_set` for each `field=sourceName` of `fields` (`?` after the field: a flag, read
+    with `_flag`), so a provider's mapping reads as the table it is."""
+    for pair in fields.split():
+        field, name = pair.split("=")
+        value = source.get(name)
+        if field.endswith("?"):
+            field, value = field[:-1], _flag(value)
+        _set(row, field, value)
+
+
 def _timestamp(value: Any, *, epoch_unit: float = 1.0) -> Any:
     """A creation time as the wire writes it (ISO 8601 UTC, milliseconds, `Z`): from a
     datetime (boto3), epoch seconds (Cognito's JSON) or milliseconds (Firebase, with
@@ -207,11 +218,12 @@ def _cognito(record: Mapping[str, Any]) -> dict[str, Any]:
     if not _present(username) and not _present(attributes.get("sub")):
         raise UnmappableRecord("Cognito user has no Username and no sub attribute")
     row: dict[str, Any] = {}
-    _set(row, "email", attributes.get("email"))
-    _set(row, "isEmailConfirmed", _flag(attributes.get("email_verified")))
-    _set(row, "phoneNumber", attributes.get("phone_number"))
-    _set(row, "isPhoneNumberConfirmed", _flag(attributes.get("phone_number_verified")))
-    _set(row, "name", attributes.get("name"))
+    _copy(
+        row,
+        attributes,
+        "email=email isEmailConfirmed?=email_verified phoneNumber=phone_number"
+        " isPhoneNumberConfirmed?=phone_number_verified name=name",
+    )
     preferred = attributes.get("preferred_username")
     if _present(preferred):
         row["username"] = preferred
@@ -342,11 +354,12 @@ def _firebase(record: Mapping[str, Any]) -> dict[str, Any]:
     if not _present(local_id) and not _present(record.get("email")):
         raise UnmappableRecord("Firebase user has no localId or email")
     row: dict[str, Any] = {}
-    _set(row, "email", record.get("email"))
-    _set(row, "isEmailConfirmed", _flag(record.get("emailVerified")))
-    _set(row, "name", record.get("displayName"))
-    _set(row, "image", record.get("photoUrl"))
-    _set(row, "phoneNumber", record.get("phoneNumber"))
+    _copy(
+        row,
+        record,
+        "email=email isEmailConfirmed?=emailVerified name=displayName image=photoUrl"
+        " phoneNumber=phoneNumber",
+    )
     if _flag(record.get("disabled")) is True:
         row["locked"] = True
     if _present(local_id):

@@ -194,6 +194,27 @@ def _root(ns: str, tag: str, **attrs: str) -> Any:
     return etree.Element(f"{{{ns}}}{tag}", attrs, nsmap={"samlp": C.NS_SAMLP, "saml": C.NS_SAML})
 
 
+def _success(
+    tag: str, *, issuer: str, destination: str, in_response_to: str | None, at: str
+) -> Any:
+    """A successful StatusResponseType (SAML core §3.2.2), the common part of Response and
+    LogoutResponse: root attributes, Issuer and a Success status."""
+    extra = {"InResponseTo": in_response_to} if in_response_to else {}
+    response = _root(
+        C.NS_SAMLP,
+        tag,
+        ID=new_id(),
+        Version="2.0",
+        IssueInstant=at,
+        Destination=destination,
+        **extra,
+    )
+    _el(response, C.NS_SAML, "Issuer", issuer)
+    status = _el(response, C.NS_SAMLP, "Status")
+    _el(status, C.NS_SAMLP, "StatusCode", Value=SUCCESS)
+    return response
+
+
 def _sign(node: Any, key: SigningKey) -> Any:
     signed = Utils.add_sign(
         etree.tostring(node),
@@ -226,18 +247,9 @@ def build_response(
     at = now()
     issue = _saml_time(at)
     extra = {"InResponseTo": in_response_to} if in_response_to else {}
-    response = _root(
-        C.NS_SAMLP,
-        "Response",
-        ID=new_id(),
-        Version="2.0",
-        IssueInstant=issue,
-        Destination=sp.acsUrl,
-        **extra,
+    response = _success(
+        "Response", issuer=issuer, destination=sp.acsUrl, in_response_to=in_response_to, at=issue
     )
-    _el(response, C.NS_SAML, "Issuer", issuer)
-    status = _el(response, C.NS_SAMLP, "Status")
-    _el(status, C.NS_SAMLP, "StatusCode", Value=SUCCESS)
 
     assertion = etree.Element(
         f"{{{C.NS_SAML}}}Assertion",
@@ -311,18 +323,14 @@ def attribute_values(user: dict[str, Any]) -> list[tuple[str, list[str]]]:
 def build_logout_response(
     *, issuer: str, sp: SpFields, in_response_to: str | None, key: SigningKey
 ) -> str:
-    extra = {"InResponseTo": in_response_to} if in_response_to else {}
-    response = _root(
-        C.NS_SAMLP,
+    destination = str(sp.logoutUrl)
+    at = _saml_time(now())
+    response = _success(
         "LogoutResponse",
-        ID=new_id(),
-        Version="2.0",
-        IssueInstant=_saml_time(now()),
-        Destination=str(sp.logoutUrl),
-        **extra,
+        issuer=issuer,
+        destination=destination,
+        in_response_to=in_response_to,
+        at=at,
     )
-    _el(response, C.NS_SAML, "Issuer", issuer)
-    status = _el(response, C.NS_SAMLP, "Status")
-    _el(status, C.NS_SAMLP, "StatusCode", Value=SUCCESS)
     signed = _sign(response, key)
     return str(etree.tostring(signed, encoding="unicode"))

@@ -77,9 +77,10 @@ class Catalog:
 
     attributes: dict[str, AttrType]
     allow_data: bool
-    allow_role: bool
-    case_insensitive_is: frozenset[str]
     tiebreak: str
+    # Role filters and case-insensitive `is` are the user search's; off unless named.
+    allow_role: bool = False
+    case_insensitive_is: frozenset[str] = frozenset()
     default_order: str = "createdAt_DESC"
     text_fields: tuple[str, ...] = ()
     # The shape of a window position when a search reads bounded windows and may answer
@@ -122,8 +123,6 @@ TENANT_CATALOG = Catalog(
         "updatedAt": "date",
     },
     allow_data=True,
-    allow_role=False,
-    case_insensitive_is=frozenset(),
     tiebreak="tenantId",
     text_fields=("name", "tenantId"),
     position=re.compile(r"^[0-9T:.+Z-]{1,40}#[a-z0-9]{8}$"),  # createdAt#tenantId read last

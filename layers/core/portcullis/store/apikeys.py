@@ -9,10 +9,10 @@ leave a tenant without an active key.
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, find, owned_item, tenant_pk
 
 KEY_SK = "APIKEY"
 
@@ -57,13 +57,14 @@ def count_key(mode: str, tenant_id: str, key_type: str) -> ActiveKeyCount:
 def new_key_item(
     digest: str, tenant_id: str, mode: str, key_type: str, last4: str, now: str
 ) -> ApiKeyItem:
-    return ApiKeyItem(
-        key_pk(digest),
+    return owned_item(
+        ApiKeyItem,
         KEY_SK,
-        type="apikey",
-        digest=digest,
-        tenantId=tenant_id,
+        "apikey",
+        pk=key_pk(digest),
         mode=mode,
+        tenant_id=tenant_id,
+        digest=digest,
         keyType=key_type,
         last4=last4,
         isActive=True,
@@ -84,10 +85,7 @@ def create_key(item: ApiKeyItem) -> None:
 
 
 def get_key(digest: str) -> ApiKeyItem | None:
-    try:
-        return ApiKeyItem.get(key_pk(digest), KEY_SK)
-    except DoesNotExist:
-        return None
+    return find(ApiKeyItem, key_pk(digest), KEY_SK)
 
 
 def list_keys(mode: str, tenant_id: str, key_type: str) -> list[ApiKeyItem]:

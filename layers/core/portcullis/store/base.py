@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -154,5 +155,67 @@ def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _
     return item
 
 
+def find(model: type[_I], pk: str, sk: str, consistent_read: bool = False) -> _I | None:
+    """The item at (pk, sk), or None when there is none: a missing item is an answer
+    (404, "no override", "first use"), not an error, for every reader in `store/`."""
+    try:
+        return model.get(pk, sk, consistent_read=consistent_read)
+    except model.DoesNotExist:
+        return None
+
+
+def read_page(
+    query: Callable[..., Iterable[_I]], *args: Any, limit: int, start: dict[str, Any] | None
+) -> tuple[list[_I], _I | None]:
+    """At most `limit` items of one Query (`query(*args)`) from the key `start`, and the
+    last of them when more are left (None: none are). Reads one item more than it
+    returns, to know whether any are left."""
+    size = limit + 1
+    found = list(query(*args, limit=size, last_evaluated_key=start, page_size=min(size, 2000)))
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], found[limit - 1]
+
+
+def newest_first(model: type[_I], pk: str, prefix: str, **options: Any) -> list[_I]:
+    """The items of partition `pk` whose sort key starts with `prefix`, highest key first:
+    newest first where the key goes on with a time or a counter (keys, users)."""
+    return list(model.query(pk, model.sk.startswith(prefix), scan_index_forward=False, **options))
+
+
 def tenant_pk(mode: str, tenant_id: str) -> str:
     return f"TENANT#{mode}#{tenant_id}"
+
+
+def owned_item(
+    model: type[_I],
+    sk: str,
+    kind: str,
+    *,
+    mode: str,
+    tenant_id: str,
+    pk: str | None = None,
+    **attributes: Any,
+) -> _I:
+    """A new item of one tenant in one mode (default key: the tenant's partition).
+
+    Such an item names its tenant and mode as attributes too, not only inside its key, so
+    a reader checks whose it is by comparing attributes (tenant isolation) and never by
+    parsing keys; one constructor keeps that true of every item type.
+    """
+    key = tenant_pk(mode, tenant_id) if pk is None else pk
+    return model(key, sk, type=kind, tenantId=tenant_id, mode=mode, **attributes)
+
+
+def saved(item: _I) -> _I:
+    """Write `item` unconditionally (last writer wins) and hand it back."""
+    item.save()
+    return item
+
+
+def delete_found(item: Item | None) -> bool:
+    """Delete an item just read; False when there was none, which callers answer as 404."""
+    if item is None:
+        return False
+    item.delete()
+    return True

@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, find, owned_item
 
 CODE_SK = "CODE"
 
@@ -44,22 +44,14 @@ def code_pk(mode: str, tenant_id: str, channel: str, target: str) -> str:
 def new_code_item(
     mode: str, tenant_id: str, channel: str, target: str, **fields: object
 ) -> CodeItem:
-    item = CodeItem(code_pk(mode, tenant_id, channel, target), CODE_SK, type="code")
-    item.mode = mode
-    item.tenantId = tenant_id
-    item.channel = channel
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    pk = code_pk(mode, tenant_id, channel, target)
+    return owned_item(
+        CodeItem, CODE_SK, "code", pk=pk, mode=mode, tenant_id=tenant_id, channel=channel, **fields
+    )
 
 
 def get(mode: str, tenant_id: str, channel: str, target: str) -> CodeItem | None:
-    try:
-        return CodeItem.get(
-            code_pk(mode, tenant_id, channel, target), CODE_SK, consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return find(CodeItem, code_pk(mode, tenant_id, channel, target), CODE_SK, consistent_read=True)
 
 
 def count_failure(item: CodeItem, max_attempts: int) -> None:

@@ -10,9 +10,8 @@ copy (`emailStatus`) for display.
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, delete_found, find
 
 SK = "EMAILSTATUS"
 STATUSES = ("bounced", "complained")
@@ -37,10 +36,7 @@ def _pk(address: str) -> str:
 
 
 def get(address: str) -> EmailStatusItem | None:
-    try:
-        return EmailStatusItem.get(_pk(address), SK)
-    except DoesNotExist:
-        return None
+    return find(EmailStatusItem, _pk(address), SK)
 
 
 def mark(
@@ -75,8 +71,4 @@ def mark(
 
 def clear(address: str) -> bool:
     """Lift the suppression (an operator's decision); False when there was none."""
-    item = get(address)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get(address))

@@ -8,11 +8,11 @@ stored (`subject`, `html`, `text`); a missing part falls back to the shipped def
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist
 
-from portcullis.store.base import Item, tenant_pk
+from portcullis.store.base import Item, delete_found, find, owned_item, saved, tenant_pk
 
 SK_PREFIX = "EMAILTEMPLATE#"
 
@@ -30,10 +30,7 @@ def _key(mode: str, tenant_id: str, template_type: str) -> tuple[str, str]:
 
 
 def get(mode: str, tenant_id: str, template_type: str) -> EmailTemplateItem | None:
-    try:
-        return EmailTemplateItem.get(*_key(mode, tenant_id, template_type))
-    except DoesNotExist:
-        return None
+    return find(EmailTemplateItem, *_key(mode, tenant_id, template_type))
 
 
 def first_of(mode: str, tenant_ids: Sequence[str], template_type: str) -> EmailTemplateItem | None:
@@ -49,24 +46,17 @@ def put(
     mode: str, tenant_id: str, template_type: str, parts: dict[str, str], updated_at: str
 ) -> EmailTemplateItem:
     pk, sk = _key(mode, tenant_id, template_type)
-    item = EmailTemplateItem(
-        pk,
-        sk,
-        type="emailTemplate",
-        tenantId=tenant_id,
-        mode=mode,
-        templateType=template_type,
-        parts=parts,
-        updatedAt=updated_at,
+    fields: dict[str, Any] = {
+        "templateType": template_type,
+        "parts": parts,
+        "updatedAt": updated_at,
+    }
+    kind = "emailTemplate"
+    return saved(
+        owned_item(EmailTemplateItem, sk, kind, mode=mode, tenant_id=tenant_id, pk=pk, **fields)
     )
-    item.save()
-    return item
 
 
 def delete(mode: str, tenant_id: str, template_type: str) -> bool:
     """Remove the override; False when there was none."""
-    item = get(mode, tenant_id, template_type)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get(mode, tenant_id, template_type))

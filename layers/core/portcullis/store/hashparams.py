@@ -10,9 +10,11 @@ the tenant purges it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Versioned, save_versioned, tenant_pk
+from portcullis.store.base import Versioned, find, owned_item, save_versioned, tenant_pk
 
 PREFIX = "HASHPARAMS#"
 
@@ -30,12 +32,9 @@ class HashParamsItem(Versioned):
 
 
 def get_params(mode: str, tenant_id: str, algorithm: str) -> HashParamsItem | None:
-    try:
-        return HashParamsItem.get(
-            tenant_pk(mode, tenant_id), PREFIX + algorithm, consistent_read=True
-        )
-    except HashParamsItem.DoesNotExist:
-        return None
+    return find(
+        HashParamsItem, tenant_pk(mode, tenant_id), PREFIX + algorithm, consistent_read=True
+    )
 
 
 def put_params(
@@ -48,14 +47,7 @@ def put_params(
     replaces: HashParamsItem | None,
 ) -> HashParamsItem:
     """Write the parameters if the stored ones are still `replaces` (None: none stored)."""
-    item = HashParamsItem(
-        tenant_pk(mode, tenant_id),
-        PREFIX + algorithm,
-        type="hashparams",
-        tenantId=tenant_id,
-        mode=mode,
-        algorithm=algorithm,
-        sealed=sealed,
-        savedAt=saved_at,
-    )
+    fields: dict[str, Any] = {"algorithm": algorithm, "sealed": sealed, "savedAt": saved_at}
+    sk = PREFIX + algorithm
+    item = owned_item(HashParamsItem, sk, "hashparams", mode=mode, tenant_id=tenant_id, **fields)
     return save_versioned(item, replaces, ParamsChanged)

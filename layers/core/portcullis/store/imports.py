@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from portcullis.platform import aws
-from portcullis.store.base import Item
+from portcullis.store.base import Item, find, owned_item
 from portcullis.store.transactions import Update, WriteConflict, commit
 
 JOB_PREFIX = "IMPORT#"
@@ -95,22 +95,24 @@ class ErrorsItem(Item):
 
 
 def new_job(mode: str, tenant_id: str, import_id: str, **fields: Any) -> ImportItem:
-    item = ImportItem(jobs_pk(mode, tenant_id), f"{JOB_PREFIX}{import_id}", type="import")
-    item.importId = import_id
-    item.tenantId = tenant_id
-    item.mode = mode
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    sk = f"{JOB_PREFIX}{import_id}"
+    pk = jobs_pk(mode, tenant_id)
+    return owned_item(
+        ImportItem,
+        sk,
+        "import",
+        pk=pk,
+        mode=mode,
+        tenant_id=tenant_id,
+        importId=import_id,
+        **fields,
+    )
 
 
 def get_job(mode: str, tenant_id: str, import_id: str) -> ImportItem | None:
-    try:
-        return ImportItem.get(
-            jobs_pk(mode, tenant_id), f"{JOB_PREFIX}{import_id}", consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return find(
+        ImportItem, jobs_pk(mode, tenant_id), f"{JOB_PREFIX}{import_id}", consistent_read=True
+    )
 
 
 def list_jobs(mode: str, tenant_id: str) -> Iterator[ImportItem]:
@@ -221,10 +223,7 @@ def write_items(items: list[Item]) -> None:
 
 
 def get_chunk(import_id: str, number: int) -> ChunkItem | None:
-    try:
-        return ChunkItem.get(rows_pk(import_id), chunk_sk(number), consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(ChunkItem, rows_pk(import_id), chunk_sk(number), consistent_read=True)
 
 
 def complete_chunk(

@@ -20,7 +20,7 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError
 
 from portcullis.store import transactions
-from portcullis.store.base import Gsi1, Item, tenant_pk
+from portcullis.store.base import Gsi1, Item, newest_first, owned_item, tenant_pk
 
 PREFIX = "JWTKEY#"
 HEAD_PREFIX = "JWTKEYHEAD#"
@@ -67,12 +67,12 @@ def new_key_item(
     activates_at: str | None = None,
 ) -> JwtKeyItem:
     """A new head of the chain (signing from `activates_at`, default at once)."""
-    item = JwtKeyItem(
-        tenant_pk(mode, tenant_id),
+    item = owned_item(
+        JwtKeyItem,
         f"{PREFIX}{created_at}#{kid}",
-        type="jwtkey",
-        tenantId=tenant_id,
+        "jwtkey",
         mode=mode,
+        tenant_id=tenant_id,
         kid=kid,
         createdAt=created_at,
         activatesAt=activates_at or created_at,
@@ -88,14 +88,7 @@ def new_key_item(
 
 def list_keys(mode: str, tenant_id: str, *, consistent: bool = False) -> list[JwtKeyItem]:
     """Every stored key of the tenant and mode, newest first."""
-    return list(
-        JwtKeyItem.query(
-            tenant_pk(mode, tenant_id),
-            JwtKeyItem.sk.startswith(PREFIX),
-            scan_index_forward=False,
-            consistent_read=consistent,
-        )
-    )
+    return newest_first(JwtKeyItem, tenant_pk(mode, tenant_id), PREFIX, consistent_read=consistent)
 
 
 def _retire(item: JwtKeyItem, at: str, expected: str | None) -> transactions.Update:

@@ -14,11 +14,15 @@ any number of concurrent redeemers of one token wins.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, take
+from portcullis.store.base import Gsi1, Item, connection, owned_item, take
+
+if TYPE_CHECKING:
+    from portcullis.store.users import UserItem
 
 LINK_SK = "LINK"
 
@@ -50,24 +54,25 @@ def user_links_pk(mode: str, tenant_id: str, user_uuid: str) -> str:
 
 def new_link_item(
     digest: str,
-    *,
-    mode: str,
-    tenant_id: str,
-    user_id: int,
-    user_uuid: str,
+    user: UserItem,
     link_type: str,
+    *,
     created_at: str,
     expires_at: int,
     purpose: dict[str, object] | None = None,
 ) -> LinkItem:
-    return LinkItem(
-        link_pk(digest),
+    """A link for `user`: it carries the user's tenant, mode and ids, so redeeming it
+    reaches that user and no other."""
+    mode, tenant_id, user_uuid = user.mode, user.tenantId, user.userUuid
+    return owned_item(
+        LinkItem,
         LINK_SK,
-        type="link",
-        digest=digest,
+        "link",
+        pk=link_pk(digest),
         mode=mode,
-        tenantId=tenant_id,
-        userId=user_id,
+        tenant_id=tenant_id,
+        digest=digest,
+        userId=int(user.userId),
         userUuid=user_uuid,
         linkType=link_type,
         purpose=purpose,

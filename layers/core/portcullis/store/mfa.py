@@ -23,9 +23,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 
-from portcullis.store.base import Item
+from portcullis.store.base import Item, find
 from portcullis.store.transactions import Delete, Update
 
 FFT_SK = "FFT"
@@ -88,10 +88,7 @@ def new_first_factor_item(digest: str, **fields: Any) -> FirstFactorItem:
 
 
 def get_first_factor(digest: str) -> FirstFactorItem | None:
-    try:
-        return FirstFactorItem.get(first_factor_pk(digest), FFT_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(FirstFactorItem, first_factor_pk(digest), FFT_SK, consistent_read=True)
 
 
 def usable_condition(item: FirstFactorItem, now: int, max_failures: int) -> Any:
@@ -165,10 +162,7 @@ def new_totp_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> Tot
 
 
 def get_totp(mode: str, tenant_id: str, user_id: int) -> TotpItem | None:
-    try:
-        return TotpItem.get(totp_pk(mode, tenant_id, user_id), TOTP_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(TotpItem, totp_pk(mode, tenant_id, user_id), TOTP_SK, consistent_read=True)
 
 
 def not_active_condition() -> Any:

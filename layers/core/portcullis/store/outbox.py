@@ -22,7 +22,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection
+from portcullis.store.base import Gsi1, Item, connection, find
 
 OUTBOX_SK = "OUTBOX"
 SHARDS = 8
@@ -187,10 +187,7 @@ def mark_failed(item: OutboxItem, now: int, error: str, payload: dict[str, objec
 
 
 def get(outbox_id: str) -> OutboxItem | None:
-    try:
-        return OutboxItem.get(outbox_pk(outbox_id), OUTBOX_SK, consistent_read=True)
-    except OutboxItem.DoesNotExist:
-        return None
+    return find(OutboxItem, outbox_pk(outbox_id), OUTBOX_SK, consistent_read=True)
 
 
 def from_stream_image(image: dict[str, dict[str, Any]]) -> OutboxItem:

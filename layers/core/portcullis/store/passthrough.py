@@ -14,7 +14,7 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 
-from portcullis.store.base import Item, tenant_pk
+from portcullis.store.base import Item, delete_found, find, owned_item, saved, tenant_pk
 
 SK = "PASSTHROUGH"
 
@@ -29,10 +29,7 @@ class PassthroughItem(Item):
 
 
 def get(mode: str, tenant_id: str) -> PassthroughItem | None:
-    try:
-        return PassthroughItem.get(tenant_pk(mode, tenant_id), SK)
-    except PassthroughItem.DoesNotExist:
-        return None
+    return find(PassthroughItem, tenant_pk(mode, tenant_id), SK)
 
 
 def put(
@@ -44,25 +41,20 @@ def put(
     passback_digest: str | None,
     updated_at: str,
 ) -> PassthroughItem:
-    item = PassthroughItem(
-        tenant_pk(mode, tenant_id),
+    item = owned_item(
+        PassthroughItem,
         SK,
-        type="passthrough",
-        tenantId=tenant_id,
+        "passthrough",
         mode=mode,
+        tenant_id=tenant_id,
         settings=settings,
         sealed=sealed,
         passbackDigest=passback_digest,
         updatedAt=updated_at,
     )
-    item.save()
-    return item
+    return saved(item)
 
 
 def delete(mode: str, tenant_id: str) -> bool:
     """Remove the item; False when there was none."""
-    item = get(mode, tenant_id)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get(mode, tenant_id))

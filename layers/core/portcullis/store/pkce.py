@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from portcullis.store.base import Item, take
+from portcullis.store.base import Item, owned_item, take
+from portcullis.store.sessions import SessionItem
 
 PKCE_SK = "PKCE"
 
@@ -30,12 +31,25 @@ def pkce_pk(digest: str) -> str:
     return f"PKCE#{digest}"
 
 
-def new_code_item(digest: str, **fields: object) -> PkceCodeItem:
-    item = PkceCodeItem(pkce_pk(digest), PKCE_SK, type="pkce")
-    for key, value in fields.items():
-        setattr(item, key, value)
-    item.ttl = int(item.expiresAt)
-    return item
+def new_code_item(
+    digest: str, session: SessionItem, challenge: str, *, created_at: str, expires_at: int
+) -> PkceCodeItem:
+    """The code that opens `session`: it carries the session's tenant, mode, user and id,
+    and DynamoDB drops it once it has expired (`ttl`)."""
+    return owned_item(
+        PkceCodeItem,
+        PKCE_SK,
+        "pkce",
+        pk=pkce_pk(digest),
+        mode=session.mode,
+        tenant_id=session.tenantId,
+        userId=int(session.userId),
+        sessionId=session.sessionId,
+        codeChallenge=challenge,
+        createdAt=created_at,
+        expiresAt=expires_at,
+        ttl=expires_at,
+    )
 
 
 def consume(digest: str, *, tenant_id: str, now: int) -> PkceCodeItem | None:

@@ -18,7 +18,7 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Item, connection, tenant_pk
+from portcullis.store.base import Item, connection, owned_item, tenant_pk
 from portcullis.store.tenants import RoleItem, role_sk
 from portcullis.store.users import UserItem
 
@@ -61,12 +61,13 @@ def assignment_item(
     roles: list[str],
     updated_at: str,
 ) -> AssignmentItem:
-    return AssignmentItem(
-        assignments_pk(mode, tenant_id),
+    return owned_item(
+        AssignmentItem,
         assignment_sk(user_tenant_id, user_id),
-        type="assignment",
+        "assignment",
+        pk=assignments_pk(mode, tenant_id),
         mode=mode,
-        tenantId=tenant_id,
+        tenant_id=tenant_id,
         userTenantId=user_tenant_id,
         userId=int(user_id),
         userUuid=user_uuid,

@@ -16,14 +16,14 @@ Key layout (all live mode):
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
-from portcullis.store.base import Item, take, tenant_pk
+from portcullis.store.base import Item, find, newest_first, take, tenant_pk
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
@@ -86,13 +86,8 @@ _Expiring = TypeVar("_Expiring", SamlPendingItem, SamlTokenItem)
 
 def list_keys(workspace_id: str) -> list[SamlKeyItem]:
     """The workspace's signing keys, newest first (the newest signs)."""
-    return list(
-        SamlKeyItem.query(
-            tenant_pk(MODE, workspace_id),
-            SamlKeyItem.sk.startswith(KEY_PREFIX),
-            scan_index_forward=False,
-            consistent_read=True,
-        )
+    return newest_first(
+        SamlKeyItem, tenant_pk(MODE, workspace_id), KEY_PREFIX, consistent_read=True
     )
 
 
@@ -180,12 +175,7 @@ def delete_sp(item: SamlSpItem, entity_digest: str) -> None:
 
 
 def get_sp(tenant_id: str, sp_id: str) -> SamlSpItem | None:
-    try:
-        return SamlSpItem.get(
-            tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True
-        )
-    except DoesNotExist:
-        return None
+    return find(SamlSpItem, tenant_pk(MODE, tenant_id), f"{SP_PREFIX}{sp_id}", consistent_read=True)
 
 
 def sp_id_for_entity(tenant_id: str, entity_digest: str) -> str | None:
@@ -233,20 +223,22 @@ def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> No
 
 
 def get_pending(pending_id: str) -> SamlPendingItem | None:
-    try:
-        return SamlPendingItem.get(pending_pk(pending_id), PENDING_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(SamlPendingItem, pending_pk(pending_id), PENDING_SK, consistent_read=True)
+
+
+def _take_unexpired(
+    model: type[_Expiring], pk: str, sk: str, *, tenant_id: str, also: Any, now: int
+) -> _Expiring | None:
+    """Delete and return the item only if it is the tenant's, meets `also` and is unexpired
+    (DynamoDB's TTL removes items late, so expiry is part of the condition)."""
+    condition = model.pk.exists() & (model.tenantId == tenant_id) & also & (model.expiresAt > now)
+    return take(model, pk, sk, condition)
 
 
 def take_pending(pending_id: str, *, tenant_id: str, kind: str, now: int) -> SamlPendingItem | None:
-    condition = (
-        SamlPendingItem.pk.exists()
-        & (SamlPendingItem.tenantId == tenant_id)
-        & (SamlPendingItem.kind == kind)
-        & (SamlPendingItem.expiresAt > now)
-    )
-    return take(SamlPendingItem, pending_pk(pending_id), PENDING_SK, condition)
+    also = SamlPendingItem.kind == kind
+    pk = pending_pk(pending_id)
+    return _take_unexpired(SamlPendingItem, pk, PENDING_SK, tenant_id=tenant_id, also=also, now=now)
 
 
 def token_pk(digest: str) -> str:
@@ -261,10 +253,6 @@ def put_token(digest: str, **fields: object) -> None:
 def take_token(digest: str, *, tenant_id: str, user_uuid: str, now: int) -> SamlTokenItem | None:
     """Delete and return the token if it is the tenant's, the user's, and unexpired; a
     wrong `uuid` leaves it in place (its owner can still use it)."""
-    condition = (
-        SamlTokenItem.pk.exists()
-        & (SamlTokenItem.tenantId == tenant_id)
-        & (SamlTokenItem.userUuid == user_uuid)
-        & (SamlTokenItem.expiresAt > now)
-    )
-    return take(SamlTokenItem, token_pk(digest), TOKEN_SK, condition)
+    also = SamlTokenItem.userUuid == user_uuid
+    pk = token_pk(digest)
+    return _take_unexpired(SamlTokenItem, pk, TOKEN_SK, tenant_id=tenant_id, also=also, now=now)

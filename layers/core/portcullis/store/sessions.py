@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from portcullis.store.base import Gsi1, Item
+from portcullis.store.base import Gsi1, Item, find
 from portcullis.store.transactions import Update
 
 SESSION_SK = "SESSION"
@@ -82,10 +82,7 @@ def new_session_item(**fields: Any) -> SessionItem:
 
 
 def get(session_id: str) -> SessionItem | None:
-    try:
-        return SessionItem.get(session_pk(session_id), SESSION_SK, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return find(SessionItem, session_pk(session_id), SESSION_SK, consistent_read=True)
 
 
 def new_session_condition() -> Condition:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 
-from portcullis.store.base import Gsi1, Item, take, tenant_pk
+from portcullis.store.base import Gsi1, Item, delete_found, find, owned_item, saved, take, tenant_pk
 
 PROVIDER_PREFIX = "SSO#"
 STATE_SK = "STATE"
@@ -58,10 +58,7 @@ class SsoIdentityItem(Item):
 
 
 def get_provider(mode: str, tenant_id: str, key: str) -> SsoProviderItem | None:
-    try:
-        return SsoProviderItem.get(tenant_pk(mode, tenant_id), PROVIDER_PREFIX + key)
-    except SsoProviderItem.DoesNotExist:
-        return None
+    return find(SsoProviderItem, tenant_pk(mode, tenant_id), PROVIDER_PREFIX + key)
 
 
 def put_provider(
@@ -73,27 +70,18 @@ def put_provider(
     sealed: str | None,
     updated_at: str,
 ) -> SsoProviderItem:
-    item = SsoProviderItem(
-        tenant_pk(mode, tenant_id),
-        PROVIDER_PREFIX + key,
-        type="ssoProvider",
-        tenantId=tenant_id,
-        mode=mode,
-        provider=key,
-        settings=settings,
-        sealed=sealed,
-        updatedAt=updated_at,
+    fields: dict[str, Any] = {"settings": settings, "sealed": sealed, "updatedAt": updated_at}
+    sk = PROVIDER_PREFIX + key
+    kind = "ssoProvider"
+    return saved(
+        owned_item(
+            SsoProviderItem, sk, kind, mode=mode, tenant_id=tenant_id, provider=key, **fields
+        )
     )
-    item.save()
-    return item
 
 
 def delete_provider(mode: str, tenant_id: str, key: str) -> bool:
-    item = get_provider(mode, tenant_id, key)
-    if item is None:
-        return False
-    item.delete()
-    return True
+    return delete_found(get_provider(mode, tenant_id, key))
 
 
 def list_providers(mode: str, tenant_id: str) -> list[SsoProviderItem]:
@@ -121,17 +109,13 @@ def put_state(
     state: dict[str, Any],
     expires_at: int,
 ) -> None:
-    SsoStateItem(
-        state_pk(digest),
-        STATE_SK,
-        type="ssoState",
-        mode=mode,
-        tenantId=tenant_id,
-        provider=provider,
-        state=state,
-        expiresAt=expires_at,
-        ttl=expires_at,
-    ).save(condition=SsoStateItem.pk.does_not_exist())
+    fields: dict[str, Any] = {"provider": provider, "state": state, "expiresAt": expires_at}
+    pk = state_pk(digest)
+    item = owned_item(
+        SsoStateItem, STATE_SK, "ssoState", pk=pk, mode=mode, tenant_id=tenant_id, **fields
+    )
+    item.ttl = expires_at
+    item.save(condition=SsoStateItem.pk.does_not_exist())
 
 
 def take_state(digest: str, *, provider: str, now: int) -> SsoStateItem | None:
@@ -167,12 +151,13 @@ def new_identity(
 ) -> SsoIdentityItem:
     """Not written: add it to the transaction that creates or signs in the user, with
     `IDENTITY_CONDITION`, so one identity never names two users."""
-    return SsoIdentityItem(
-        identity_pk(mode, tenant_id, provider, subject),
+    return owned_item(
+        SsoIdentityItem,
         IDENTITY_SK,
-        type="ssoIdentity",
+        "ssoIdentity",
+        pk=identity_pk(mode, tenant_id, provider, subject),
         mode=mode,
-        tenantId=tenant_id,
+        tenant_id=tenant_id,
         provider=provider,
         subject=subject,
         userId=int(user_id),
@@ -188,10 +173,7 @@ def identity_condition() -> Any:
 
 
 def find_identity(mode: str, tenant_id: str, provider: str, subject: str) -> SsoIdentityItem | None:
-    try:
-        return SsoIdentityItem.get(identity_pk(mode, tenant_id, provider, subject), IDENTITY_SK)
-    except SsoIdentityItem.DoesNotExist:
-        return None
+    return find(SsoIdentityItem, identity_pk(mode, tenant_id, provider, subject), IDENTITY_SK)
 
 
 def user_identities(mode: str, tenant_id: str, user_id: int) -> list[SsoIdentityItem]:

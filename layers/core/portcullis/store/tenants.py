@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, tenant_pk
+from portcullis.store.base import Gsi1, Item, connection, find, owned_item, read_page, tenant_pk
 
 TENANT_SK = "TENANT"
 SETTINGS_SK = "SETTINGS"
@@ -70,10 +70,7 @@ class TenantExists(Exception):
 
 
 def get_tenant(mode: str, tenant_id: str) -> TenantItem | None:
-    try:
-        return TenantItem.get(tenant_pk(mode, tenant_id), TENANT_SK)
-    except DoesNotExist:
-        return None
+    return find(TenantItem, tenant_pk(mode, tenant_id), TENANT_SK)
 
 
 def new_tenant_item(**fields: Any) -> TenantItem:
@@ -92,16 +89,8 @@ def role_sk(name: str) -> str:
 
 def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
     """A role definition in the tenant's partition (not written; see `store.roles.create_role`)."""
-    return RoleItem(
-        tenant_pk(mode, tenant_id),
-        role_sk(name),
-        type="role",
-        tenantId=tenant_id,
-        mode=mode,
-        name=name,
-        position=position,
-        createdAt=created_at,
-    )
+    fields: dict[str, Any] = {"name": name, "position": position, "createdAt": created_at}
+    return owned_item(RoleItem, role_sk(name), "role", mode=mode, tenant_id=tenant_id, **fields)
 
 
 def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
@@ -193,17 +182,9 @@ def read_children(
             "pk": {"S": tenant_pk(mode, child_id)},
             "sk": {"S": TENANT_SK},
         }
-    found = list(
-        TenantItem.children_index.query(
-            f"CHILDREN#{mode}#{parent_id}",
-            limit=limit + 1,
-            last_evaluated_key=start,
-            page_size=min(limit + 1, 2000),
-        )
-    )
-    if len(found) <= limit:
-        return found, None
-    return found[:limit], str(found[limit - 1].gsi1sk)
+    children = TenantItem.children_index.query
+    page, last = read_page(children, f"CHILDREN#{mode}#{parent_id}", limit=limit, start=start)
+    return page, None if last is None else str(last.gsi1sk)
 
 
 def first_children(mode: str, parent_id: str, limit: int) -> list[TenantItem]:
@@ -223,14 +204,9 @@ def get_settings(mode: str, tenant_id: str) -> dict[str, Any]:
 
 
 def put_settings(mode: str, tenant_id: str, overrides: dict[str, Any], updated_at: str) -> None:
-    SettingsItem(
-        tenant_pk(mode, tenant_id),
-        SETTINGS_SK,
-        type="settings",
-        tenantId=tenant_id,
-        mode=mode,
-        overrides=overrides,
-        updatedAt=updated_at,
+    fields: dict[str, Any] = {"overrides": overrides, "updatedAt": updated_at}
+    owned_item(
+        SettingsItem, SETTINGS_SK, "settings", mode=mode, tenant_id=tenant_id, **fields
     ).save()
 
 

@@ -22,7 +22,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, connection, tenant_pk
+from portcullis.store.base import Gsi1, Gsi2, connection, find, newest_first, read_page, tenant_pk
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 from portcullis.store.transactions import Update
 
@@ -354,10 +354,7 @@ def delete_user(item: UserItem, extra: Extra | None = None) -> None:
 def get_user(
     mode: str, tenant_id: str, user_id: int, *, consistent: bool = False
 ) -> UserItem | None:
-    try:
-        return UserItem.get(users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
-    except DoesNotExist:
-        return None
+    return find(UserItem, users_pk(mode, tenant_id), user_sk(user_id), consistent_read=consistent)
 
 
 def get_users(mode: str, tenant_id: str, user_ids: list[int]) -> dict[int, UserItem]:
@@ -439,32 +436,16 @@ def read_users(
     more than it returns, to know whether any are left."""
     pk = users_pk(mode, tenant_id)
     start = None if after is None else {"pk": {"S": pk}, "sk": {"S": user_sk(after)}}
-    found = list(
-        UserItem.query(
-            pk,
-            UserItem.sk.startswith(USER_PREFIX),
-            limit=limit + 1,
-            last_evaluated_key=start,
-            page_size=min(limit + 1, 2000),
-        )
-    )
-    if len(found) <= limit:
-        return found, None
-    return found[:limit], int(found[limit - 1].userId)
+    users = UserItem.sk.startswith(USER_PREFIX)
+    page, last = read_page(UserItem.query, pk, users, limit=limit, start=start)
+    return page, None if last is None else int(last.userId)
 
 
 def newest_users(mode: str, tenant_id: str, limit: int) -> list[UserItem]:
     """The `limit` most recently created users of the tenant+mode (highest userIds):
     one bounded Query, however large the tenant (users/customjwt.py samples them)."""
-    return list(
-        UserItem.query(
-            users_pk(mode, tenant_id),
-            UserItem.sk.startswith(USER_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-        )
-    )
+    pk = users_pk(mode, tenant_id)
+    return newest_first(UserItem, pk, USER_PREFIX, limit=limit, page_size=limit)
 
 
 def iterate_users(mode: str, tenant_id: str, page_size: int | None = None) -> Iterator[UserItem]:

@@ -19,7 +19,7 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
-from portcullis.store.base import Gsi1, Item
+from portcullis.store.base import Gsi1, Item, find, owned_item
 
 DELIVERY_SK = "WHDELIVERY"
 KEEP_SECONDS = 30 * 86_400
@@ -64,12 +64,9 @@ def log_pk(mode: str, tenant_id: str) -> str:
 
 
 def get(mode: str, webhook_id: str) -> WebhookDeliveryItem | None:
-    try:
-        return WebhookDeliveryItem.get(
-            delivery_pk(mode, webhook_id), DELIVERY_SK, consistent_read=True
-        )
-    except WebhookDeliveryItem.DoesNotExist:
-        return None
+    return find(
+        WebhookDeliveryItem, delivery_pk(mode, webhook_id), DELIVERY_SK, consistent_read=True
+    )
 
 
 def create(
@@ -90,15 +87,16 @@ def create(
     """The delivery of `webhook_id` and whether this call created it. A new one is
     created holding the lease of its first attempt (no separate claim); otherwise the
     one an earlier copy of the event created is returned as it is."""
-    item = WebhookDeliveryItem(
-        delivery_pk(mode, webhook_id),
+    item = owned_item(
+        WebhookDeliveryItem,
         DELIVERY_SK,
-        type="webhookDelivery",
+        "webhookDelivery",
+        pk=delivery_pk(mode, webhook_id),
+        mode=mode,
+        tenant_id=tenant_id,
         webhookId=webhook_id,
-        tenantId=tenant_id,
         eventTenantId=event_tenant_id,
         workspaceId=workspace_id,
-        mode=mode,
         event=event,
         url=url,
         body=body,

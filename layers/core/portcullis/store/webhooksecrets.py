@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Versioned, save_versioned, tenant_pk
+from portcullis.store.base import Versioned, find, owned_item, save_versioned, tenant_pk
 
 SK = "WEBHOOKSECRET"
 
@@ -31,10 +31,7 @@ class WebhookSecretItem(Versioned):
 
 
 def get_secret(mode: str, workspace_id: str) -> WebhookSecretItem | None:
-    try:
-        return WebhookSecretItem.get(tenant_pk(mode, workspace_id), SK, consistent_read=True)
-    except WebhookSecretItem.DoesNotExist:
-        return None
+    return find(WebhookSecretItem, tenant_pk(mode, workspace_id), SK, consistent_read=True)
 
 
 def put_secret(
@@ -48,12 +45,12 @@ def put_secret(
     replaces: WebhookSecretItem | None,
 ) -> WebhookSecretItem:
     """Write the new state if the stored one is still `replaces` (None: none stored)."""
-    item = WebhookSecretItem(
-        tenant_pk(mode, workspace_id),
+    item = owned_item(
+        WebhookSecretItem,
         SK,
-        type="webhooksecret",
-        tenantId=workspace_id,
+        "webhooksecret",
         mode=mode,
+        tenant_id=workspace_id,
         current=current,
         previous=previous,
         previousUntil=previous_until,
