@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from portcullis.platform.http import answers
-
-_OPEN = ConfigDict(extra="allow", defer_build=True)
+from portcullis.platform.models import OPEN as _OPEN
 
 
 class KeyCreated(BaseModel):

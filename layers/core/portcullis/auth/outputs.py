@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from portcullis.platform.http import answers
+from portcullis.platform.models import OPEN as _OPEN
 
-_OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
 
 

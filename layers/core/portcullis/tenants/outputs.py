@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from portcullis.platform.http import answers
-
-_OPEN = ConfigDict(extra="allow", defer_build=True)
+from portcullis.platform.models import OPEN as _OPEN
 
 
 class Tenant(BaseModel):
