@@ -1,6 +1,7 @@
 """What the core defers to first use to keep cold starts short (docs/performance.md
-"Cold start"): argon2, cryptography's AES-GCM and the request-body validators of
-`userfields`. Importing must not load them; using them must work as before."""
+"Cold start"): argon2, cryptography's AES-GCM, the pydantic models (request bodies and
+tenant settings, all `defer_build`) and the code of rarely used routes. Importing must
+not load or build them; using them must work as before."""
 
 from __future__ import annotations
 
