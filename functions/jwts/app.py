@@ -7,12 +7,13 @@ Origin: servers verifying production tokens read these (spec README rule 5).
 import gc
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.platform.identifiers import UUID
+from portcullis.platform.models import STRICT
 from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks
@@ -112,7 +113,7 @@ def read_jwks_for_mode(tenantId: str, mode: str) -> Response[dict[str, Any]]:
 
 
 class RotateOptions(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
+    model_config = STRICT
     activateNow: bool = False  # sign with the new key at once, skipping the warm-up
 
 

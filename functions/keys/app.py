@@ -3,7 +3,7 @@
 import gc
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from portcullis.access import apikeys as keys
 from portcullis.access.callers import api_caller
@@ -11,11 +11,11 @@ from portcullis.access.outputs import KEY_CHANGED, KEY_CHECKED, KEY_CREATED, KEY
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.identifiers import TENANT_ID
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.search.envelope import list_envelope
 
 app = create_app(credentials=api_caller)
 
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 TenantId = Annotated[str, Field(pattern=TENANT_ID.pattern)]
 
 

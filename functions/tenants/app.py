@@ -3,18 +3,18 @@
 import gc
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from portcullis.access import callers
 from portcullis.access.callers import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.tenants import service as tenants
 from portcullis.tenants.outputs import SETTINGS, TENANT, TENANTS
 
 app = create_app(credentials=api_caller)
 
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
 
 

@@ -1,6 +1,7 @@
 """What the core defers to first use to keep cold starts short (docs/performance.md
-"Cold start"): argon2, cryptography's AES-GCM and the request-body validators of
-`userfields`. Importing must not load them; using them must work as before."""
+"Cold start"): argon2, cryptography's AES-GCM, the pydantic models (request bodies and
+tenant settings, all `defer_build`) and the code of rarely used routes. Importing must
+not load or build them; using them must work as before."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from freshprocess import run_json
 from pydantic import ValidationError
 
 from portcullis.credentials import passwords
+from portcullis.tenancy import settings
 from portcullis.users import fields as userfields
 
 
@@ -64,20 +66,51 @@ def test_deferred_body_models_validate_as_strictly_as_before() -> None:
 
 
 def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
-    """Passthrough migration and TOTP (auth) and invitations (users, roles) are
-    imported by the routes that use them, not by the function's import (docs/
-    performance.md "Cold start"); their API tests prove the routes still find them."""
+    """Passthrough migration and TOTP (auth), invitations (users, roles) and the OAuth /
+    OIDC clients of a sign-on (sso: Authlib, joserfc, PyJWT, httpx) are imported by the
+    routes that use them, not by the function's import; the tenant settings' models are
+    built by the first request that reads settings (docs/performance.md "Cold start");
+    the routes' API tests prove they still find them."""
     code = textwrap.dedent(
         """
         import importlib.util, json, sys
-        for name in ("auth", "users", "roles"):
+        for name in ("auth", "users", "roles", "sso"):
             spec = importlib.util.spec_from_file_location(name + "_app", f"functions/{name}/app.py")
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         deferred = ("portcullis.auth.passthrough", "portcullis.auth.passthroughconfig",
                     "portcullis.auth.totp", "portcullis.credentials.totp",
-                    "portcullis.users.invitations")
-        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules]}))
+                    "portcullis.users.invitations", "authlib", "joserfc", "jwt", "httpx")
+        from portcullis.tenancy import settings
+        models = (settings.TenantSettings, settings.RateLimits, settings.Authentication,
+                  settings.Mfa, settings.LiveDomain, settings.JwtFormat)
+        print(json.dumps({
+            "loaded": [m for m in deferred if m in sys.modules],
+            "built": [m.__name__ for m in models if m.__pydantic_complete__],
+        }))
         """
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
-    assert run_json(code, env)["loaded"] == []
+    assert run_json(code, env) == {"loaded": [], "built": []}
+
+
+def test_deferred_settings_models_validate_and_default_as_before() -> None:
+    """`default_factory` instead of shared default instances: every read still gets the
+    full defaults, and no two settings objects share a nested one."""
+    first = settings.TenantSettings.model_validate({})
+    second = settings.TenantSettings.model_validate({"mfa": {"policy": "all"}})
+    assert first.rateLimits.signupPerIp.limit == 20
+    assert [f.strategy for f in first.authentication.firstFactors] == [
+        "password",
+        "link",
+        "verificationCode",
+    ]
+    assert first.mfa.policy == "optional" and second.mfa.policy == "all"
+    assert first.rateLimits is not second.rateLimits
+    assert settings.as_json(first)["rateLimits"]["refreshPerSession"] == {
+        "limit": 60,
+        "windowSeconds": 60,
+    }
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        settings.TenantSettings.model_validate({"mfa": {"policy": "all", "extra": 1}})
+    with pytest.raises(ValidationError, match="valid integer"):
+        settings.TenantSettings.model_validate({"accessTokenDuration": "600"})  # strict

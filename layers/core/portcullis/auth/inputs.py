@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-# Built on first use: a cold start builds only the model of the route it serves.
-_LENIENT = ConfigDict(strict=True, extra="ignore", defer_build=True)
+from portcullis.platform.models import LENIENT as _LENIENT
 
 
 class Options(BaseModel):

@@ -15,69 +15,60 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Free
 
-_OPEN = ConfigDict(extra="allow", defer_build=True)
 Mode = Literal["test", "live"]
 
 
-class Factor(BaseModel):
-    model_config = _OPEN
+class Factor(Answer):
     channel: str | None
     strategy: str | None
 
 
-class Factors(BaseModel):
+class Factors(Answer):
     """The tenant's (or user's) sign-in factors (§1.2)."""
 
-    model_config = _OPEN
     firstFactors: list[Factor]
     secondFactors: list[Factor]
 
 
-class ModeAnswer(BaseModel):
+class ModeAnswer(Answer):
     """`GET /v0/tenants/{tenantId}/mode`."""
 
-    model_config = _OPEN
     mode: Mode
     authentication: Factors
 
 
-class CookieOptions(BaseModel):
-    model_config = _OPEN
+class CookieOptions(Answer):
     expires: float
     sameSite: str
     secure: bool
 
 
-class Token(BaseModel):
-    model_config = _OPEN
+class Token(Answer):
     value: str
     cookieOptions: CookieOptions
 
 
-class Tokens(BaseModel):
+class Tokens(Answer):
     """§1.3: what the client stores as cookies."""
 
-    model_config = _OPEN
     access: Token
     id: Token
     refresh: Token
 
 
-class TenantRef(BaseModel):
-    model_config = _OPEN
+class TenantRef(Answer):
     tenantId: str
     name: str
 
 
-class User(BaseModel):
+class User(Answer):
     """The user object (§1.2, api-server §7)."""
 
-    model_config = _OPEN
     userId: int
     userUuid: str
     tenantId: str
@@ -110,16 +101,14 @@ class SignedIn(User):
     tokens: Tokens
 
 
-class FirstFactor(BaseModel):
-    model_config = _OPEN
+class FirstFactor(Answer):
     firstFactor: Factor
     secondFactors: list[Factor]
 
 
-class MfaRequired(BaseModel):
+class MfaRequired(Answer):
     """§1.5: the first factor passed; a second one is needed (never tokens)."""
 
-    model_config = _OPEN
     mode: Mode
     message: str
     isMfaRequired: Literal[True]
@@ -127,37 +116,33 @@ class MfaRequired(BaseModel):
     authentication: FirstFactor
 
 
-class PkceRequired(BaseModel):
+class PkceRequired(Answer):
     """§1.6: a PKCE log-in answers a code to exchange, never tokens."""
 
-    model_config = _OPEN
     message: str
     authorizationCode: str
     redirectTo: str | None
 
 
-class Refreshed(BaseModel):
+class Refreshed(Answer):
     """`GET /v0/auth/refresh` (§10)."""
 
-    model_config = _OPEN
     message: str
     mode: Mode
     sessionId: str
     tokens: Tokens
 
 
-class LoggedOut(BaseModel):
-    model_config = _OPEN
+class LoggedOut(Answer):
     message: str
 
 
 LogInAnswer = SignedIn | MfaRequired | PkceRequired
 
 
-class UserList(BaseModel):
+class UserList(Answer):
     """A page of users (api-server §7.2, §7.3; `meta` on searches)."""
 
-    model_config = _OPEN
     results: list[User]
     totalCount: int
     totalPages: int

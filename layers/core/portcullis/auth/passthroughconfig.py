@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from portcullis.platform import config
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import BadRequest
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.platform.weburls import InvalidUrl
@@ -63,7 +64,6 @@ POOL_ID = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}_[0-9A-Za-z]{1,55}$")
 CLIENT_ID = re.compile(r"^[\w+]{1,128}$")
 MESSAGE_PATH = re.compile(r"^[A-Za-z0-9_\-]{1,64}(?:\.[A-Za-z0-9_\-]{1,64}){0,7}$")
 
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)  # built on first use
 Secret = Annotated[str, Field(min_length=1, max_length=1024)]
 
 

@@ -24,6 +24,7 @@ from portcullis.credentials import passwords
 from portcullis.imports import chunks, rows
 from portcullis.imports.reader import CONTENT_TYPES
 from portcullis.platform.errors import BadRequest, NotFound, PortcullisError
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.platform.timefmt import iso, now, now_iso
 from portcullis.search.envelope import list_envelope
 from portcullis.store import imports as store
@@ -38,9 +39,6 @@ MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 UPLOAD_URL_SECONDS = 3600
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-
-# defer_build: the models are built on first use, not at every cold start.
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class Conflict(PortcullisError, status=409, message="Conflict", error_type="conflict_error"):

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from portcullis.platform.models import OPEN
 
 T = TypeVar("T")
 
@@ -21,7 +23,7 @@ class Answer(BaseModel):
     """An answer names the fields it always carries and may carry more
     (`additionalProperties`): a new field is no break of the document."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = OPEN
 
 
 class Message(Answer):

@@ -8,10 +8,11 @@ import hashlib
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from portcullis.platform import weburls
 from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.models import STRICT
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.saml import xmlsafe
@@ -71,7 +72,7 @@ AttrName = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class SpFields(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = STRICT
     name: Annotated[str, Field(min_length=1, max_length=200)]
     entityId: Annotated[str, Field(min_length=1, max_length=1024)]
     acsUrl: HttpsUrl

@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from portcullis.platform.errors import BadRequest, NotFound
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.sso import providers
@@ -43,7 +44,6 @@ CLAIM = re.compile(r"^[A-Za-z0-9_:.\-/]{1,128}$")
 URL_FIELDS = ("issuer", "authorizationUrl", "tokenUrl", "userInfoUrl", "jwksUrl")
 OVERRIDE_FLAG = "SSO_ENDPOINT_OVERRIDE"
 
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Secret = Annotated[str, Field(min_length=1, max_length=8192)]
 

@@ -24,16 +24,8 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-
-import jwt as pyjwt
-from authlib.integrations.requests_client import OAuth2Session as OAuth2Client
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt as jose_jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 
 from portcullis.auth import context, identity
 from portcullis.auth.context import Request
@@ -51,6 +43,9 @@ from portcullis.store import users as user_store
 from portcullis.tenancy.modes import LOCAL_ORIGIN
 from portcullis.tenancy.state import tenant_state
 from portcullis.webhooks import targets
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session as OAuth2Client
 
 _log = logging.getLogger(__name__)
 STATE_SECONDS = 600
@@ -100,6 +95,10 @@ def _data(raw: str | None) -> dict[str, Any] | None:
 
 
 def _client(provider: Provider, endpoints: providers.Endpoints) -> OAuth2Client:
+    # Authlib (with joserfc and cryptography) only when a sign-on needs it: the admin
+    # routes of this function never do (docs/performance.md "Cold start").
+    from authlib.integrations.requests_client import OAuth2Session as OAuth2Client
+
     preset = providers.PRESETS[provider.name]
     return OAuth2Client(
         client_id=provider.settings.get("clientId"),
@@ -117,6 +116,8 @@ def _client_secret(provider: Provider) -> str | None:
     secret_values = provider.open_secrets()
     if provider.name != "apple":
         return secret_values.get("clientSecret")
+    import jwt as pyjwt  # Apple only
+
     now = int(time.time())
     claims = {
         "iss": provider.settings.get("teamId"),
@@ -257,6 +258,12 @@ def _verified_id_token(
 ) -> dict[str, Any]:
     """The claims of the token response's ID token, validated by Authlib's OIDC rules
     (signature against the JWKS, `iss`, `aud`, `nonce`, `exp`, `iat`, `at_hash`)."""
+    from authlib.oidc.core import CodeIDToken
+    from joserfc import jwt as jose_jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+    from joserfc.jws import JWSRegistry
+
     assert endpoints.jwks_url is not None
     _check_target(endpoints.jwks_url, provider.mode)
     try:

@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from portcullis.platform.errors import PortcullisError
 
 NAMED = ("google", "github", "azure", "linkedin", "facebook", "apple", "okta")
@@ -105,6 +103,8 @@ _discovered: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
 def _get_json(url: str) -> Any:
+    import httpx  # only a sign-on fetches (discovery, JWKS): off the admin routes' import
+
     try:
         response = httpx.get(url, timeout=HTTP_TIMEOUT, follow_redirects=False)
         response.raise_for_status()

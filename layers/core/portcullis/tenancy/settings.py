@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from portcullis.platform.errors import BadRequest
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.platform.origins import site_path_problem
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
@@ -36,7 +37,6 @@ Strategy = Literal[
     "saml",
 ]
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
 # Deliberately simple (one @, a dot in the domain, no spaces): full RFC 5322 syntax is
 # both unneeded and a source of surprising addresses; SES rejects what it cannot send.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -146,9 +146,9 @@ class TenantSettings(BaseModel):
     resetPasswordPath: str = "/reset"
     accessTokenDuration: Annotated[int, Field(ge=60, le=2_592_000)] = 604_800
     refreshTokenDuration: Annotated[int, Field(ge=300, le=7_776_000)] = 2_592_000
-    authentication: Authentication = Authentication()
-    mfa: Mfa = Mfa()
-    rateLimits: RateLimits = RateLimits()
+    authentication: Authentication = Field(default_factory=Authentication)
+    mfa: Mfa = Field(default_factory=Mfa)
+    rateLimits: RateLimits = Field(default_factory=RateLimits)
     # From address of this tenant's emails (must be verified in SES); None = the
     # deployment's SENDER_EMAIL. See docs/emails.md.
     senderEmail: Annotated[str, Field(max_length=254)] | None = None

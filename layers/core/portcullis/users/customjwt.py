@@ -18,12 +18,13 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from portcullis.platform import config
 from portcullis.platform.durations import DAY, parse_duration
 from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.identifiers import UUID_PATTERN
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.platform.timefmt import iso, now_iso
 from portcullis.platform.validation import bad_request_from
 from portcullis.sessions import lifecycle, webhookevents
@@ -49,10 +50,6 @@ MAX_DATA_PATHS = 200
 MAX_EXAMPLE_BYTES = 1024
 
 _SAMPLE_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-# defer_build: validated on the first request that sends one, not at import.
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class FormatBody(BaseModel):

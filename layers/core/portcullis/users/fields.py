@@ -14,12 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from portcullis.platform.identifiers import PHONE, UUID_PATTERN
+from portcullis.platform.models import STRICT as _STRICT
 from portcullis.tenancy.settings import EMAIL_PATTERN
 
-# defer_build: a function validates at most one of these bodies per request, so each
-# model's validator is built on its first use rather than all of them at every cold
-# start (docs/performance.md "Cold start"); validation itself is unchanged.
-_STRICT = ConfigDict(strict=True, extra="forbid", defer_build=True)
 _USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
