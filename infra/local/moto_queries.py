@@ -52,9 +52,8 @@ class PartitionIndex:
     for each item the values it is filed under (so a change moves it exactly)."""
 
     def __init__(self, table: Table) -> None:
-        self.attributes = sorted(
-            {_first_hash_attribute(index) for index in table.global_indexes or []} - {None}
-        )
+        named = (_first_hash_attribute(index) for index in table.global_indexes or [])
+        self.attributes = sorted({name for name in named if name is not None})
         self.buckets: dict[str, dict[DynamoType, set[Key]]] = {a: {} for a in self.attributes}
         self.filed: dict[Key, dict[str, DynamoType]] = {}
         for item in _original_all_items(table):
@@ -63,17 +62,17 @@ class PartitionIndex:
     def file(self, key: Key, item: Item | None) -> None:
         """File the item now at `key` (None: gone) under its current values."""
         before = self.filed.pop(key, {})
-        for attribute, value in before.items():
-            bucket = self.buckets[attribute].get(value)
+        for attribute, old in before.items():
+            bucket = self.buckets[attribute].get(old)
             if bucket is not None:
                 bucket.discard(key)
                 if not bucket:
-                    del self.buckets[attribute][value]
+                    del self.buckets[attribute][old]
         if item is None:
             return
-        now = {}
+        now: dict[str, DynamoType] = {}
         for attribute in self.attributes:
-            value = item.attrs.get(attribute)
+            value: DynamoType | None = item.attrs.get(attribute)
             if value is not None:
                 now[attribute] = value
                 self.buckets[attribute].setdefault(value, set()).add(key)
@@ -106,7 +105,7 @@ def _lookup(table: Table, key: Key) -> Item | None:
     found = table.items.get(key[0])
     if found is None or not table.range_key_attr:
         return found  # type: ignore[return-value]
-    return found.get(key[1])  # type: ignore[no-any-return]
+    return found.get(key[1])
 
 
 def _refile(table: Table, key: Key) -> None:
@@ -166,7 +165,7 @@ def all_items(self: Table) -> list[Item]:
     """Inside `query`: the candidates, in moto's order; anywhere else: every item."""
     hint = getattr(_hint, "value", None)
     if hint is None or hint[0] is not self:
-        return _original_all_items(self)  # type: ignore[no-any-return]
+        return _original_all_items(self)
     return sorted(hint[1], key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
