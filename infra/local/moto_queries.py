@@ -21,7 +21,9 @@ each candidate again, sorts, applies range conditions, filters, pages and projec
 answer is therefore moto's own as long as the candidates include every match, which is
 what `tests/unit/test_moto_queries.py` checks against unpatched moto, operation by
 operation. Anything this does not recognise (no equality on the index's first partition
-key attribute, say) takes moto's path unchanged.
+key attribute, say) takes moto's path unchanged. Like `moto_dynamodb`'s transactions it
+relies on the runtime's one-DynamoDB-call-at-a-time lock (`wiretap`): the index is plain
+dicts and sets, changed and read by one call at a time.
 """
 
 from __future__ import annotations
