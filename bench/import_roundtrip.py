@@ -64,9 +64,14 @@ def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) 
         return [email for email in pool.map(one, people) if email]
 
 
-def _progress(preset: str, stage: tuple[str, float]) -> None:
-    """Each stage as it ends (a long run shows how far it got)."""
-    print(f"  {preset:10} {stage[0]:18} {stage[1]:8.1f} s", flush=True)
+def _progress(preset: str, stage: tuple[str, float], outcome: str = "") -> None:
+    """Each stage as it ends, with what it did (a long run shows how far it got and
+    whether anything failed so far)."""
+    print(f"  {preset:10} {stage[0]:18} {stage[1]:8.1f} s  {outcome}".rstrip(), flush=True)
+
+
+def _imported(job: dict[str, object]) -> str:
+    return f"created {job['createdCount']}, errors {job['errorCount']}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                 clock = time.monotonic()
                 job = kit.run_import(http, key, tenant, batch)
                 stages.append(("import", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
+                _progress(batch.preset, stages[-1], _imported(job))
                 failures += job["errorCount"] + (args.n - job["createdCount"])
                 clock = time.monotonic()
                 refused = _log_in_all(base, tenant, batch.people, args.workers)
                 stages.append(("log in all", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
+                _progress(batch.preset, stages[-1], f"refused {len(refused)}")
                 failures += len(refused)
                 clock = time.monotonic()
                 rows = kit.export(http, key, tenant)
@@ -125,12 +130,12 @@ def main(argv: list[str] | None = None) -> int:
                 clock = time.monotonic()
                 job = kit.run_import(http, key, fresh, again)
                 stages.append(("re-import", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
+                _progress(batch.preset, stages[-1], _imported(job))
                 failures += job["errorCount"] + (args.n - job["createdCount"])
                 clock = time.monotonic()
                 refused = _log_in_all(base, fresh, batch.people, args.workers)
                 stages.append(("log in all again", time.monotonic() - clock))
-                _progress(batch.preset, stages[-1])
+                _progress(batch.preset, stages[-1], f"refused {len(refused)}")
                 failures += len(refused)
                 not_argon = sum(1 for r in rows if not r["passwordHash"].startswith("$argon2id$"))
                 failures += not_argon
