@@ -76,19 +76,33 @@ class _Stages:
         self.preset, self.http, self.key, self.args = preset, http, key, args
         self.times: list[tuple[str, float]] = []
 
-    def timed(self, name: str, action: Callable[[], _T]) -> _T:
+    def timed(
+        self, name: str, action: Callable[[], _T], outcome: Callable[[_T], str] | None = None
+    ) -> _T:
+        """Run one stage; print it with what it did (`outcome`), so a long run shows
+        whether anything failed so far."""
         clock = time.monotonic()
         result = action()
         self.times.append((name, time.monotonic() - clock))
-        print(f"  {self.preset:10} {name:18} {self.times[-1][1]:8.1f} s", flush=True)
+        said = outcome(result) if outcome else ""
+        stage = f"  {self.preset:10} {name:18} {self.times[-1][1]:8.1f} s  {said}"
+        print(stage.rstrip(), flush=True)
         return result
 
     def import_and_log_in(self, tenant: str, batch: kit.Batch, names: tuple[str, str]) -> int:
         """Import `batch` into `tenant`, then log each of its people in (stages `names`):
         how many failed either."""
-        job = self.timed(names[0], lambda: kit.run_import(self.http, self.key, tenant, batch))
+        job = self.timed(
+            names[0],
+            lambda: kit.run_import(self.http, self.key, tenant, batch),
+            lambda job: f"created {job['createdCount']}, errors {job['errorCount']}",
+        )
         base, workers = str(self.http.base_url), self.args.workers
-        refused = self.timed(names[1], lambda: _log_in_all(base, tenant, batch.people, workers))
+        refused = self.timed(
+            names[1],
+            lambda: _log_in_all(base, tenant, batch.people, workers),
+            lambda refused: f"refused {len(refused)}",
+        )
         return job["errorCount"] + (self.args.n - job["createdCount"]) + len(refused)
 
     def line(self) -> str:

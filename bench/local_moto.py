@@ -1,5 +1,6 @@
 """CPU cost of the local runtime's DynamoDB (moto) per item operation, with and without
-`infra.local.moto_dynamodb`'s direct JSON answers.
+`infra.local.moto_dynamodb`'s direct JSON answers, and with `infra.local.moto_queries`'
+kept partition index on top (`indexed`).
 
 Each variant runs in a fresh interpreter that starts moto's server in-process (as the
 local runtime does), fills the single table with user-like items, then times a fixed mix
@@ -7,7 +8,7 @@ of GetItem, PutItem, UpdateItem, index Query and TransactWriteItems over HTTP. T
 is the process's CPU time (client and server together; the same client work in both
 variants), which a loaded machine changes far less than wall time.
 
-    python bench/local_moto.py [--items 3000] [--rounds 300]
+    python bench/local_moto.py [--items 3000] [--rounds 300] [--variants direct,indexed]
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ import json, logging, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/layers/core"]
 variant, items, rounds, port = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 from infra.local import moto_dynamodb
-if variant == "direct":
+if variant in ("direct", "indexed"):
     moto_dynamodb.install()
+    if variant == "indexed":
+        from infra.local import moto_queries
+        moto_queries.install()
 else:
     moto_dynamodb.DynamoDBBackend.transact_write_items = moto_dynamodb.transact_write_items
 import boto3
@@ -102,12 +106,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--variants", default="shape-serialiser,direct,indexed")
     args = parser.parse_args()
     calls = args.rounds * 5
     print(f"{args.items} items, {args.rounds} rounds of 5 calls ({calls} calls), CPU seconds")
     print("| variant | runs (CPU s) | best | ms CPU per call |")
     print("|---|---|---:|---:|")
-    for variant in ("shape-serialiser", "direct"):
+    for variant in args.variants.split(","):
         runs = [run(variant, args.items, args.rounds) for _ in range(args.repeat)]
         best = min(runs)
         shown = ", ".join(f"{r:.2f}" for r in runs)

@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import (
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from infra.local import moto_dynamodb
+from infra.local import moto_dynamodb, moto_queries
 from infra.local.cfn import Intrinsics, Unresolvable
 from infra.local.template import ACCOUNT_ID, STACK_NAME, SamTemplate
 from infra.local.wiretap import WsgiApp
@@ -53,6 +53,7 @@ class MotoServer(ThreadedMotoServer):
         """`host`/`port`: loopback and a free port, unless something outside this process
         must reach moto too (`make sam-local`: the functions' containers)."""
         moto_dynamodb.install()
+        moto_queries.install()  # queries read only their candidates (docs/performance.md)
         super().__init__(ip_address=host, port=port, verbose=False)
         self._wrap = wrap
         # werkzeug logs every moto request at INFO on its own handler; that is noise here.

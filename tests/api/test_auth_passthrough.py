@@ -509,6 +509,17 @@ def test_upstream_response_also_comes_with_mfa_required_and_pkce_answers(
 # ------------------------------------------------------------------ per-day counts
 
 
+WRITES = {"dynamodb:TransactWriteItems", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+
+
+def request_calls(client: httpx.Client, response: httpx.Response) -> list[str]:
+    """The AWS calls the request's own thread made (`GET /_local/calls`,
+    infra/local/calltrace.py)."""
+    traced = client.get("/_local/calls", params={"requestId": response.headers["x-amzn-RequestId"]})
+    assert traced.status_code == 200, traced.text
+    return list(traced.json()["calls"])
+
+
 def metrics(client: httpx.Client, key: str, tenant: str, **query: str) -> httpx.Response:
     answer = client.get(
         f"/v0/tenants/{tenant}/auth/passthrough/metrics", params=query, headers=bearer(key)
@@ -551,3 +562,41 @@ def test_attempts_and_outcomes_are_counted_per_day(
     )
     error(metrics(client, admin_key, tenant, **{"from": "2020-02-02", "to": "2020-02-01"}), 400)
     error(metrics(client, admin_key, tenant, **{"from": "2019-01-01", "to": "2020-12-31"}), 400)
+
+
+def test_a_user_created_on_passthrough_who_meets_mfa_is_counted_as_migrated(
+    client, admin_key, base_url, upstream
+) -> None:
+    """The new user and its count are one write: "MFA required" (§1.5) is a migration
+    too (the password was accepted and is now hashed here), whatever comes next."""
+    second = {"strategy": "totp", "channel": "authenticator"}
+    settings = {
+        "authentication": {"firstFactors": ALL_FIRST_FACTORS, "secondFactors": [second]},
+        "mfa": {"policy": "all"},
+    }
+    tenant = new_tenant(base_url, admin_key, name="Passthrough MFA count", settings=settings)
+    configure(client, admin_key, tenant, enabled=True, url=upstream.url, createOnPassthrough=True)
+    stranger = unique_email("mfa-stranger")
+    first = migrate(client, tenant, stranger, PASSWORD)
+    assert first.status_code == 200, first.text
+    assert first.json()["message"] == "MFA required" and first.json()["firstFactorToken"]
+    assert upstream.calls() == 1
+    # The new userId (the sequence's ADD), then ONE write: the user, its guards, the
+    # first-factor token and the count, nothing after it. (The account's attempt
+    # counter is an UpdateItem too, on a worker thread the trace does not attribute.)
+    writes = [c for c in request_calls(client, first) if c in WRITES]
+    assert writes == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems"], writes
+
+    counts = {"attempts": 1, "migrated": 1, "refused": 0, "unavailable": 0}
+    assert metrics(client, admin_key, tenant).json()["totals"] == counts
+    found = client.get(
+        f"/v0/tenants/{tenant}/users", params={"email": stranger}, headers=bearer(admin_key)
+    )
+    assert found.status_code == 200, found.text
+    (user,) = [u for u in found.json()["results"] if u["email"] == stranger]
+    assert stored_user(client, tenant, user["userId"])["passwordHash"]["S"].startswith("$argon2")
+    # The hash is local now: the next log-in never asks the upstream, and counts nothing.
+    again = migrate(client, tenant, stranger, PASSWORD)
+    assert again.status_code == 200 and again.json()["message"] == "MFA required"
+    assert upstream.calls() == 1
+    assert metrics(client, admin_key, tenant).json()["totals"] == counts

@@ -258,7 +258,7 @@ def _second_factor_required(req: Request, verified: Verified) -> Outcome:
     saves: list[user_store.Item] = [item] if allowed else []
     saves.extend(verified.extra)
     if verified.created:
-        identity.create(req, user, saves)
+        identity.create(req, user, saves, verified.updates)
         return Outcome(None, mfa.required_response(req, user, verified.factor, token))
     fields = {"lastActiveAt": user.lastActiveAt, **verified.recorded}
     guard = user_store.field_update(
@@ -295,7 +295,7 @@ def _redirect(tenant_settings: TenantSettings, after_signup: bool) -> str:
 def _commit(req: Request, verified: Verified, saves: list[user_store.Item]) -> None:
     user = verified.user
     if verified.created:
-        identity.create(req, user, saves)
+        identity.create(req, user, saves, verified.updates)
         return
     if verified.changed or verified.recorded:
         saves.append(event_item("update", user, identity.renderer(req)))

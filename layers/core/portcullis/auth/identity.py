@@ -19,6 +19,7 @@ from portcullis.platform import customdata
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.identifiers import PHONE
 from portcullis.platform.validation import bad_request_from
+from portcullis.store import transactions
 from portcullis.store import users as user_store
 from portcullis.tenancy.settings import EMAIL_PATTERN
 from portcullis.tokens import claims
@@ -138,10 +139,17 @@ def renderer(req: Request) -> Renderer:
     return Renderer(req.tenant, req.settings, {req.tenant.tenantId: req.tenant})
 
 
-def create(req: Request, user: user_store.UserItem, saves: list[user_store.Item]) -> None:
-    """Write a new user with its `user.create` event and `saves`, all or nothing."""
+def create(
+    req: Request,
+    user: user_store.UserItem,
+    saves: list[user_store.Item],
+    updates: list[transactions.Update] | None = None,
+) -> None:
+    """Write a new user with its `user.create` event, `saves` and `updates` (counters
+    that must count this very creation, e.g. a passthrough migration), all or nothing."""
     try:
-        users.create(user, user_store.Extra(saves, []), renderer=renderer(req))
+        extra = user_store.Extra(saves, [], list(updates or []))
+        users.create(user, extra, renderer=renderer(req))
     except BadRequest as exc:
         raise client_conflict(exc) from exc
 

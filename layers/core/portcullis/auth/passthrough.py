@@ -146,8 +146,10 @@ def log_in(
     if user is not None and user.locked:
         passthroughmetrics.record(req.mode, req.tenant_id, None)  # an attempt, no outcome
         raise Forbidden(USER_LOCKED)
-    # Counted with the sign-in's own write (with MFA: the first factor's, the hash
-    # itself then waits for the second factor).
+    # Counted in the sign-in's own write: the session's, or with MFA the first factor's
+    # (an existing user's hash then waits for the second factor; a new user is written
+    # whole, hash included, with its first-factor token). Never counted apart, so a
+    # migration is counted exactly when its write lands.
     counted = passthroughmetrics.tally(req.mode, req.tenant_id, "migrated")
     migrated = {"passwordHash": passwords.hash_password(secret), "passwordMigratedAt": now_iso()}
     if user is None:
@@ -157,7 +159,9 @@ def log_in(
         )
         for name, value in migrated.items():
             setattr(created, name, value)
-        verified = completion.Verified(created, completion.PASSWORD, created=True)
+        verified = completion.Verified(
+            created, completion.PASSWORD, created=True, updates=[counted]
+        )
     else:
         verified = completion.Verified(
             user,
@@ -171,8 +175,6 @@ def log_in(
         )
         verified.touch(**migrated)
     body = completion.finish(req, verified).body
-    if user is None:  # a new user's write (users.create) takes no extra updates
-        passthroughmetrics.record(req.mode, req.tenant_id, "migrated")
     # On every answer of a migrated log-in: tokens (§1.4), "MFA required" (§1.5) and
     # the PKCE code (§1.6) alike (api-client §7.3). Never Cognito's (its tokens).
     show = migrate and stored.settings.get("returnUpstreamResponse") and not stored.is_cognito

@@ -4,8 +4,9 @@ and how many of them migrated the user, were refused, or found it unavailable â€
 a team can see when the transfer window may close.
 
 Counted per tenant, mode and UTC day with DynamoDB `ADD` (`store/passthroughmetrics`):
-in the log-in's own transaction when it writes one (a migration's session, an
-unavailable upstream's refunded attempt), else with one UpdateItem (a refusal). An
+in the log-in's own transaction when it writes one (a migration's session or
+first-factor token, a new user's creation, an unavailable upstream's refunded
+attempt), else with one UpdateItem (a refusal). An
 admin reads them with `GET /v0/tenants/{tenantId}/auth/passthrough/metrics`.
 """
 

@@ -45,7 +45,7 @@ def create(
         saves.append(event_item("create", item, renderer))
 
     def attempt() -> store.UserItem:
-        store.create_user(item, store.Extra(saves, []))
+        store.create_user(item, store.Extra(saves, [], list(extra.updates)))
         return item
 
     try:
