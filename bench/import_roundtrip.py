@@ -40,6 +40,7 @@ from infra.local.process import RuntimeProcess  # noqa: E402
 LOG_IN_TIMEOUT = 180
 PROGRESS_EVERY = 50
 _T = TypeVar("_T")
+PRESETS = ("userfront", "csv", "auth0", "firebase", "cognito")
 
 
 def _log_in_all(base: str, tenant: str, people: list[kit.Person], workers: int) -> list[str]:
@@ -113,7 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="users per preset")
     parser.add_argument("--workers", type=int, default=4, help="concurrent log-ins")
+    parser.add_argument(
+        "--presets",
+        default=",".join(PRESETS),
+        help="comma-separated presets to run (default: all); a long run can be finished in parts",
+    )
     args = parser.parse_args(argv)
+    chosen = [name for name in args.presets.split(",") if name]
+    if unknown := set(chosen) - set(PRESETS):
+        parser.error(f"unknown presets: {', '.join(sorted(unknown))}")
     run = uuid.uuid4().hex[:6]
     failures = 0
     with (
@@ -126,14 +135,16 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(base_url=base, timeout=120) as http:
             environment = kit.ok(http.get("/_local/environment"))
             started = time.monotonic()
-            batches = [
-                kit.userfront_batch(args.n, run),
-                kit.csv_batch(args.n, run),
-                kit.auth0_batch(args.n, run),
-                kit.firebase_batch(args.n, run),
-            ]
-            cognito, pool = kit.cognito_batch(environment, args.n, run)
-            batches.append(cognito)
+            makers = {
+                "userfront": kit.userfront_batch,
+                "csv": kit.csv_batch,
+                "auth0": kit.auth0_batch,
+                "firebase": kit.firebase_batch,
+            }
+            batches = [makers[name](args.n, run) for name in chosen if name in makers]
+            if "cognito" in chosen:
+                cognito, pool = kit.cognito_batch(environment, args.n, run)
+                batches.append(cognito)
             print(f"{'records and hashes made':32} {time.monotonic() - started:7.1f} s", flush=True)
             for batch in batches:
                 tenant = new_tenant(base, key, name=f"From {batch.preset}")
