@@ -16,18 +16,20 @@ from portcullis.tenants.outputs import SETTINGS, TENANT, TENANTS
 app = create_app(credentials=api_caller)
 
 Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
+# A name is shown in dashboards, emails and logs: no control characters (as role names).
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 class TenantCreate(BaseModel):
     model_config = _STRICT
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Name
     image: Url | None = None
     data: dict[str, Any] | None = None
 
 
 class TenantUpdate(BaseModel):
     model_config = _STRICT
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Name | None = None
     image: Url | None = None
     data: dict[str, Any] | None = None
 
