@@ -80,15 +80,18 @@ def _flag(value: Any) -> Any:
     return value
 
 
-def _copy(row: dict[str, Any], source: Mapping[str, Any], fields: str) -> None:
-    """`_set` for each `field=sourceName` of `fields` (`?` after the field: a flag, read
-    with `_flag`), so a provider's mapping reads as the table it is."""
-    for pair in fields.split():
-        field, name = pair.split("=")
-        value = source.get(name)
-        if field.endswith("?"):
-            field, value = field[:-1], _flag(value)
-        _set(row, field, value)
+def _copy(
+    row: dict[str, Any],
+    source: Mapping[str, Any],
+    fields: Mapping[str, str],
+    flags: Mapping[str, str],
+) -> None:
+    """`_set` each row field from the source field it maps to; `flags` are booleans the
+    source may write as text (read with `_flag`). A provider's mapping is then a table."""
+    for field, name in fields.items():
+        _set(row, field, source.get(name))
+    for field, name in flags.items():
+        _set(row, field, _flag(source.get(name)))
 
 
 def _timestamp(value: Any, *, epoch_unit: float = 1.0) -> Any:
@@ -203,6 +206,14 @@ def _csv(record: Mapping[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- cognito
 
 
+# Cognito's user attributes (concepts §7.3) as row fields.
+_COGNITO_FIELDS = {"email": "email", "phoneNumber": "phone_number", "name": "name"}
+_COGNITO_FLAGS = {
+    "isEmailConfirmed": "email_verified",
+    "isPhoneNumberConfirmed": "phone_number_verified",
+}
+
+
 def _cognito(record: Mapping[str, Any]) -> dict[str, Any]:
     """One element of ListUsers `Users` (or an AdminGetUser answer), mapped as concepts
     §7.3 says. Cognito never exports password hashes: its users get theirs through the
@@ -218,12 +229,7 @@ def _cognito(record: Mapping[str, Any]) -> dict[str, Any]:
     if not _present(username) and not _present(attributes.get("sub")):
         raise UnmappableRecord("Cognito user has no Username and no sub attribute")
     row: dict[str, Any] = {}
-    _copy(
-        row,
-        attributes,
-        "email=email isEmailConfirmed?=email_verified phoneNumber=phone_number"
-        " isPhoneNumberConfirmed?=phone_number_verified name=name",
-    )
+    _copy(row, attributes, _COGNITO_FIELDS, _COGNITO_FLAGS)
     preferred = attributes.get("preferred_username")
     if _present(preferred):
         row["username"] = preferred
@@ -348,18 +354,22 @@ def _auth0(record: Mapping[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- firebase
 
 
+# A Firebase auth:export user's fields as row fields.
+_FIREBASE_FIELDS = {
+    "email": "email",
+    "name": "displayName",
+    "image": "photoUrl",
+    "phoneNumber": "phoneNumber",
+}
+
+
 def _firebase(record: Mapping[str, Any]) -> dict[str, Any]:
     """One element of `firebase auth:export --format=json` `users`."""
     local_id = record.get("localId")
     if not _present(local_id) and not _present(record.get("email")):
         raise UnmappableRecord("Firebase user has no localId or email")
     row: dict[str, Any] = {}
-    _copy(
-        row,
-        record,
-        "email=email isEmailConfirmed?=emailVerified name=displayName image=photoUrl"
-        " phoneNumber=phoneNumber",
-    )
+    _copy(row, record, _FIREBASE_FIELDS, {"isEmailConfirmed": "emailVerified"})
     if _flag(record.get("disabled")) is True:
         row["locked"] = True
     if _present(local_id):
