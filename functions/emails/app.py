@@ -29,22 +29,28 @@ def _scope(tenant_id: str, template_type: str) -> tuple[callers.Caller, Any]:
     return who, tenant
 
 
-@app.route(
-    "/v0/tenants/<tenantId>/emails/<emailType>",
-    method=["GET", "PUT", "DELETE"],
-    responses=TEMPLATE,
-)
-@app.post("/v0/tenants/<tenantId>/emails/<emailType>/preview", responses=PREVIEW)
-def email_template(tenantId: str, emailType: str) -> dict[str, Any]:
-    """One template, one scope check: the method picks the core call (GET reads, PUT
-    replaces, DELETE removes, POST …/preview renders); only PUT and POST read a body."""
+@app.get("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
+def read_template(tenantId: str, emailType: str) -> dict[str, Any]:
     who, tenant = _scope(tenantId, emailType)
-    method = app.current_event.http_method
-    if method in ("PUT", "POST"):
-        write = templateadmin.save if method == "PUT" else templateadmin.preview
-        return write(who.mode, tenant, emailType, json_body(app))
-    read = templateadmin.describe if method == "GET" else templateadmin.remove
-    return read(who.mode, tenant, emailType)
+    return templateadmin.describe(who.mode, tenant, emailType)
+
+
+@app.put("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
+def save_template(tenantId: str, emailType: str) -> dict[str, Any]:
+    who, tenant = _scope(tenantId, emailType)
+    return templateadmin.save(who.mode, tenant, emailType, json_body(app))
+
+
+@app.delete("/v0/tenants/<tenantId>/emails/<emailType>", responses=TEMPLATE)
+def delete_template(tenantId: str, emailType: str) -> dict[str, Any]:
+    who, tenant = _scope(tenantId, emailType)
+    return templateadmin.remove(who.mode, tenant, emailType)
+
+
+@app.post("/v0/tenants/<tenantId>/emails/<emailType>/preview", responses=PREVIEW)
+def preview_template(tenantId: str, emailType: str) -> dict[str, Any]:
+    who, tenant = _scope(tenantId, emailType)
+    return templateadmin.preview(who.mode, tenant, emailType, json_body(app))
 
 
 lambda_handler = handler(app)

@@ -24,20 +24,20 @@ def _scope(tenant_id: str) -> tuple[str, str]:
     return who.mode, who.tenant(tenant_id, "admin").tenantId
 
 
-@app.route(
-    "/v0/tenants/<tenantId>/auth/passthrough",
-    method=["GET", "PUT", "DELETE"],
-    responses=PASSTHROUGH,
-)
-def passthrough_settings(tenantId: str) -> dict[str, Any]:
-    """One scope check for the three: GET reads, PUT merges (the only body), DELETE
-    removes."""
-    mode, tenant_id = _scope(tenantId)
-    if app.current_event.http_method == "PUT":
-        return passthroughconfig.save(mode, tenant_id, json_body(app))
-    if app.current_event.http_method == "GET":
-        return passthroughconfig.describe(mode, tenant_id)
-    return passthroughconfig.remove(mode, tenant_id)
+@app.get("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
+def read_passthrough(tenantId: str) -> dict[str, Any]:
+    return passthroughconfig.describe(*_scope(tenantId))
+
+
+@app.put("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
+def save_passthrough(tenantId: str) -> dict[str, Any]:
+    mode, tenant_id = _scope(tenantId)  # before the body is read
+    return passthroughconfig.save(mode, tenant_id, json_body(app))
+
+
+@app.delete("/v0/tenants/<tenantId>/auth/passthrough", responses=PASSTHROUGH)
+def remove_passthrough(tenantId: str) -> dict[str, Any]:
+    return passthroughconfig.remove(*_scope(tenantId))
 
 
 @app.get("/v0/tenants/<tenantId>/auth/passthrough/metrics", responses=PASSTHROUGH_METRICS)
