@@ -44,9 +44,15 @@ def code_pk(mode: str, tenant_id: str, channel: str, target: str) -> str:
 def new_code_item(
     mode: str, tenant_id: str, channel: str, target: str, **fields: object
 ) -> CodeItem:
-    pk = code_pk(mode, tenant_id, channel, target)
     return owned_item(
-        CodeItem, CODE_SK, "code", pk=pk, mode=mode, tenant_id=tenant_id, channel=channel, **fields
+        CodeItem,
+        CODE_SK,
+        "code",
+        pk=code_pk(mode, tenant_id, channel, target),
+        mode=mode,
+        tenant_id=tenant_id,
+        channel=channel,
+        **fields,
     )
 
 

@@ -95,13 +95,11 @@ class ErrorsItem(Item):
 
 
 def new_job(mode: str, tenant_id: str, import_id: str, **fields: Any) -> ImportItem:
-    sk = f"{JOB_PREFIX}{import_id}"
-    pk = jobs_pk(mode, tenant_id)
     return owned_item(
         ImportItem,
-        sk,
+        f"{JOB_PREFIX}{import_id}",
         "import",
-        pk=pk,
+        pk=jobs_pk(mode, tenant_id),
         mode=mode,
         tenant_id=tenant_id,
         importId=import_id,

@@ -25,7 +25,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import UpdateError
 
-from portcullis.store.base import Item, find
+from portcullis.store.base import Item, find, owned_item
 from portcullis.store.transactions import Delete, Update
 
 FFT_SK = "FFT"
@@ -79,12 +79,16 @@ def totp_pk(mode: str, tenant_id: str, user_id: int) -> str:
     return f"TOTP#{mode}#{tenant_id}#{int(user_id):012d}"
 
 
-def new_first_factor_item(digest: str, **fields: Any) -> FirstFactorItem:
-    item = FirstFactorItem(first_factor_pk(digest), FFT_SK, type="firstFactorToken")
-    for key, value in fields.items():
-        setattr(item, key, value)
-    item.ttl = int(fields["expiresAt"])
-    return item
+def new_first_factor_item(digest: str, *, expiresAt: int, **fields: Any) -> FirstFactorItem:
+    """DynamoDB removes the token at its expiry (`ttl`) unless it is used before."""
+    return FirstFactorItem(
+        first_factor_pk(digest),
+        FFT_SK,
+        type="firstFactorToken",
+        expiresAt=expiresAt,
+        ttl=expiresAt,
+        **fields,
+    )
 
 
 def get_first_factor(digest: str) -> FirstFactorItem | None:
@@ -152,13 +156,16 @@ def set_pending_phone(
 
 
 def new_totp_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> TotpItem:
-    item = TotpItem(totp_pk(mode, tenant_id, user_id), TOTP_SK, type="totp")
-    item.mode = mode
-    item.tenantId = tenant_id
-    item.userId = int(user_id)
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    return owned_item(
+        TotpItem,
+        TOTP_SK,
+        "totp",
+        pk=totp_pk(mode, tenant_id, user_id),
+        mode=mode,
+        tenant_id=tenant_id,
+        userId=int(user_id),
+        **fields,
+    )
 
 
 def get_totp(mode: str, tenant_id: str, user_id: int) -> TotpItem | None:

@@ -73,9 +73,7 @@ class SessionItem(Item):
 
 
 def new_session_item(**fields: Any) -> SessionItem:
-    item = SessionItem(session_pk(fields["sessionId"]), SESSION_SK, type="session")
-    for key, value in fields.items():
-        setattr(item, key, value)
+    item = SessionItem(session_pk(fields["sessionId"]), SESSION_SK, type="session", **fields)
     item.gsi1pk = user_sessions_pk(item.mode, item.tenantId, int(item.userId))
     item.gsi1sk = f"{item.createdAt}#{item.sessionId}"
     return item
