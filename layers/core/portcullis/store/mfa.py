@@ -23,9 +23,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import UpdateError
 
-from portcullis.store.base import Item, find, owned_item
+from portcullis.store.base import Item, condition_held, find, owned_item
 from portcullis.store.transactions import Delete, Update
 
 FFT_SK = "FFT"
@@ -128,14 +127,11 @@ def use_update(
 
 def count_failure(item: FirstFactorItem, now: int, max_failures: int) -> None:
     """One more wrong second factor against this token (it dies at `max_failures`)."""
-    try:
-        FirstFactorItem(item.pk, item.sk).update(
-            actions=[FirstFactorItem.failures.add(1)],
-            condition=usable_condition(item, now, max_failures),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    condition_held(
+        FirstFactorItem(item.pk, item.sk).update,
+        actions=[FirstFactorItem.failures.add(1)],
+        condition=usable_condition(item, now, max_failures),
+    )
 
 
 def set_pending_phone(
@@ -143,16 +139,11 @@ def set_pending_phone(
 ) -> bool:
     """Remember the number an SMS set-up code goes to; False when the token is no longer
     usable."""
-    try:
-        FirstFactorItem(item.pk, item.sk).update(
-            actions=[FirstFactorItem.pendingPhoneNumber.set(phone_number)],
-            condition=usable_condition(item, now, max_failures),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        FirstFactorItem(item.pk, item.sk).update,
+        actions=[FirstFactorItem.pendingPhoneNumber.set(phone_number)],
+        condition=usable_condition(item, now, max_failures),
+    )
 
 
 def new_totp_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> TotpItem:

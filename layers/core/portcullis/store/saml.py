@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
-from portcullis.store.base import Item, find, newest_first, take, tenant_pk
+from portcullis.store.base import Item, condition_held, find, newest_first, take, tenant_pk
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
@@ -105,13 +105,7 @@ def new_key_item(workspace_id: str, kid: str, created_at: str, **fields: Any) ->
 
 def put_key(item: SamlKeyItem) -> bool:
     """False if an item with this key exists already (a concurrent first use)."""
-    try:
-        item.save(SamlKeyItem.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(item.save, SamlKeyItem.pk.does_not_exist())
 
 
 def delete_key(item: SamlKeyItem) -> None:

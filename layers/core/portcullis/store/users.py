@@ -19,12 +19,13 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from portcullis.store.base import (
     Gsi1,
     Gsi2,
+    condition_held,
     connection,
     find,
     newest_first,
@@ -432,13 +433,9 @@ def touch_active(item: UserItem, at: str) -> bool:
     """Set lastActiveAt alone: no version bump, so activity pings never make a concurrent
     profile update fail its optimistic check, and never count as a change. False when
     the user no longer exists."""
-    try:
-        item.update(actions=[UserItem.lastActiveAt.set(at)], condition=UserItem.pk.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.update, actions=[UserItem.lastActiveAt.set(at)], condition=UserItem.pk.exists()
+    )
 
 
 def read_users(
