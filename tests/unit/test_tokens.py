@@ -148,3 +148,20 @@ def test_a_well_formed_unknown_tenant_claim_costs_one_key_set_query(tenant) -> N
     unknown = f"u{uuid.uuid4().hex[:7]}"
     token = tokens.sign(tenant.tenantId, "test", {**claims(tenant.tenantId), "tenantId": unknown})
     assert _aws_calls_of(lambda: _refused(token)) == ["dynamodb:Query"]
+
+
+def test_a_sealed_secret_is_stored_under_the_keys_items_already_hold(aws: str) -> None:
+    """Outbox payloads, import chunks and webhook message bodies keep a sealed secret as
+    one mapping: its keys are data already in tables, and it opens again from them."""
+    from portcullis.tokens import envelope
+
+    sealed = envelope.seal(b"the secret", "test:context")
+    stored = sealed.stored()
+    assert stored == {
+        "ciphertext": sealed.ciphertext,
+        "encryptedDataKey": sealed.encrypted_data_key,
+        "nonce": sealed.nonce,
+    }
+    reopened = envelope.Sealed.from_stored(json.loads(json.dumps(stored)))
+    assert reopened == sealed
+    assert envelope.open_sealed(reopened, "test:context") == b"the secret"

@@ -27,18 +27,11 @@ def _context(import_id: str, number: int) -> str:
 
 def seal_rows(import_id: str, number: int, entries: list[dict[str, Any]]) -> dict[str, str]:
     plain = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode()
-    sealed = envelope.seal(plain, _context(import_id, number))
-    return {
-        "ciphertext": sealed.ciphertext,
-        "encryptedDataKey": sealed.encrypted_data_key,
-        "nonce": sealed.nonce,
-    }
+    return envelope.seal(plain, _context(import_id, number)).stored()
 
 
 def open_rows(chunk: store.ChunkItem) -> list[dict[str, Any]]:
-    sealed = envelope.Sealed(
-        chunk.rows["ciphertext"], chunk.rows["encryptedDataKey"], chunk.rows["nonce"]
-    )
+    sealed = envelope.Sealed.from_stored(chunk.rows)
     entries: list[dict[str, Any]] = json.loads(
         envelope.open_sealed(sealed, _context(chunk.importId, int(chunk.number)))
     )

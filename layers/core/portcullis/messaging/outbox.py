@@ -113,22 +113,14 @@ def event_item(
 def _sealed(outbox_id: str, content: dict[str, Any]) -> dict[str, str]:
     from portcullis.tokens import envelope  # cryptography: only paid by code that sends messages
 
-    sealed = envelope.seal(json.dumps(content).encode("utf-8"), f"outbox:{outbox_id}")
-    return {
-        "ciphertext": sealed.ciphertext,
-        "encryptedDataKey": sealed.encrypted_data_key,
-        "nonce": sealed.nonce,
-    }
+    return envelope.seal(json.dumps(content).encode("utf-8"), f"outbox:{outbox_id}").stored()
 
 
 def _unsealed(item: store.OutboxItem) -> dict[str, Any]:
     from portcullis.tokens import envelope
 
-    sealed = item.payload["sealed"]
-    plain = envelope.open_sealed(
-        envelope.Sealed(sealed["ciphertext"], sealed["encryptedDataKey"], sealed["nonce"]),
-        f"outbox:{item.outboxId}",
-    )
+    sealed = envelope.Sealed.from_stored(item.payload["sealed"])
+    plain = envelope.open_sealed(sealed, f"outbox:{item.outboxId}")
     return dict(json.loads(plain))
 
 

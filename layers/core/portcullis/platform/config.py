@@ -47,6 +47,13 @@ def issuer() -> str:
     return os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:3000"
 
 
+def public_url(path: str) -> str:
+    """The public URL of one of our routes (`path` starts with `/`): URLs given to
+    identity providers and service providers are built on the issuer, without a
+    doubled slash whether or not PUBLIC_BASE_URL ends with one."""
+    return f"{issuer().rstrip('/')}{path}"
+
+
 def allowed_origins() -> list[str]:
     """Origins that may call the API from a browser; `*` echoes any origin (api-client §0.5)."""
     raw = os.environ.get("ALLOWED_ORIGINS", "*")

@@ -14,7 +14,7 @@ from portcullis.saml.sps import BINDING_POST, BINDING_REDIRECT, NAMEID_FORMATS
 
 
 def base(tenant_id: str) -> str:
-    return f"{config.issuer().rstrip('/')}/v0/tenants/{tenant_id}/auth/saml/idp"
+    return config.public_url(f"/v0/tenants/{tenant_id}/auth/saml/idp")
 
 
 def entity_id(tenant_id: str) -> str:
@@ -31,7 +31,7 @@ def slo_url(tenant_id: str) -> str:
 
 def alias_url(kind: str, tenant_id: str) -> str:
     """concepts §9.1's forms, accepted too: `…/v0/auth/saml/idp/{kind}?tenant_id=`."""
-    return f"{config.issuer().rstrip('/')}/v0/auth/saml/idp/{kind}?tenant_id={tenant_id}"
+    return config.public_url(f"/v0/auth/saml/idp/{kind}?tenant_id={tenant_id}")
 
 
 def destinations(tenant_id: str, kind: str) -> set[str]:

@@ -74,7 +74,7 @@ class SignOnFailed(Exception):
 
 def redirect_uri(name: str) -> str:
     """The one callback URL customers register with the provider (concepts §9.2)."""
-    return f"{platform_config.issuer().rstrip('/')}/v0/auth/{name}/login"
+    return platform_config.public_url(f"/v0/auth/{name}/login")
 
 
 # ------------------------------------------------------------------ start

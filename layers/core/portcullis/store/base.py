@@ -129,6 +129,22 @@ def take(model: type[_I], pk: str, sk: str, condition: Any) -> _I | None:
     return item
 
 
+def condition_held(write: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+    """Make one conditional write (`item.save`, `item.update`, `item.delete` with their
+    arguments): True when it was made, False when its condition failed, which is a
+    normal answer (a lost race, a used token, a state already left), not an error.
+    Every other failure propagates."""
+    from pynamodb.exceptions import DeleteError, PutError, UpdateError
+
+    try:
+        write(*args, **kwargs)
+    except (PutError, UpdateError, DeleteError) as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 class Versioned(Item):
     """An item replaced by compare-and-set: `version` counts its writes (1 = first)."""
 
@@ -141,17 +157,11 @@ _V = TypeVar("_V", bound=Versioned)
 def save_versioned(item: _V, replaces: _V | None, changed: type[Exception]) -> _V:
     """Write `item` as the version after `replaces` (None: nothing stored yet) if the
     stored item is still `replaces`; otherwise another writer came first: `changed`."""
-    from pynamodb.exceptions import PutError
-
     model = type(item)
     item.version = 1 if replaces is None else int(replaces.version) + 1
     condition = model.pk.does_not_exist() if replaces is None else model.version == replaces.version
-    try:
-        item.save(condition=condition)
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise changed() from None
-        raise
+    if not condition_held(item.save, condition=condition):
+        raise changed()
     return item
 
 

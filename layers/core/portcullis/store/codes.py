@@ -15,9 +15,8 @@ from __future__ import annotations
 import hashlib
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DeleteError, UpdateError
 
-from portcullis.store.base import Item, find, owned_item
+from portcullis.store.base import Item, condition_held, find, owned_item
 
 CODE_SK = "CODE"
 
@@ -44,9 +43,15 @@ def code_pk(mode: str, tenant_id: str, channel: str, target: str) -> str:
 def new_code_item(
     mode: str, tenant_id: str, channel: str, target: str, **fields: object
 ) -> CodeItem:
-    pk = code_pk(mode, tenant_id, channel, target)
     return owned_item(
-        CodeItem, CODE_SK, "code", pk=pk, mode=mode, tenant_id=tenant_id, channel=channel, **fields
+        CodeItem,
+        CODE_SK,
+        "code",
+        pk=code_pk(mode, tenant_id, channel, target),
+        mode=mode,
+        tenant_id=tenant_id,
+        channel=channel,
+        **fields,
     )
 
 
@@ -56,27 +61,19 @@ def get(mode: str, tenant_id: str, channel: str, target: str) -> CodeItem | None
 
 def count_failure(item: CodeItem, max_attempts: int) -> None:
     """One more wrong guess against this very code (not a newer one)."""
-    try:
-        item.update(
-            actions=[CodeItem.attempts.add(1)],
-            condition=(CodeItem.codeHash == item.codeHash) & (CodeItem.attempts < max_attempts),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    condition_held(
+        item.update,
+        actions=[CodeItem.attempts.add(1)],
+        condition=(CodeItem.codeHash == item.codeHash) & (CodeItem.attempts < max_attempts),
+    )
 
 
 def consume(item: CodeItem, max_attempts: int, now: int) -> bool:
     """Delete the code if it is still this one, unexpired and not exhausted: exactly one
     of several concurrent correct submissions wins."""
-    try:
-        item.delete(
-            condition=(CodeItem.codeHash == item.codeHash)
-            & (CodeItem.attempts < max_attempts)
-            & (CodeItem.expiresAt > now)
-        )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.delete,
+        condition=(CodeItem.codeHash == item.codeHash)
+        & (CodeItem.attempts < max_attempts)
+        & (CodeItem.expiresAt > now),
+    )

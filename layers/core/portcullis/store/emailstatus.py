@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 
-from portcullis.store.base import Item, delete_found, find
+from portcullis.store.base import Item, delete_found, find, saved
 
 SK = "EMAILSTATUS"
 STATUSES = ("bounced", "complained")
@@ -65,8 +65,7 @@ def mark(
         mode=mode,
         tenantId=tenant_id,
     )
-    item.save()
-    return item
+    return saved(item)
 
 
 def clear(address: str) -> bool:

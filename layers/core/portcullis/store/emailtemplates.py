@@ -8,7 +8,6 @@ stored (`subject`, `html`, `text`); a missing part falls back to the shipped def
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 
@@ -46,15 +45,18 @@ def put(
     mode: str, tenant_id: str, template_type: str, parts: dict[str, str], updated_at: str
 ) -> EmailTemplateItem:
     pk, sk = _key(mode, tenant_id, template_type)
-    fields: dict[str, Any] = {
-        "templateType": template_type,
-        "parts": parts,
-        "updatedAt": updated_at,
-    }
-    kind = "emailTemplate"
-    return saved(
-        owned_item(EmailTemplateItem, sk, kind, mode=mode, tenant_id=tenant_id, pk=pk, **fields)
+    item = owned_item(
+        EmailTemplateItem,
+        sk,
+        "emailTemplate",
+        pk=pk,
+        mode=mode,
+        tenant_id=tenant_id,
+        templateType=template_type,
+        parts=parts,
+        updatedAt=updated_at,
     )
+    return saved(item)
 
 
 def delete(mode: str, tenant_id: str, template_type: str) -> bool:

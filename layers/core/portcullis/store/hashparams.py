@@ -10,8 +10,6 @@ the tenant purges it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import UnicodeAttribute
 
 from portcullis.store.base import Versioned, find, owned_item, save_versioned, tenant_pk
@@ -47,7 +45,14 @@ def put_params(
     replaces: HashParamsItem | None,
 ) -> HashParamsItem:
     """Write the parameters if the stored ones are still `replaces` (None: none stored)."""
-    fields: dict[str, Any] = {"algorithm": algorithm, "sealed": sealed, "savedAt": saved_at}
-    sk = PREFIX + algorithm
-    item = owned_item(HashParamsItem, sk, "hashparams", mode=mode, tenant_id=tenant_id, **fields)
+    item = owned_item(
+        HashParamsItem,
+        PREFIX + algorithm,
+        "hashparams",
+        mode=mode,
+        tenant_id=tenant_id,
+        algorithm=algorithm,
+        sealed=sealed,
+        savedAt=saved_at,
+    )
     return save_versioned(item, replaces, ParamsChanged)

@@ -22,10 +22,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 
 from portcullis.platform import aws
-from portcullis.store.base import Item, find, owned_item
+from portcullis.store.base import Item, condition_held, find, owned_item
 from portcullis.store.transactions import Update, WriteConflict, commit
 
 JOB_PREFIX = "IMPORT#"
@@ -95,13 +94,11 @@ class ErrorsItem(Item):
 
 
 def new_job(mode: str, tenant_id: str, import_id: str, **fields: Any) -> ImportItem:
-    sk = f"{JOB_PREFIX}{import_id}"
-    pk = jobs_pk(mode, tenant_id)
     return owned_item(
         ImportItem,
-        sk,
+        f"{JOB_PREFIX}{import_id}",
         "import",
-        pk=pk,
+        pk=jobs_pk(mode, tenant_id),
         mode=mode,
         tenant_id=tenant_id,
         importId=import_id,
@@ -129,13 +126,8 @@ def save_job(item: ImportItem) -> None:
 
 
 def _set_if(item: ImportItem, actions: list[Any], condition: Any) -> bool:
-    try:
-        ImportItem(item.pk, item.sk).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    """Through a key-only copy: `item` keeps the values the caller read."""
+    return condition_held(ImportItem(item.pk, item.sk).update, actions=actions, condition=condition)
 
 
 def start(item: ImportItem, at: str) -> bool:
@@ -180,17 +172,10 @@ def finish(item: ImportItem, status: str, at: str, failure: str | None = None) -
 
 def delete_job(item: ImportItem) -> bool:
     """Delete the job record unless it is processing (False then)."""
-    from pynamodb.exceptions import DeleteError
-
-    try:
-        ImportItem(item.pk, item.sk).delete(
-            condition=ImportItem.pk.exists() & (ImportItem.status != "processing")
-        )
-    except DeleteError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        ImportItem(item.pk, item.sk).delete,
+        condition=ImportItem.pk.exists() & (ImportItem.status != "processing"),
+    )
 
 
 # ------------------------------------------------------------------------- rows

@@ -23,9 +23,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.exceptions import UpdateError
 
-from portcullis.store.base import Item, find
+from portcullis.store.base import Item, condition_held, find, owned_item
 from portcullis.store.transactions import Delete, Update
 
 FFT_SK = "FFT"
@@ -79,12 +78,16 @@ def totp_pk(mode: str, tenant_id: str, user_id: int) -> str:
     return f"TOTP#{mode}#{tenant_id}#{int(user_id):012d}"
 
 
-def new_first_factor_item(digest: str, **fields: Any) -> FirstFactorItem:
-    item = FirstFactorItem(first_factor_pk(digest), FFT_SK, type="firstFactorToken")
-    for key, value in fields.items():
-        setattr(item, key, value)
-    item.ttl = int(fields["expiresAt"])
-    return item
+def new_first_factor_item(digest: str, *, expiresAt: int, **fields: Any) -> FirstFactorItem:
+    """DynamoDB removes the token at its expiry (`ttl`) unless it is used before."""
+    return FirstFactorItem(
+        first_factor_pk(digest),
+        FFT_SK,
+        type="firstFactorToken",
+        expiresAt=expiresAt,
+        ttl=expiresAt,
+        **fields,
+    )
 
 
 def get_first_factor(digest: str) -> FirstFactorItem | None:
@@ -124,14 +127,11 @@ def use_update(
 
 def count_failure(item: FirstFactorItem, now: int, max_failures: int) -> None:
     """One more wrong second factor against this token (it dies at `max_failures`)."""
-    try:
-        FirstFactorItem(item.pk, item.sk).update(
-            actions=[FirstFactorItem.failures.add(1)],
-            condition=usable_condition(item, now, max_failures),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    condition_held(
+        FirstFactorItem(item.pk, item.sk).update,
+        actions=[FirstFactorItem.failures.add(1)],
+        condition=usable_condition(item, now, max_failures),
+    )
 
 
 def set_pending_phone(
@@ -139,26 +139,24 @@ def set_pending_phone(
 ) -> bool:
     """Remember the number an SMS set-up code goes to; False when the token is no longer
     usable."""
-    try:
-        FirstFactorItem(item.pk, item.sk).update(
-            actions=[FirstFactorItem.pendingPhoneNumber.set(phone_number)],
-            condition=usable_condition(item, now, max_failures),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        FirstFactorItem(item.pk, item.sk).update,
+        actions=[FirstFactorItem.pendingPhoneNumber.set(phone_number)],
+        condition=usable_condition(item, now, max_failures),
+    )
 
 
 def new_totp_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> TotpItem:
-    item = TotpItem(totp_pk(mode, tenant_id, user_id), TOTP_SK, type="totp")
-    item.mode = mode
-    item.tenantId = tenant_id
-    item.userId = int(user_id)
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
+    return owned_item(
+        TotpItem,
+        TOTP_SK,
+        "totp",
+        pk=totp_pk(mode, tenant_id, user_id),
+        mode=mode,
+        tenant_id=tenant_id,
+        userId=int(user_id),
+        **fields,
+    )
 
 
 def get_totp(mode: str, tenant_id: str, user_id: int) -> TotpItem | None:

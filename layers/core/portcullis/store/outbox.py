@@ -19,10 +19,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Item, connection, find
+from portcullis.store.base import Gsi1, Item, condition_held, connection, find
 
 OUTBOX_SK = "OUTBOX"
 SHARDS = 8
@@ -126,22 +125,17 @@ def due(now: int, limit: int) -> list[OutboxItem]:
 
 def claim(item: OutboxItem, now: int, lease_seconds: int) -> bool:
     """Take the item for one delivery attempt; False when someone else holds or sent it."""
-    try:
-        item.update(
-            actions=[
-                OutboxItem.leaseUntil.set(now + lease_seconds),
-                OutboxItem.attempts.add(1),
-            ],
-            condition=(
-                (OutboxItem.status == "pending")
-                & (OutboxItem.leaseUntil.does_not_exist() | (OutboxItem.leaseUntil < now))
-            ),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.update,
+        actions=[
+            OutboxItem.leaseUntil.set(now + lease_seconds),
+            OutboxItem.attempts.add(1),
+        ],
+        condition=(
+            (OutboxItem.status == "pending")
+            & (OutboxItem.leaseUntil.does_not_exist() | (OutboxItem.leaseUntil < now))
+        ),
+    )
 
 
 def mark_done(item: OutboxItem, now: int, sent_at: str, payload: dict[str, object]) -> None:

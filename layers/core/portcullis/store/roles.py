@@ -15,10 +15,10 @@ or a tenant reads one partition to find every holder, never the users table.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Item, connection, owned_item, tenant_pk
+from portcullis.store.base import Item, condition_held, connection, owned_item, tenant_pk
 from portcullis.store.tenants import RoleItem, role_sk
 from portcullis.store.users import UserItem
 
@@ -123,12 +123,8 @@ def holders(mode: str, tenant_id: str, role_name: str | None = None) -> list[Ass
 
 
 def create_role(item: RoleItem) -> None:
-    try:
-        item.save(condition=RoleItem.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise RoleExists from exc
-        raise
+    if not condition_held(item.save, condition=RoleItem.pk.does_not_exist()):
+        raise RoleExists
 
 
 def delete_role(mode: str, tenant_id: str, name: str, extra: list[Item]) -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from portcullis.store import transactions
-from portcullis.store.base import Item, find, newest_first, take, tenant_pk
+from portcullis.store.base import Item, condition_held, find, newest_first, take, tenant_pk
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
@@ -91,29 +91,21 @@ def list_keys(workspace_id: str) -> list[SamlKeyItem]:
     )
 
 
-def new_key_item(workspace_id: str, kid: str, created_at: str, **fields: str) -> SamlKeyItem:
-    item = SamlKeyItem(
+def new_key_item(workspace_id: str, kid: str, created_at: str, **fields: Any) -> SamlKeyItem:
+    return SamlKeyItem(
         tenant_pk(MODE, workspace_id),
         f"{KEY_PREFIX}{created_at}#{kid}",
         type="samlkey",
         workspaceId=workspace_id,
         kid=kid,
         createdAt=created_at,
+        **fields,
     )
-    for key, value in fields.items():
-        setattr(item, key, value)
-    return item
 
 
 def put_key(item: SamlKeyItem) -> bool:
     """False if an item with this key exists already (a concurrent first use)."""
-    try:
-        item.save(SamlKeyItem.pk.does_not_exist())
-    except PutError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(item.save, SamlKeyItem.pk.does_not_exist())
 
 
 def delete_key(item: SamlKeyItem) -> None:
@@ -197,16 +189,16 @@ def pending_pk(pending_id: str) -> str:
     return f"SAMLREQ#{pending_id}"
 
 
-def _expiring(item: _Expiring, fields: dict[str, object]) -> _Expiring:
-    """`item` with `fields` set; DynamoDB removes it when it expires (`ttl`)."""
-    for key, value in fields.items():
-        setattr(item, key, value)
-    item.ttl = int(item.expiresAt)
-    return item
-
-
-def new_pending_item(pending_id: str, **fields: object) -> SamlPendingItem:
-    return _expiring(SamlPendingItem(pending_pk(pending_id), PENDING_SK, type="samlreq"), fields)
+def new_pending_item(pending_id: str, *, expiresAt: int, **fields: Any) -> SamlPendingItem:
+    """DynamoDB removes the request when it expires (`ttl`)."""
+    return SamlPendingItem(
+        pending_pk(pending_id),
+        PENDING_SK,
+        type="samlreq",
+        expiresAt=expiresAt,
+        ttl=expiresAt,
+        **fields,
+    )
 
 
 def save_pending(item: SamlPendingItem, seen_digest: str, seen_until: int) -> None:
@@ -236,23 +228,40 @@ def _take_unexpired(
 
 
 def take_pending(pending_id: str, *, tenant_id: str, kind: str, now: int) -> SamlPendingItem | None:
-    also = SamlPendingItem.kind == kind
-    pk = pending_pk(pending_id)
-    return _take_unexpired(SamlPendingItem, pk, PENDING_SK, tenant_id=tenant_id, also=also, now=now)
+    return _take_unexpired(
+        SamlPendingItem,
+        pending_pk(pending_id),
+        PENDING_SK,
+        tenant_id=tenant_id,
+        also=SamlPendingItem.kind == kind,
+        now=now,
+    )
 
 
 def token_pk(digest: str) -> str:
     return f"SAMLTOKEN#{digest}"
 
 
-def put_token(digest: str, **fields: object) -> None:
-    item = _expiring(SamlTokenItem(token_pk(digest), TOKEN_SK, type="samltoken"), fields)
-    item.save(SamlTokenItem.pk.does_not_exist())
+def put_token(digest: str, *, expiresAt: int, **fields: Any) -> None:
+    """DynamoDB removes the token when it expires (`ttl`)."""
+    SamlTokenItem(
+        token_pk(digest),
+        TOKEN_SK,
+        type="samltoken",
+        expiresAt=expiresAt,
+        ttl=expiresAt,
+        **fields,
+    ).save(SamlTokenItem.pk.does_not_exist())
 
 
 def take_token(digest: str, *, tenant_id: str, user_uuid: str, now: int) -> SamlTokenItem | None:
     """Delete and return the token if it is the tenant's, the user's, and unexpired; a
     wrong `uuid` leaves it in place (its owner can still use it)."""
-    also = SamlTokenItem.userUuid == user_uuid
-    pk = token_pk(digest)
-    return _take_unexpired(SamlTokenItem, pk, TOKEN_SK, tenant_id=tenant_id, also=also, now=now)
+    return _take_unexpired(
+        SamlTokenItem,
+        token_pk(digest),
+        TOKEN_SK,
+        tenant_id=tenant_id,
+        also=SamlTokenItem.userUuid == user_uuid,
+        now=now,
+    )

@@ -18,11 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 
-from portcullis.store.base import Gsi1, Item, find
+from portcullis.store.base import Gsi1, Item, condition_held, find
 from portcullis.store.transactions import Update
 
 SESSION_SK = "SESSION"
@@ -73,9 +71,7 @@ class SessionItem(Item):
 
 
 def new_session_item(**fields: Any) -> SessionItem:
-    item = SessionItem(session_pk(fields["sessionId"]), SESSION_SK, type="session")
-    for key, value in fields.items():
-        setattr(item, key, value)
+    item = SessionItem(session_pk(fields["sessionId"]), SESSION_SK, type="session", **fields)
     item.gsi1pk = user_sessions_pk(item.mode, item.tenantId, int(item.userId))
     item.gsi1sk = f"{item.createdAt}#{item.sessionId}"
     return item
@@ -87,16 +83,6 @@ def get(session_id: str) -> SessionItem | None:
 
 def new_session_condition() -> Condition:
     return SessionItem.pk.does_not_exist()
-
-
-def _conditional_update(item: SessionItem, actions: list[Action], condition: Condition) -> bool:
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
 
 
 def rotate(
@@ -114,9 +100,9 @@ def rotate(
 ) -> bool:
     """Make `jti_digest` current if the presented one still is; False if another
     refresh (or a log out) got there first."""
-    return _conditional_update(
-        item,
-        [
+    return condition_held(
+        item.update,
+        actions=[
             SessionItem.jtiDigest.set(jti_digest),
             SessionItem.rot.set(rot),
             SessionItem.prevJtiDigest.set(expected_jti_digest),
@@ -127,20 +113,21 @@ def rotate(
             SessionItem.refreshWindow.set(refresh_window),
             SessionItem.refreshCount.set(refresh_count),
         ],
-        (SessionItem.jtiDigest == expected_jti_digest) & SessionItem.endedAt.does_not_exist(),
+        condition=(SessionItem.jtiDigest == expected_jti_digest)
+        & SessionItem.endedAt.does_not_exist(),
     )
 
 
 def set_first_refresh(item: SessionItem, jti_digest: str, last_active_at: str) -> bool:
     """Give a session created without tokens (PKCE) its first refresh token, once."""
-    return _conditional_update(
-        item,
-        [
+    return condition_held(
+        item.update,
+        actions=[
             SessionItem.jtiDigest.set(jti_digest),
             SessionItem.rot.set(0),
             SessionItem.lastActiveAt.set(last_active_at),
         ],
-        SessionItem.jtiDigest.does_not_exist() & SessionItem.endedAt.does_not_exist(),
+        condition=SessionItem.jtiDigest.does_not_exist() & SessionItem.endedAt.does_not_exist(),
     )
 
 
@@ -155,14 +142,14 @@ def end(
 ) -> bool:
     """End a session of this owner if it is not ended yet; True when this call ended it."""
     item = SessionItem(session_pk(session_id), SESSION_SK)
-    return _conditional_update(
-        item,
-        [
+    return condition_held(
+        item.update,
+        actions=[
             SessionItem.endedAt.set(ended_at),
             SessionItem.endedReason.set(reason),
             SessionItem.grace.remove(),
         ],
-        SessionItem.pk.exists()
+        condition=SessionItem.pk.exists()
         & SessionItem.endedAt.does_not_exist()
         & (SessionItem.mode == mode)
         & (SessionItem.tenantId == tenant_id)

@@ -70,14 +70,18 @@ def put_provider(
     sealed: str | None,
     updated_at: str,
 ) -> SsoProviderItem:
-    fields: dict[str, Any] = {"settings": settings, "sealed": sealed, "updatedAt": updated_at}
-    sk = PROVIDER_PREFIX + key
-    kind = "ssoProvider"
-    return saved(
-        owned_item(
-            SsoProviderItem, sk, kind, mode=mode, tenant_id=tenant_id, provider=key, **fields
-        )
+    item = owned_item(
+        SsoProviderItem,
+        PROVIDER_PREFIX + key,
+        "ssoProvider",
+        mode=mode,
+        tenant_id=tenant_id,
+        provider=key,
+        settings=settings,
+        sealed=sealed,
+        updatedAt=updated_at,
     )
+    return saved(item)
 
 
 def delete_provider(mode: str, tenant_id: str, key: str) -> bool:
@@ -109,13 +113,18 @@ def put_state(
     state: dict[str, Any],
     expires_at: int,
 ) -> None:
-    fields: dict[str, Any] = {"provider": provider, "state": state, "expiresAt": expires_at}
-    pk = state_pk(digest)
-    item = owned_item(
-        SsoStateItem, STATE_SK, "ssoState", pk=pk, mode=mode, tenant_id=tenant_id, **fields
-    )
-    item.ttl = expires_at
-    item.save(condition=SsoStateItem.pk.does_not_exist())
+    owned_item(
+        SsoStateItem,
+        STATE_SK,
+        "ssoState",
+        pk=state_pk(digest),
+        mode=mode,
+        tenant_id=tenant_id,
+        provider=provider,
+        state=state,
+        expiresAt=expires_at,
+        ttl=expires_at,
+    ).save(condition=SsoStateItem.pk.does_not_exist())
 
 
 def take_state(digest: str, *, provider: str, now: int) -> SsoStateItem | None:

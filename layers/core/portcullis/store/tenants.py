@@ -74,9 +74,9 @@ def get_tenant(mode: str, tenant_id: str) -> TenantItem | None:
 
 
 def new_tenant_item(**fields: Any) -> TenantItem:
-    item = TenantItem(tenant_pk(fields["mode"], fields["tenantId"]), TENANT_SK, type="tenant")
-    for key, value in fields.items():
-        setattr(item, key, value)
+    item = TenantItem(
+        tenant_pk(fields["mode"], fields["tenantId"]), TENANT_SK, type="tenant", **fields
+    )
     if item.parentTenantId:
         item.gsi1pk = f"CHILDREN#{item.mode}#{item.parentTenantId}"
         item.gsi1sk = f"{item.createdAt}#{item.tenantId}"
@@ -89,8 +89,16 @@ def role_sk(name: str) -> str:
 
 def new_role_item(mode: str, tenant_id: str, name: str, position: int, created_at: str) -> RoleItem:
     """A role definition in the tenant's partition (not written; see `store.roles.create_role`)."""
-    fields: dict[str, Any] = {"name": name, "position": position, "createdAt": created_at}
-    return owned_item(RoleItem, role_sk(name), "role", mode=mode, tenant_id=tenant_id, **fields)
+    return owned_item(
+        RoleItem,
+        role_sk(name),
+        "role",
+        mode=mode,
+        tenant_id=tenant_id,
+        name=name,
+        position=position,
+        createdAt=created_at,
+    )
 
 
 def role_items(mode: str, tenant_id: str, names: list[str], created_at: str) -> list[RoleItem]:
@@ -204,9 +212,14 @@ def get_settings(mode: str, tenant_id: str) -> dict[str, Any]:
 
 
 def put_settings(mode: str, tenant_id: str, overrides: dict[str, Any], updated_at: str) -> None:
-    fields: dict[str, Any] = {"overrides": overrides, "updatedAt": updated_at}
     owned_item(
-        SettingsItem, SETTINGS_SK, "settings", mode=mode, tenant_id=tenant_id, **fields
+        SettingsItem,
+        SETTINGS_SK,
+        "settings",
+        mode=mode,
+        tenant_id=tenant_id,
+        overrides=overrides,
+        updatedAt=updated_at,
     ).save()
 
 

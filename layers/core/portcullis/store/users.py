@@ -19,10 +19,20 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from portcullis.store.base import Gsi1, Gsi2, connection, find, newest_first, read_page, tenant_pk
+from portcullis.store.base import (
+    Gsi1,
+    Gsi2,
+    condition_held,
+    connection,
+    find,
+    newest_first,
+    owned_item,
+    read_page,
+    tenant_pk,
+)
 from portcullis.store.base import Item as Item  # re-exported: services annotate with it
 from portcullis.store.transactions import Update
 
@@ -165,12 +175,16 @@ def index_fields(item: UserItem) -> None:
 
 
 def new_user_item(mode: str, tenant_id: str, user_id: int, **fields: Any) -> UserItem:
-    item = UserItem(users_pk(mode, tenant_id), user_sk(user_id), type="user")
-    item.mode = mode
-    item.tenantId = tenant_id
-    item.userId = user_id
-    for key, value in fields.items():
-        setattr(item, key, value)
+    item = owned_item(
+        UserItem,
+        user_sk(user_id),
+        "user",
+        pk=users_pk(mode, tenant_id),
+        mode=mode,
+        tenant_id=tenant_id,
+        userId=user_id,
+        **fields,
+    )
     index_fields(item)
     return item
 
@@ -419,13 +433,9 @@ def touch_active(item: UserItem, at: str) -> bool:
     """Set lastActiveAt alone: no version bump, so activity pings never make a concurrent
     profile update fail its optimistic check, and never count as a change. False when
     the user no longer exists."""
-    try:
-        item.update(actions=[UserItem.lastActiveAt.set(at)], condition=UserItem.pk.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.update, actions=[UserItem.lastActiveAt.set(at)], condition=UserItem.pk.exists()
+    )
 
 
 def read_users(

@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError
 
-from portcullis.store.base import Gsi1, Item, find, owned_item
+from portcullis.store.base import Gsi1, Item, condition_held, find, owned_item
 
 DELIVERY_SK = "WHDELIVERY"
 KEEP_SECONDS = 30 * 86_400
@@ -129,23 +129,18 @@ def create(
 def claim(item: WebhookDeliveryItem, attempt: int, now: int, lease_seconds: int) -> bool:
     """Take attempt number `attempt` (0-based) of a pending delivery; False when it was
     made already, the delivery is over, or another worker holds the lease."""
-    try:
-        item.update(
-            actions=[WebhookDeliveryItem.leaseUntil.set(now + lease_seconds)],
-            condition=(
-                (WebhookDeliveryItem.status == "pending")
-                & (WebhookDeliveryItem.attemptCount == attempt)
-                & (
-                    WebhookDeliveryItem.leaseUntil.does_not_exist()
-                    | (WebhookDeliveryItem.leaseUntil < now)
-                )
-            ),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.update,
+        actions=[WebhookDeliveryItem.leaseUntil.set(now + lease_seconds)],
+        condition=(
+            (WebhookDeliveryItem.status == "pending")
+            & (WebhookDeliveryItem.attemptCount == attempt)
+            & (
+                WebhookDeliveryItem.leaseUntil.does_not_exist()
+                | (WebhookDeliveryItem.leaseUntil < now)
+            )
+        ),
+    )
 
 
 def record_attempt(
@@ -179,26 +174,21 @@ def record_attempt(
 def restart(item: WebhookDeliveryItem, now: int, updated_at: str) -> bool:
     """Queue a finished delivery again (redelivery): a new round from the next attempt.
     False when it is still pending (nothing to do: it is being delivered)."""
-    try:
-        item.update(
-            actions=[
-                WebhookDeliveryItem.status.set("pending"),
-                WebhookDeliveryItem.roundStart.set(item.attemptCount),
-                WebhookDeliveryItem.nextAttemptAt.set(now),
-                WebhookDeliveryItem.leaseUntil.remove(),
-                WebhookDeliveryItem.updatedAt.set(updated_at),
-                WebhookDeliveryItem.ttl.set(now + KEEP_SECONDS),
-            ],
-            condition=(
-                WebhookDeliveryItem.status.is_in("succeeded", "failed")
-                & (WebhookDeliveryItem.attemptCount == item.attemptCount)
-            ),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(
+        item.update,
+        actions=[
+            WebhookDeliveryItem.status.set("pending"),
+            WebhookDeliveryItem.roundStart.set(item.attemptCount),
+            WebhookDeliveryItem.nextAttemptAt.set(now),
+            WebhookDeliveryItem.leaseUntil.remove(),
+            WebhookDeliveryItem.updatedAt.set(updated_at),
+            WebhookDeliveryItem.ttl.set(now + KEEP_SECONDS),
+        ],
+        condition=(
+            WebhookDeliveryItem.status.is_in("succeeded", "failed")
+            & (WebhookDeliveryItem.attemptCount == item.attemptCount)
+        ),
+    )
 
 
 def newest(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,20 @@ class Sealed:
     ciphertext: str
     encrypted_data_key: str
     nonce: str
+
+    def stored(self) -> dict[str, str]:
+        """The mapping an item keeps in one JSON attribute (outbox payloads, import
+        chunks, webhook message bodies): one spelling of its keys for every writer."""
+        return {
+            "ciphertext": self.ciphertext,
+            "encryptedDataKey": self.encrypted_data_key,
+            "nonce": self.nonce,
+        }
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, str]) -> Sealed:
+        """The secret back from the mapping `stored()` made."""
+        return cls(stored["ciphertext"], stored["encryptedDataKey"], stored["nonce"])
 
 
 def seal(plaintext: bytes, context: str) -> Sealed:

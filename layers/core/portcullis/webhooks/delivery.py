@@ -208,11 +208,7 @@ def queue_message(
         event=MESSAGE_EVENT,
         url=url,
         body=json.dumps(shown, separators=(",", ":"), ensure_ascii=False, default=str),
-        sealed_body={
-            "ciphertext": sealed.ciphertext,
-            "encryptedDataKey": sealed.encrypted_data_key,
-            "nonce": sealed.nonce,
-        },
+        sealed_body=sealed.stored(),
         created_at=now_iso(),
         now=_now(),
         lease_seconds=0,
@@ -229,11 +225,8 @@ def _body_of(item: store.WebhookDeliveryItem) -> bytes | None:
         return None if item.event == MESSAGE_EVENT else item.body.encode("utf-8")
     from portcullis.tokens import envelope
 
-    sealed = dict(item.sealedBody)
-    return envelope.open_sealed(
-        envelope.Sealed(sealed["ciphertext"], sealed["encryptedDataKey"], sealed["nonce"]),
-        _message_context(item.webhookId),
-    )
+    sealed = envelope.Sealed.from_stored(item.sealedBody)
+    return envelope.open_sealed(sealed, _message_context(item.webhookId))
 
 
 def handle_retry(message: Mapping[str, Any]) -> Status | None:
