@@ -96,8 +96,8 @@ def certificates(workspace_id: str) -> list[store.SamlKeyItem]:
     """Every key of the workspace, newest (signing) first; one is created if none."""
     items = store.list_keys(workspace_id)
     if not items:
-        item = _generate(workspace_id)
-        store.put_key(item)  # False: a concurrent first use wrote one; read it below
+        # False: a concurrent first use wrote the first key; it is read below.
+        store.put_first_key(_generate(workspace_id))
         items = store.list_keys(workspace_id)
     return items
 

@@ -3,7 +3,9 @@ providers, pending SP requests, single-use SAML tokens and seen request ids.
 
 Key layout (all live mode):
 - signing key: pk `TENANT#live#{workspaceId}`, sk `SAMLKEY#{createdAt}#{kid}`; the
-  private key envelope-encrypted with KMS (like JWT keys), certificate in clear.
+  private key envelope-encrypted with KMS (like JWT keys), certificate in clear. The
+  workspace's first key is written with a guard item (sk `SAMLKEYFIRST`) in the same
+  transaction, so two simultaneous first uses cannot both create one.
 - SP: pk `TENANT#live#{tenantId}`, sk `SAMLSP#{spId}`; its entity id is unique in the
   tenant through a guard item sk `SAMLSPENTITY#{sha256(entityId)}` written in the same
   transaction.
@@ -27,6 +29,7 @@ from portcullis.store.base import Item, condition_held, find, newest_first, take
 
 MODE = "live"
 KEY_PREFIX = "SAMLKEY#"
+FIRST_KEY_SK = "SAMLKEYFIRST"  # outside KEY_PREFIX: never listed as a key
 SP_PREFIX = "SAMLSP#"
 GUARD_PREFIX = "SAMLSPENTITY#"
 PENDING_SK = "SAMLREQ"
@@ -42,6 +45,10 @@ class SamlKeyItem(Item):
     encryptedDataKey = UnicodeAttribute()
     nonce = UnicodeAttribute()
     createdAt = UnicodeAttribute()
+
+
+class SamlFirstKeyGuard(Item):
+    kid = UnicodeAttribute()  # the first key's
 
 
 class SamlSpItem(Item):
@@ -104,8 +111,21 @@ def new_key_item(workspace_id: str, kid: str, created_at: str, **fields: Any) ->
 
 
 def put_key(item: SamlKeyItem) -> bool:
-    """False if an item with this key exists already (a concurrent first use)."""
+    """False if an item with this key exists already."""
     return condition_held(item.save, SamlKeyItem.pk.does_not_exist())
+
+
+def put_first_key(item: SamlKeyItem) -> bool:
+    """Write the workspace's first key with its guard; False (nothing written) when a
+    concurrent first use has written its own, which the caller then reads."""
+    guard = SamlFirstKeyGuard(item.pk, FIRST_KEY_SK, type="samlkeyguard", kid=item.kid)
+    try:
+        transactions.commit(
+            [guard, item], [], save_conditions={0: SamlFirstKeyGuard.pk.does_not_exist()}
+        )
+    except transactions.WriteConflict:
+        return False
+    return True
 
 
 def delete_key(item: SamlKeyItem) -> None:
