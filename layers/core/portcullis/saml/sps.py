@@ -158,11 +158,11 @@ def view(item: store.SamlSpItem) -> dict[str, Any]:
 
 def create(tenant_id: str, body: Any) -> dict[str, Any]:
     fields = _validate(_fields_from_body(body))
-    if len(store.list_sps(tenant_id)) >= MAX_SPS:
-        raise BadRequest(f"A tenant can register at most {MAX_SPS} service providers")
     item = store.new_sp_item(tenant_id, str(uuid.uuid4()), fields.model_dump(), now_iso())
     try:
-        store.create_sp(item, entity_digest(fields.entityId))
+        store.create_sp(item, entity_digest(fields.entityId), MAX_SPS)
+    except store.TooManySps:
+        raise BadRequest(f"A tenant can register at most {MAX_SPS} service providers") from None
     except WriteConflict:
         raise BadRequest('"entityId" is already registered in this tenant') from None
     return view(item)

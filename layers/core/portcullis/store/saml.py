@@ -9,6 +9,8 @@ Key layout (all live mode):
 - SP: pk `TENANT#live#{tenantId}`, sk `SAMLSP#{spId}`; its entity id is unique in the
   tenant through a guard item sk `SAMLSPENTITY#{sha256(entityId)}` written in the same
   transaction.
+- SP count: pk `TENANT#live#{tenantId}`, sk `SAMLSPCOUNT`; changed in the transaction
+  that creates or deletes an SP, whose condition keeps it under the cap.
 - pending request: pk `SAMLREQ#{id}`, sk `SAMLREQ`; `ttl` 10 minutes.
 - seen request id: pk `SAMLSEEN#{sha256(tenant|issuer|id)}`, sk `SEEN`; a second
   AuthnRequest/LogoutRequest with the same id fails its put condition (replay).
@@ -32,6 +34,7 @@ KEY_PREFIX = "SAMLKEY#"
 FIRST_KEY_SK = "SAMLKEYFIRST"  # outside KEY_PREFIX: never listed as a key
 SP_PREFIX = "SAMLSP#"
 GUARD_PREFIX = "SAMLSPENTITY#"
+SP_COUNT_SK = "SAMLSPCOUNT"
 PENDING_SK = "SAMLREQ"
 SEEN_SK = "SEEN"
 TOKEN_SK = "SAMLTOKEN"
@@ -61,6 +64,10 @@ class SamlSpItem(Item):
 
 class SamlSpGuardItem(Item):
     spId = UnicodeAttribute()
+
+
+class SamlSpCountItem(Item):
+    registered = NumberAttribute()  # SPs of the tenant
 
 
 class SamlPendingItem(Item):
@@ -154,13 +161,48 @@ def new_sp_item(tenant_id: str, sp_id: str, config: dict[str, object], now: str)
     )
 
 
-def create_sp(item: SamlSpItem, entity_digest: str) -> None:
-    """SP and its entity-id guard together; WriteConflict if the entity id is taken."""
-    transactions.commit(
-        [_guard(item.tenantId, entity_digest, item.spId), item],
-        [],
-        save_conditions={0: SamlSpGuardItem.pk.does_not_exist(), 1: SamlSpItem.pk.does_not_exist()},
+class TooManySps(Exception):
+    """The tenant has as many SPs as it may register."""
+
+
+def _sp_count(tenant_id: str) -> SamlSpCountItem:
+    return SamlSpCountItem(tenant_pk(MODE, tenant_id), SP_COUNT_SK, type="samlspcount")
+
+
+def _ensure_sp_count(tenant_id: str) -> None:
+    """Make the count item the first time a tenant's SPs change (its SPs counted once).
+    No SP is created without the item, so none can be created between the count and
+    the conditional put; a concurrent first change makes the put a no-op."""
+    if find(SamlSpCountItem, tenant_pk(MODE, tenant_id), SP_COUNT_SK, consistent_read=True):
+        return
+    item = _sp_count(tenant_id)
+    item.registered = len(list_sps(tenant_id))
+    condition_held(item.save, SamlSpCountItem.pk.does_not_exist())
+
+
+def create_sp(item: SamlSpItem, entity_digest: str, limit: int) -> None:
+    """SP, its entity-id guard and the tenant's SP count together: WriteConflict if the
+    entity id is taken, TooManySps if the tenant has `limit` SPs (checked in the same
+    write, so simultaneous creations cannot pass it)."""
+    _ensure_sp_count(item.tenantId)
+    count = transactions.Update(
+        _sp_count(item.tenantId),
+        [SamlSpCountItem.registered.add(1)],
+        SamlSpCountItem.registered < limit,
     )
+    try:
+        transactions.commit(
+            [_guard(item.tenantId, entity_digest, item.spId), item],
+            [count],
+            save_conditions={
+                0: SamlSpGuardItem.pk.does_not_exist(),
+                1: SamlSpItem.pk.does_not_exist(),
+            },
+        )
+    except transactions.WriteConflict as conflict:
+        if conflict.index == 2:
+            raise TooManySps() from None
+        raise
 
 
 def replace_sp(item: SamlSpItem, old_digest: str, new_digest: str) -> None:
@@ -176,9 +218,16 @@ def replace_sp(item: SamlSpItem, old_digest: str, new_digest: str) -> None:
 
 
 def delete_sp(item: SamlSpItem, entity_digest: str) -> None:
+    _ensure_sp_count(item.tenantId)
     transactions.commit(
         [],
-        [],
+        [
+            transactions.Update(
+                _sp_count(item.tenantId),
+                [SamlSpCountItem.registered.add(-1)],
+                SamlSpCountItem.pk.exists(),
+            )
+        ],
         deletes=[
             transactions.Delete(item, SamlSpItem.pk.exists()),
             transactions.Delete(_guard(item.tenantId, entity_digest, item.spId), None),
