@@ -4,7 +4,6 @@ once every chunk is done."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -228,8 +227,7 @@ def test_a_chunk_redelivered_after_its_grouped_commit_creates_no_one_twice(
     entries = chunks.open_rows(chunk)
     target = worker._target(job)
     known = apply.prefetch(target, [entry["row"] for entry in entries])
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        first = worker._apply_entries(pool, target, known, entries)
+    first = worker._apply_entries(target, known, entries)
     assert [outcome for outcome, _ in first] == ["created"] * 4
     made = {
         u["email"]: user_store.get_by_unique("test", tenant.tenantId, "email", u["email"])

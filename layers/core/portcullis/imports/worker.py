@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from portcullis.imports import apply, chunks, jobs
@@ -162,18 +162,25 @@ def _prepare_entry(
         return None
 
 
-def _groups(prepared: list[tuple[int, apply.Prepared]]) -> list[list[tuple[int, apply.Prepared]]]:
-    """Rows in order, packed into transactions within DynamoDB's limits."""
-    groups: list[list[tuple[int, apply.Prepared]]] = []
-    actions = size = 0
-    for n, row in prepared:
+Group = list[tuple[int, apply.Prepared]]  # rows of a chunk (by place) to commit together
+
+
+class _Packer:
+    """Prepared rows, in order, packed into transactions within DynamoDB's limits."""
+
+    def __init__(self) -> None:
+        self.group: Group = []
+        self.actions = self.size = 0
+
+    def add(self, n: int, row: apply.Prepared) -> Group | None:
+        """Take a row; the group it does not fit in any more, now full."""
         more, weight = row.write.actions(), row.write.size()
-        if not groups or actions + more > GROUP_ACTIONS or size + weight > GROUP_BYTES:
-            groups.append([])
-            actions = size = 0
-        groups[-1].append((n, row))
-        actions, size = actions + more, size + weight
-    return groups
+        full = None
+        if self.group and (self.actions + more > GROUP_ACTIONS or self.size + weight > GROUP_BYTES):
+            full, self.group, self.actions, self.size = self.group, [], 0, 0
+        self.group.append((n, row))
+        self.actions, self.size = self.actions + more, self.size + weight
+        return full
 
 
 def _commit_group(group: list[tuple[int, apply.Prepared]]) -> user_store.Cancelled | None:
@@ -186,39 +193,45 @@ def _commit_group(group: list[tuple[int, apply.Prepared]]) -> user_store.Cancell
 
 
 def _apply_entries(
-    pool: ThreadPoolExecutor,
-    target: apply.Target,
-    known: apply.Known,
-    entries: list[dict[str, Any]],
+    target: apply.Target, known: apply.Known, entries: list[dict[str, Any]]
 ) -> list[Result]:
-    """Every stored row of a chunk: the valid ones prepared, committed in groups, the
-    rows of a group that did not commit applied one by one (afresh when the failed
-    call may have written: as `_apply_entry`'s retries)."""
+    """Every stored row of a chunk: the valid ones prepared (side by side: a row may
+    wait on a read or KMS) and committed in groups, each group sent as soon as it is
+    full, so moto or DynamoDB works on one while the next is prepared; then the rows of
+    a group that did not commit, one by one (afresh when the failed call may have
+    written: as `_apply_entry`'s retries)."""
     results: dict[int, Result] = {
         n: ("invalid", e["error"]) for n, e in enumerate(entries) if "error" in e
     }
     valid = [n for n in range(len(entries)) if n not in results]
     place = {n: p for p, n in enumerate(valid)}
-    ready: list[tuple[int, apply.Prepared]] = []
     alone: list[tuple[int, apply.Known | None]] = []
-    prepared = pool.map(lambda n: _prepare_entry(target, known, place[n], entries[n]), valid)
-    for n, outcome in zip(valid, prepared, strict=True):
-        if isinstance(outcome, apply.Prepared):
-            ready.append((n, outcome))
-        elif outcome is None:
-            alone.append((n, known))
-        else:
-            results[n] = outcome
-    groups = _groups(ready)
-    for group, cancelled in zip(groups, pool.map(_commit_group, groups), strict=True):
-        if cancelled is None:
-            results.update((n, (row.outcome, {})) for n, row in group)
-        else:
-            alone.extend((n, known if cancelled.written_nothing else None) for n, _ in group)
-    applied = pool.map(
-        lambda job: _apply_entry(target, job[1], place[job[0]], entries[job[0]]), alone
-    )
-    results.update(zip((n for n, _ in alone), applied, strict=True))
+    sent: list[tuple[Group, Future[user_store.Cancelled | None]]] = []
+    packer = _Packer()
+    # Two pools: a full group's commit must not queue behind the rows still to prepare.
+    with ThreadPoolExecutor(ROW_THREADS) as rows, ThreadPoolExecutor(ROW_THREADS) as commits:
+        prepared = rows.map(lambda n: _prepare_entry(target, known, place[n], entries[n]), valid)
+        for n, outcome in zip(valid, prepared, strict=True):
+            if isinstance(outcome, apply.Prepared):
+                full = packer.add(n, outcome)
+                if full:
+                    sent.append((full, commits.submit(_commit_group, full)))
+            elif outcome is None:
+                alone.append((n, known))
+            else:
+                results[n] = outcome
+        if packer.group:
+            sent.append((packer.group, commits.submit(_commit_group, packer.group)))
+        for group, commit in sent:
+            cancelled = commit.result()
+            if cancelled is None:
+                results.update((n, (row.outcome, {})) for n, row in group)
+            else:
+                alone.extend((n, known if cancelled.written_nothing else None) for n, _ in group)
+        applied = rows.map(
+            lambda job: _apply_entry(target, job[1], place[job[0]], entries[job[0]]), alone
+        )
+        results.update(zip((n for n, _ in alone), applied, strict=True))
     return [results[n] for n in range(len(entries))]
 
 
@@ -235,9 +248,8 @@ def _chunk(job: store.ImportItem, number: int) -> str:
     # thread (moto's server does not keep an `ADD` atomic across threads).
     known = apply.prefetch(target, [entry["row"] for entry in entries if "error" not in entry])
     # Rows of a chunk are independent (duplicates within the file were refused when
-    # they were stored), and preparing and committing them mostly waits: several at once.
-    with ThreadPoolExecutor(max_workers=ROW_THREADS) as pool:
-        outcomes = _apply_entries(pool, target, known, entries)
+    # they were stored): they are prepared and committed several at once.
+    outcomes = _apply_entries(target, known, entries)
     counts = {"processedCount": len(entries), "createdCount": 0, "updatedCount": 0}
     counts["errorCount"] = sum(1 for outcome, _ in outcomes if outcome == "failed")
     for outcome, _ in outcomes:
