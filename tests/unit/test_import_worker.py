@@ -4,14 +4,18 @@ once every chunk is done."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from portcullis.imports import jobs, rows, worker
+import pytest
+from botocore.client import BaseClient
+
+from portcullis.imports import apply, chunks, jobs, rows, worker
 from portcullis.imports.jobs import ImportCreate
 from portcullis.store import imports as store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tenants.workspace import create_workspace
+from portcullis.users import service
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +120,130 @@ def test_a_chunk_that_failed_after_its_rows_applies_again_without_duplicates(
         assert again is not None and before is not None and again.userId == before.userId
     # The sequence moved past the explicit id: the next new user gets a higher one.
     assert user_store.allocate_user_id("test", tenant.tenantId) > 9_100_001
+
+
+# ------------------------------------------------------------------ grouped rows
+
+
+def _started(tenant: tenant_store.TenantItem, create: ImportCreate) -> store.ImportItem:
+    created = jobs.create("test", tenant, create)
+    job = store.get_job("test", tenant.tenantId, created["importId"])
+    assert job is not None and store.start(job, "2026-01-01T00:00:00.000Z")
+    return job
+
+
+class _Transactions:
+    """The TransactWriteItems calls that wrote a user record (botocore's, not ours)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sizes: list[int] = []
+        real = BaseClient._make_api_call
+
+        def counted(client: Any, name: str, params: dict[str, Any]) -> Any:
+            if name == "TransactWriteItems":
+                puts = [i["Put"]["Item"] for i in params["TransactItems"] if "Put" in i]
+                if any(p["pk"]["S"].startswith("USERS#") for p in puts):
+                    self.sizes.append(len(params["TransactItems"]))
+            return real(client, name, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", counted)
+
+
+def test_rows_of_a_chunk_commit_together_within_100_actions(
+    tenant: tenant_store.TenantItem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "CHUNK_ROWS", 40)
+    job = _started(tenant, ImportCreate(users=[{"email": f"g{n}@example.com"} for n in range(40)]))
+    sent = _Transactions(monkeypatch)
+    assert worker.handle(jobs.message(job, "chunk", 0)) == "chunk 0 done"
+    done = jobs.read("test", tenant, job.importId)
+    assert (done["status"], done["createdCount"], done["errorCount"]) == ("completed", 40, 0)
+    # Record, email guard and event a row: 120 actions in two transactions, not 40.
+    assert sent.sizes == [99, 21]
+    for n in range(40):
+        assert user_store.get_by_unique("test", tenant.tenantId, "email", f"g{n}@example.com")
+
+
+def test_a_bad_row_fails_alone_and_its_group_is_written(
+    tenant: tenant_store.TenantItem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row whose email names an existing user (`updateExisting` false) is refused
+    before anything is sent; one whose username is taken cancels its group's
+    transaction, and the group's rows are then applied one by one: that row gets the
+    error it gets alone, its neighbours are created."""
+    holder = service.register(
+        "test", tenant, {"email": "holder@example.com", "username": "taken-name"}
+    )
+    users = [
+        {"email": "bad-group0@example.com", "name": "Zero"},
+        {"email": "bad-group1@example.com", "username": "taken-name"},
+        {"email": "holder@example.com", "name": "Not me"},
+        {"email": "bad-group3@example.com", "username": "free-name"},
+    ]
+    job = _started(
+        tenant, ImportCreate(users=users, options=jobs.ImportOptions(updateExisting=False))
+    )
+    sent = _Transactions(monkeypatch)
+    assert worker.handle(jobs.message(job, "chunk", 0)) == "chunk 0 done"
+    done = jobs.read("test", tenant, job.importId)
+    assert (done["createdCount"], done["updatedCount"], done["errorCount"]) == (2, 0, 2)
+    assert done["errors"] == [
+        {
+            "index": 1,
+            "userId": None,
+            "email": "bad-group1@example.com",
+            "message": "Username already exists",
+        },
+        {
+            "index": 2,
+            "userId": None,
+            "email": "holder@example.com",
+            "message": "User already exists",
+        },
+    ]
+    # One grouped try (three rows), then each of its rows alone.
+    assert len(sent.sizes) == 4 and sent.sizes[0] > sent.sizes[1]
+    for email in ("bad-group0@example.com", "bad-group3@example.com"):
+        assert user_store.get_by_unique("test", tenant.tenantId, "email", email)
+    assert (
+        user_store.get_by_unique("test", tenant.tenantId, "email", "bad-group1@example.com") is None
+    )
+    kept = user_store.get_by_unique("test", tenant.tenantId, "username", "taken-name")
+    assert kept is not None and kept.userId == holder.userId and kept.name == ""
+    assert user_store.get_by_unique("test", tenant.tenantId, "username", "free-name")
+
+
+def test_a_chunk_redelivered_after_its_grouped_commit_creates_no_one_twice(
+    tenant: tenant_store.TenantItem,
+) -> None:
+    """A delivery that committed its rows' group and stopped before recording the chunk
+    (a Lambda timeout): the redelivery finds and updates them, counts the chunk once."""
+    users = [{"email": f"grouped-again{n}@example.com", "name": f"G{n}"} for n in range(3)]
+    users.append({"userId": 9_200_001, "email": "grouped-again-explicit@example.com"})
+    job = _started(tenant, ImportCreate(users=users))
+    # What the first delivery did before it stopped: the chunk's rows, applied.
+    chunk = store.get_chunk(job.importId, 0)
+    assert chunk is not None
+    entries = chunks.open_rows(chunk)
+    target = worker._target(job)
+    known = apply.prefetch(target, [entry["row"] for entry in entries])
+    first = worker._apply_entries(target, known, entries)
+    assert [outcome for outcome, _ in first] == ["created"] * 4
+    made = {
+        u["email"]: user_store.get_by_unique("test", tenant.tenantId, "email", u["email"])
+        for u in users
+    }
+    before = sum(1 for _ in user_store.iterate_users("test", tenant.tenantId))
+
+    message = jobs.message(job, "chunk", 0)
+    assert worker.handle(message, receive_count=2) == "chunk 0 done"
+    assert worker.handle(message, receive_count=3) == "import completed"
+    done = jobs.read("test", tenant, job.importId)
+    assert (done["processedCount"], done["createdCount"], done["updatedCount"]) == (4, 0, 4)
+    assert done["errorCount"] == 0
+    assert sum(1 for _ in user_store.iterate_users("test", tenant.tenantId)) == before
+    for u in users:
+        again = user_store.get_by_unique("test", tenant.tenantId, "email", u["email"])
+        first_made = made[u["email"]]
+        assert again is not None and first_made is not None
+        assert again.userId == first_made.userId and again.version == first_made.version + 1

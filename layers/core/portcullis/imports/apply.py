@@ -13,7 +13,8 @@ join that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +28,8 @@ from portcullis.tokens import envelope
 from portcullis.users import invitations, records, roleassignments, service
 from portcullis.users.fields import UserWrite
 from portcullis.users.rendering import Renderer
+
+log = logging.getLogger(__name__)
 
 Outcome = Literal["created", "updated"]
 USER_EXISTS = "User already exists"
@@ -155,7 +158,16 @@ def _match(
     return None
 
 
-def _create(target: Target, row: Mapping[str, Any], new_id: int | None, reserved: bool) -> None:
+@dataclass(frozen=True)
+class _Creation:
+    item: user_store.UserItem
+    extra: user_store.Extra
+    welcome: invitations.Welcome
+
+
+def _creation(
+    target: Target, row: Mapping[str, Any], new_id: int | None, reserved: bool
+) -> _Creation:
     if not row.get("email"):
         raise BadRequest('"email" is required')
     roles = row.get("roles")
@@ -184,11 +196,17 @@ def _create(target: Target, row: Mapping[str, Any], new_id: int | None, reserved
         # (a redelivered chunk) finds the user and updates it, so it never sends twice.
         welcome = invitations.welcome_for(target.tenant, item)
         saves.extend(welcome.saves)
-    service.create(item, user_store.Extra(saves, []), renderer=target.renderer)
-    welcome.committed(item)
+    return _Creation(item, user_store.Extra(saves, []), welcome)
 
 
-def _update(target: Target, user: user_store.UserItem, row: Mapping[str, Any]) -> None:
+@dataclass(frozen=True)
+class _Change:
+    changes: dict[str, Any]
+    password_hash: str | None
+    also: service.AlsoWrites
+
+
+def _change(target: Target, row: Mapping[str, Any]) -> _Change:
     changes = {name: row[name] for name in _UPDATABLE if name in row}
     roles = row.get("roles")
     secret = row.get("totpSecret")
@@ -212,7 +230,7 @@ def _update(target: Target, user: user_store.UserItem, row: Mapping[str, Any]) -
 
     # The row check applied the password policy (or the import skips it on purpose).
     hashed = passwords.hash_password(str(row["password"])) if row.get("password") else None
-    service.update(user, changes, password_hash=hashed or row.get("passwordHash"), also=also)
+    return _Change(changes, hashed or row.get("passwordHash"), also)
 
 
 def apply(
@@ -223,9 +241,52 @@ def apply(
     existing = _match(target, row, known)
     if existing is None:
         new_id = known.new_ids.get(position) if known else None
-        _create(target, row, new_id, known is not None and known.reserved)
+        creation = _creation(target, row, new_id, known is not None and known.reserved)
+        service.create(creation.item, creation.extra, renderer=target.renderer)
+        creation.welcome.committed(creation.item)
         return "created"
     if not target.update_existing:
         raise BadRequest(USER_EXISTS)
-    _update(target, existing, row)
+    change = _change(target, row)
+    service.update(existing, change.changes, password_hash=change.password_hash, also=change.also)
     return "updated"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A row's write made but not sent (`prepare`), to commit with other rows' in one
+    transaction (`commit_together`); `done` then runs what follows its commit."""
+
+    outcome: Outcome
+    write: user_store.Pending
+    done: Callable[[], None]
+
+
+def prepare(target: Target, row: Mapping[str, Any], known: Known, position: int) -> Prepared:
+    """What `apply` would write for a row, not yet sent; BadRequest as `apply` raises
+    it before writing (the row's error). Reads nothing `known` holds."""
+    existing = _match(target, row, known)
+    if existing is None:
+        creation = _creation(target, row, known.new_ids.get(position), known.reserved)
+        write = service.pending_create(creation.item, creation.extra, renderer=target.renderer)
+        return Prepared("created", write, lambda: creation.welcome.committed(creation.item))
+    if not target.update_existing:
+        raise BadRequest(USER_EXISTS)
+    change = _change(target, row)
+    write = service.pending_update(
+        existing, change.changes, password_hash=change.password_hash, also=change.also
+    )
+    return Prepared("updated", write, lambda: service.updated_after(write.item, change.changes))
+
+
+def commit_together(prepared: list[Prepared]) -> None:
+    """Commit several rows' writes in one transaction, then what follows each;
+    `store.users.Cancelled` otherwise. What follows a commit (counting a welcome
+    email, ending a locked user's sessions) is best effort: the rows are written, and
+    failing them now would only make a redelivery update them again."""
+    user_store.commit_together([p.write for p in prepared])
+    for row in prepared:
+        try:
+            row.done()
+        except Exception:
+            log.warning("what follows an imported row's commit failed", exc_info=True)

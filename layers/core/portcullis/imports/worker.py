@@ -3,8 +3,12 @@
 - `split` (uploads): read the uploaded file as a stream, check and store its rows in
   chunks, record the totals, then queue one `chunk` message per chunk. A repeated split
   (SQS delivers at least once) finds the totals recorded and only queues again.
-- `chunk`: apply the chunk's rows, each in its own transaction (`imports.apply`), then
-  mark the chunk done, add its counts to the job and store its row errors in one
+- `chunk`: apply the chunk's rows (`imports.apply`), several rows in one transaction
+  (up to DynamoDB's 100 actions): one request for a group of rows instead of one a row.
+  A group that does not commit (a row's email taken, a concurrent change) wrote
+  nothing; its rows are then applied one by one, each in its own transaction, so a bad
+  row never fails its neighbours and gets the error it would have got alone. Then mark
+  the chunk done, add its counts to the job and store its row errors in one
   transaction that succeeds once: a redelivered message never counts a chunk twice.
   Whoever completes the last chunk moves the job to `completed`.
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from portcullis.imports import apply, chunks, jobs
@@ -26,6 +30,7 @@ from portcullis.platform.errors import BadRequest
 from portcullis.platform.timefmt import now_iso
 from portcullis.store import imports as store
 from portcullis.store import tenants as tenant_store
+from portcullis.store import users as user_store
 from portcullis.users.rendering import Renderer
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,14 @@ MAX_RECEIVES = 5
 ROW_THREADS = 8
 ROW_ATTEMPTS = 3
 ROW_FAILED = "The row could not be applied"
+# One grouped transaction at most: DynamoDB's 100 actions, and its 4 MB less room for
+# what `Pending.size` does not count (guards, keys, conditions, the request's framing).
+GROUP_ACTIONS = 100
+GROUP_BYTES = 3_500_000
+
+# What became of a stored row: ("created"|"updated", {}), ("invalid", its error from the
+# row check, already counted) or ("failed", the error applying it).
+Result = tuple[str, dict[str, Any]]
 
 
 def handle(body: str, receive_count: int = 1) -> str:
@@ -100,11 +113,20 @@ def _target(job: store.ImportItem) -> apply.Target:
     )
 
 
+def _row_error(entry: dict[str, Any], message: str) -> Result:
+    row = entry["row"]
+    return "failed", {
+        "index": entry["index"],
+        "userId": row.get("userId"),
+        "email": row.get("email"),
+        "message": message,
+    }
+
+
 def _apply_entry(
-    target: apply.Target, known: apply.Known, position: int, entry: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """What became of one stored row: ("created"|"updated", {}), ("invalid", its error
-    from the row check, already counted) or ("failed", the error applying it)."""
+    target: apply.Target, known: apply.Known | None, position: int, entry: dict[str, Any]
+) -> Result:
+    """One stored row applied in its own transaction(s). `known` None: read afresh."""
     if "error" in entry:
         return "invalid", entry["error"]
     row = entry["row"]
@@ -122,12 +144,95 @@ def _apply_entry(
             # again (a throttled or failed DynamoDB call).
             log.exception("an import row failed", extra={"index": entry.get("index")})
             time.sleep(0.05 * (attempt + 1))
-    return "failed", {
-        "index": entry["index"],
-        "userId": row.get("userId"),
-        "email": row.get("email"),
-        "message": message,
+    return _row_error(entry, message)
+
+
+def _prepare_entry(
+    target: apply.Target, known: apply.Known, position: int, entry: dict[str, Any]
+) -> apply.Prepared | Result | None:
+    """A valid row's write, ready to group; its error when it has one before writing
+    (as `_apply_entry` would report it); None when preparing it failed otherwise (it is
+    then applied on its own, with `_apply_entry`'s retries)."""
+    try:
+        return apply.prepare(target, entry["row"], known, position)
+    except BadRequest as problem:
+        return _row_error(entry, problem.message)
+    except Exception:
+        log.exception("an import row could not be prepared", extra={"index": entry["index"]})
+        return None
+
+
+Group = list[tuple[int, apply.Prepared]]  # rows of a chunk (by place) to commit together
+
+
+class _Packer:
+    """Prepared rows, in order, packed into transactions within DynamoDB's limits."""
+
+    def __init__(self) -> None:
+        self.group: Group = []
+        self.actions = self.size = 0
+
+    def add(self, n: int, row: apply.Prepared) -> Group | None:
+        """Take a row; the group it does not fit in any more, now full."""
+        more, weight = row.write.actions(), row.write.size()
+        full = None
+        if self.group and (self.actions + more > GROUP_ACTIONS or self.size + weight > GROUP_BYTES):
+            full, self.group, self.actions, self.size = self.group, [], 0, 0
+        self.group.append((n, row))
+        self.actions, self.size = self.actions + more, self.size + weight
+        return full
+
+
+def _commit_group(group: list[tuple[int, apply.Prepared]]) -> user_store.Cancelled | None:
+    try:
+        apply.commit_together([row for _, row in group])
+    except user_store.Cancelled as cancelled:
+        log.info("a group of import rows is applied one by one", extra={"reason": str(cancelled)})
+        return cancelled
+    return None
+
+
+def _apply_entries(
+    target: apply.Target, known: apply.Known, entries: list[dict[str, Any]]
+) -> list[Result]:
+    """Every stored row of a chunk: the valid ones prepared (side by side: a row may
+    wait on a read or KMS) and committed in groups, each group sent as soon as it is
+    full, so moto or DynamoDB works on one while the next is prepared; then the rows of
+    a group that did not commit, one by one (afresh when the failed call may have
+    written: as `_apply_entry`'s retries)."""
+    results: dict[int, Result] = {
+        n: ("invalid", e["error"]) for n, e in enumerate(entries) if "error" in e
     }
+    valid = [n for n in range(len(entries)) if n not in results]
+    place = {n: p for p, n in enumerate(valid)}
+    alone: list[tuple[int, apply.Known | None]] = []
+    sent: list[tuple[Group, Future[user_store.Cancelled | None]]] = []
+    packer = _Packer()
+    # Two pools: a full group's commit must not queue behind the rows still to prepare.
+    with ThreadPoolExecutor(ROW_THREADS) as rows, ThreadPoolExecutor(ROW_THREADS) as commits:
+        prepared = rows.map(lambda n: _prepare_entry(target, known, place[n], entries[n]), valid)
+        for n, outcome in zip(valid, prepared, strict=True):
+            if isinstance(outcome, apply.Prepared):
+                full = packer.add(n, outcome)
+                if full:
+                    sent.append((full, commits.submit(_commit_group, full)))
+            elif outcome is None:
+                alone.append((n, known))
+            else:
+                results[n] = outcome
+        if packer.group:
+            sent.append((packer.group, commits.submit(_commit_group, packer.group)))
+        for group, commit in sent:
+            cancelled = commit.result()
+            if cancelled is None:
+                results.update((n, (row.outcome, {})) for n, row in group)
+            else:
+                alone.extend((n, known if cancelled.written_nothing else None) for n, _ in group)
+        applied = rows.map(
+            lambda job: _apply_entry(target, job[1], place[job[0]], entries[job[0]]), alone
+        )
+        results.update(zip((n for n, _ in alone), applied, strict=True))
+    return [results[n] for n in range(len(entries))]
 
 
 def _chunk(job: store.ImportItem, number: int) -> str:
@@ -141,18 +246,10 @@ def _chunk(job: store.ImportItem, number: int) -> str:
     entries = chunks.open_rows(chunk)
     # The chunk's matches read and its new userIds taken in a few calls, in this
     # thread (moto's server does not keep an `ADD` atomic across threads).
-    positions = [n for n, entry in enumerate(entries) if "error" not in entry]
-    known = apply.prefetch(target, [entries[n]["row"] for n in positions])
-    place = {n: p for p, n in enumerate(positions)}
+    known = apply.prefetch(target, [entry["row"] for entry in entries if "error" not in entry])
     # Rows of a chunk are independent (duplicates within the file were refused when
-    # they were stored), and applying one mostly waits on DynamoDB: several at once.
-    with ThreadPoolExecutor(max_workers=ROW_THREADS) as pool:
-        outcomes = list(
-            pool.map(
-                lambda n: _apply_entry(target, known, place.get(n, -1), entries[n]),
-                range(len(entries)),
-            )
-        )
+    # they were stored): they are prepared and committed several at once.
+    outcomes = _apply_entries(target, known, entries)
     counts = {"processedCount": len(entries), "createdCount": 0, "updatedCount": 0}
     counts["errorCount"] = sum(1 for outcome, _ in outcomes if outcome == "failed")
     for outcome, _ in outcomes:

@@ -9,6 +9,7 @@ transaction as the record, so two concurrent writers of one email cannot both wi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -294,21 +295,46 @@ def _add_extra(writes: _Writes, extra: Extra) -> None:
         writes.update(update.item, update.actions, update.condition)
 
 
+def _create_writes(writes: _Writes, item: UserItem, extra: Extra) -> None:
+    writes.save(item, condition=UserItem.pk.does_not_exist(), label="userId")
+    for kind in GUARDED:
+        value = getattr(item, kind)
+        if value:
+            guard = guard_item(item.mode, item.tenantId, kind, value, item.userId)
+            writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
+    _add_extra(writes, extra)
+
+
 def create_user(item: UserItem, extra: Extra | None = None) -> None:
     """Write the record and a guard per unique field, all or nothing."""
     writes: _Writes | None = None
     try:
         with TransactWrite(connection=connection()) as tx:
             writes = _Writes(tx)
-            writes.save(item, condition=UserItem.pk.does_not_exist(), label="userId")
-            for kind in GUARDED:
-                value = getattr(item, kind)
-                if value:
-                    guard = guard_item(item.mode, item.tenantId, kind, value, item.userId)
-                    writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
-            _add_extra(writes, extra or Extra.none())
+            _create_writes(writes, item, extra or Extra.none())
     except TransactWriteError as exc:
         raise _conflict(exc, writes.labels if writes else []) from exc
+
+
+def _save_writes(
+    writes: _Writes, item: UserItem, previous: dict[str, str | None], extra: Extra
+) -> None:
+    """The writes of `save_user`; the caller has moved `item.version` on by one."""
+    index_fields(item)
+    writes.save(item, condition=UserItem.version == item.version - 1)
+    for kind in GUARDED:
+        old, new = previous.get(kind), getattr(item, kind)
+        if (old and normalise(kind, old)) == (new and normalise(kind, new)):
+            continue
+        if new:
+            guard = guard_item(item.mode, item.tenantId, kind, new, item.userId)
+            writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
+        if old:
+            writes.delete(
+                GuardItem(guard_pk(item.mode, item.tenantId, kind, old), GUARD_SK),
+                condition=GuardItem.userId == item.userId,
+            )
+    _add_extra(writes, extra)
 
 
 def save_user(
@@ -323,28 +349,76 @@ def save_user(
     """
     expected = item.version
     item.version = expected + 1
-    index_fields(item)
     writes: _Writes | None = None
     try:
         with TransactWrite(connection=connection()) as tx:
             writes = _Writes(tx)
-            writes.save(item, condition=UserItem.version == expected)
-            for kind in GUARDED:
-                old, new = previous.get(kind), getattr(item, kind)
-                if (old and normalise(kind, old)) == (new and normalise(kind, new)):
-                    continue
-                if new:
-                    guard = guard_item(item.mode, item.tenantId, kind, new, item.userId)
-                    writes.save(guard, condition=GuardItem.pk.does_not_exist(), label=kind)
-                if old:
-                    writes.delete(
-                        GuardItem(guard_pk(item.mode, item.tenantId, kind, old), GUARD_SK),
-                        condition=GuardItem.userId == item.userId,
-                    )
-            _add_extra(writes, extra or Extra.none())
+            _save_writes(writes, item, previous, extra or Extra.none())
     except TransactWriteError as exc:
         item.version = expected
         raise _conflict(exc, writes.labels if writes else []) from exc
+
+
+@dataclass
+class Pending:
+    """One user write (`create_user` or, with `previous`, `save_user`) not yet sent,
+    to commit with others in one transaction (`commit_together`)."""
+
+    item: UserItem
+    extra: Extra
+    previous: dict[str, str | None] | None = None  # None: a creation
+
+    def actions(self) -> int:
+        """How many of a transaction's 100 actions the write takes."""
+        if self.previous is None:
+            guards = sum(1 for kind in GUARDED if getattr(self.item, kind))
+        else:
+            guards = 0
+            for kind in GUARDED:
+                old, new = self.previous.get(kind), getattr(self.item, kind)
+                if (old and normalise(kind, old)) != (new and normalise(kind, new)):
+                    guards += bool(old) + bool(new)
+        extra = self.extra
+        return 1 + guards + len(extra.saves) + len(extra.deletes) + len(extra.updates)
+
+    def size(self) -> int:
+        """Bytes of its items as sent (DynamoDB JSON): what counts towards a
+        transaction's 4 MB. Guards, keys and conditions add a few hundred bytes."""
+        items = [self.item, *self.extra.saves]
+        return sum(len(json.dumps(item.serialize(), separators=(",", ":"))) for item in items)
+
+
+class Cancelled(Exception):
+    """`commit_together` did not commit. `written_nothing`: DynamoDB cancelled or
+    refused the transaction (a taken email, a concurrent change, two writes of one
+    item), so nothing was written; otherwise the call failed and it may have been."""
+
+    def __init__(self, reason: str, *, written_nothing: bool) -> None:
+        super().__init__(reason)
+        self.written_nothing = written_nothing
+
+
+def commit_together(pending: Sequence[Pending]) -> None:
+    """Commit several user writes in ONE transaction (an import chunk's rows: one
+    request instead of one each), all or nothing; Cancelled otherwise, with every
+    record as it was (the caller then writes them one by one, to learn whose write
+    failed and why). The caller keeps them within DynamoDB's 100 actions and 4 MB."""
+    saved = [(p.item, p.item.version) for p in pending if p.previous is not None]
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            writes = _Writes(tx)
+            for write in pending:
+                if write.previous is None:
+                    _create_writes(writes, write.item, write.extra)
+                else:
+                    write.item.version = write.item.version + 1
+                    _save_writes(writes, write.item, write.previous, write.extra)
+    except Exception as exc:
+        for item, version in saved:
+            item.version = version
+        code = exc.cause_response_code if isinstance(exc, TransactWriteError) else None
+        refused = code in ("TransactionCanceledException", "ValidationException")
+        raise Cancelled(str(exc), written_nothing=refused) from exc
 
 
 def delete_user(item: UserItem, extra: Extra | None = None) -> None:

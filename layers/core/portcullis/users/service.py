@@ -38,20 +38,33 @@ def create(
 ) -> store.UserItem:
     """Commit a new user with its guards, role assignments, `user.create` event and
     `extra` items in one transaction; conflicts become 400 `Email already exists`..."""
-    extra = extra or store.Extra.none()
-    saves = list(extra.saves)
-    saves.extend(role_store.assignments_of(item))
-    if event:
-        saves.append(event_item("create", item, renderer))
+    pending = pending_create(item, extra, event=event, renderer=renderer)
 
     def attempt() -> store.UserItem:
-        store.create_user(item, store.Extra(saves, [], list(extra.updates)))
+        store.create_user(item, pending.extra)
         return item
 
     try:
         return retrying(attempt)
     except store.Conflict as exc:
         raise conflict_error(exc) from exc
+
+
+def pending_create(
+    item: store.UserItem,
+    extra: store.Extra | None = None,
+    *,
+    event: bool = True,
+    renderer: Renderer | None = None,
+) -> store.Pending:
+    """What `create` commits, not yet sent: to commit with other users' writes in one
+    transaction (`store.users.commit_together`, an import chunk's rows)."""
+    extra = extra or store.Extra.none()
+    saves = list(extra.saves)
+    saves.extend(role_store.assignments_of(item))
+    if event:
+        saves.append(event_item("create", item, renderer))
+    return store.Pending(item, store.Extra(saves, [], list(extra.updates)))
 
 
 def check_identifiers(values: Mapping[str, Any]) -> None:
@@ -145,6 +158,41 @@ def _apply_changes(
 AlsoWrites = Callable[[store.UserItem, str], tuple[list[store.Item], list[store.Item]]]
 
 
+def _checked_update(
+    user: store.UserItem,
+    changes: Mapping[str, Any],
+    password_hash: str | None,
+    also: AlsoWrites | None,
+) -> str | None:
+    """Refuse an empty or invalid change; the password hash it sets, if any."""
+    if not changes and password_hash is None and also is None:
+        raise BadRequest("At least one field is required")
+    if changes.get("password") is not None:
+        passwords.check_policy(str(changes["password"]), user.mode)
+        password_hash = passwords.hash_password(str(changes["password"]))
+    if changes.get("data") is not None:
+        check_data_size(changes["data"])
+    return password_hash
+
+
+def _changed(
+    current: store.UserItem,
+    changes: Mapping[str, Any],
+    password_hash: str | None,
+    also: AlsoWrites | None,
+    renderer: Renderer,
+) -> store.Pending:
+    """Apply the change to `current` (in memory) and gather what commits with it."""
+    previous = store.unique_fields(current)
+    stamp = now_iso()
+    _apply_changes(current, changes, password_hash, stamp)
+    saves, deletes = also(current, stamp) if also is not None else ([], [])
+    check_identifiers({k: getattr(current, k) for k in store.GUARDED})
+    check_data_size(current.data or {})
+    saves.append(event_item("update", current, renderer))
+    return store.Pending(current, store.Extra(saves, deletes), previous)
+
+
 def update(
     user: store.UserItem,
     changes: Mapping[str, Any],
@@ -158,27 +206,15 @@ def update(
     unless the same request sets `isEmailConfirmed`. `password_hash` sets an already
     hashed password and `also` adds writes to the transaction (both for imports).
     """
-    if not changes and password_hash is None and also is None:
-        raise BadRequest("At least one field is required")
-    if changes.get("password") is not None:
-        passwords.check_policy(str(changes["password"]), user.mode)
-        password_hash = passwords.hash_password(str(changes["password"]))
-    if changes.get("data") is not None:
-        check_data_size(changes["data"])
+    password_hash = _checked_update(user, changes, password_hash, also)
     renderer = Renderer.for_tenant(user.mode, user.tenantId)
     current = user
 
     def attempt() -> store.UserItem:
         nonlocal current
-        previous = store.unique_fields(current)
-        stamp = now_iso()
-        _apply_changes(current, changes, password_hash, stamp)
-        saves, deletes = also(current, stamp) if also is not None else ([], [])
-        check_identifiers({k: getattr(current, k) for k in store.GUARDED})
-        check_data_size(current.data or {})
-        saves.append(event_item("update", current, renderer))
+        pending = _changed(current, changes, password_hash, also, renderer)
         try:
-            store.save_user(current, previous, store.Extra(saves, deletes))
+            store.save_user(current, pending.previous or {}, pending.extra)
         except (store.Changed, store.Contention):
             current = reload(current)
             raise
@@ -188,9 +224,30 @@ def update(
         updated = retrying(attempt)
     except store.Conflict as exc:
         raise conflict_error(exc) from exc
+    updated_after(updated, changes)
+    return updated
+
+
+def pending_update(
+    user: store.UserItem,
+    changes: Mapping[str, Any],
+    *,
+    password_hash: str | None = None,
+    also: AlsoWrites | None = None,
+) -> store.Pending:
+    """What `update` would commit first, not yet sent, made on a copy of `user` (which
+    stays as it was read, for `update` to start from if the transaction fails): to
+    commit with other users' writes (`store.users.commit_together`), then
+    `updated_after`. BadRequest as `update` raises it."""
+    password_hash = _checked_update(user, changes, password_hash, also)
+    renderer = Renderer.for_tenant(user.mode, user.tenantId)
+    return _changed(store.copy_of(user), changes, password_hash, also, renderer)
+
+
+def updated_after(updated: store.UserItem, changes: Mapping[str, Any]) -> None:
+    """What follows a committed `update`: a locked user's sessions end."""
     if changes.get("locked") is True:
         _end_sessions(updated, "admin")
-    return updated
 
 
 def _end_sessions(user: store.UserItem, reason: str) -> None:
