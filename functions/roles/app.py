@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from portcullis.access import callers, roles
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.access.outputs import ROLE, ROLE_DELETED, ROLES
 from portcullis.auth.outputs import USER
 from portcullis.platform.http import create_app, handler

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.sso import config, flow, identities

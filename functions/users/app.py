@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel
 
 from portcullis.access import callers, userscope
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.auth.outputs import USER, USERS
 from portcullis.platform.bodies import json_body, no_body
 from portcullis.platform.errors import MethodNotAllowed

@@ -114,3 +114,24 @@ def test_deferred_settings_models_validate_and_default_as_before() -> None:
         settings.TenantSettings.model_validate({"mfa": {"policy": "all", "extra": 1}})
     with pytest.raises(ValidationError, match="valid integer"):
         settings.TenantSettings.model_validate({"accessTokenDuration": "600"})  # strict
+
+
+def test_the_import_worker_loads_neither_the_rest_resolver_nor_invitations() -> None:
+    """The import worker is an SQS target: the REST resolver (which `access.apicaller`
+    holds apart from `access.callers`) is never its business, and invitations (mail,
+    links) only serve imports that send welcome emails, which import them in
+    `imports.apply`; tests/api/test_imports.py sends them."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/importworker/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("aws_lambda_powertools.event_handler", "portcullis.platform.http",
+                    "portcullis.access.apicaller", "portcullis.users.invitations",
+                    "portcullis.messaging.mail")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "worker": "portcullis.imports.worker" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "worker": True}

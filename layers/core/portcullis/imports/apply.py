@@ -24,7 +24,7 @@ from portcullis.store import mfa as mfa_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tokens import envelope
-from portcullis.users import invitations, records, roleassignments, service
+from portcullis.users import records, roleassignments, service
 from portcullis.users.fields import UserWrite
 from portcullis.users.rendering import Renderer
 
@@ -178,12 +178,17 @@ def _create(target: Target, row: Mapping[str, Any], new_id: int | None, reserved
     saves: list[user_store.Item] = []
     if row.get("totpSecret"):
         saves.append(totp_item(item, str(row["totpSecret"]), now_iso()))
-    welcome = invitations.Welcome([])
-    if target.send_emails:
-        # The link and the outbox email commit with the user: a row applied again
-        # (a redelivered chunk) finds the user and updates it, so it never sends twice.
-        welcome = invitations.welcome_for(target.tenant, item)
-        saves.extend(welcome.saves)
+    if not target.send_emails:
+        service.create(item, user_store.Extra(saves, []), renderer=target.renderer)
+        return
+    # Imported here: only imports that send welcome emails need invitations (mail, links,
+    # callers), which the worker's cold start would otherwise pay for every job.
+    from portcullis.users import invitations
+
+    # The link and the outbox email commit with the user: a row applied again
+    # (a redelivered chunk) finds the user and updates it, so it never sends twice.
+    welcome = invitations.welcome_for(target.tenant, item)
+    saves.extend(welcome.saves)
     service.create(item, user_store.Extra(saves, []), renderer=target.renderer)
     welcome.committed(item)
 
