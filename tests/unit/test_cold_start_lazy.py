@@ -135,3 +135,23 @@ def test_the_import_worker_loads_neither_the_rest_resolver_nor_invitations() -> 
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
     assert run_json(code, env) == {"loaded": [], "worker": True}
+
+
+def test_saml_loads_its_xml_stack_only_for_the_sp_facing_requests() -> None:
+    """lxml, xmlsec and python3-saml serve the SSO/SLO requests, the IdP metadata and
+    SPs registered from metadata (imported there: `saml.flows`, `saml.idp`, `saml.sps`);
+    the admin routes and the token hand-off load none of them. tests/api/test_saml.py
+    runs every one of those routes."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/saml/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("lxml", "xmlsec", "onelogin", "portcullis.saml.protocol",
+                    "portcullis.saml.xmlsafe")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "flows": "portcullis.saml.flows" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "flows": True}
