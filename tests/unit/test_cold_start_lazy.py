@@ -155,3 +155,22 @@ def test_saml_loads_its_xml_stack_only_for_the_sp_facing_requests() -> None:
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
     assert run_json(code, env) == {"loaded": [], "flows": True}
+
+
+def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
+    """`self`'s common cold starts are refresh and log-out: `auth.selfservice` (with the
+    users service and writable fields) is imported by the account and session routes,
+    which tests/api/test_self.py runs; the refresh's own code stays at import."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/self/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("portcullis.auth.selfservice", "portcullis.users.fields",
+                    "portcullis.users.service")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "rotation": "portcullis.sessions.rotation" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "rotation": True}
