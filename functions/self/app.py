@@ -10,11 +10,11 @@ none of it.
 import gc
 from typing import Any
 
-from portcullis.auth.outputs import LoggedOut, Refreshed, User
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
-from portcullis.sessions.outputs import OWN_SESSIONS, SESSION
+from portcullis.sessions.outputs import OWN_SESSIONS, SESSION, LoggedOut, Refreshed
+from portcullis.users.userobject import User
 
 app = create_app()
 
