@@ -68,8 +68,9 @@ def test_deferred_body_models_validate_as_strictly_as_before() -> None:
 def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
     """Passthrough migration and TOTP (auth), invitations (users, roles) and the sign-on
     flow with its OAuth / OIDC clients (sso: `sso.flow`, Authlib, joserfc, PyJWT, httpx)
-    are imported by the routes that use them, not by the function's import; the tenant settings' models are
-    built by the first request that reads settings (docs/performance.md "Cold start");
+    are imported by the routes that use them, not by the function's import; the tenant
+    settings' models are built by the first request that reads settings
+    (docs/performance.md "Cold start");
     the routes' API tests prove they still find them."""
     code = textwrap.dedent(
         """
