@@ -13,7 +13,8 @@ from typing import Any
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
-from portcullis.sessions.outputs import OWN_SESSIONS, SESSION, LoggedOut, Refreshed
+from portcullis.sessions.outputs import OWN_SESSIONS, SESSION
+from portcullis.sessions.tokenset import LoggedOut, Refreshed
 from portcullis.users.userobject import User
 
 app = create_app()

@@ -9,7 +9,7 @@ drifts from its model fails there.
 
 Each model names the fields every answer carries, with their types; answers may carry
 more (`extra="allow"`: additional properties are allowed). The User object they embed is
-`users.userobject`, the tokens and the refresh and log-out answers `sessions.outputs`:
+`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`:
 the functions that answer only those (users, roles, self) do not import this module.
 """
 
@@ -21,7 +21,7 @@ from pydantic import Field
 
 from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Free, Mode
-from portcullis.sessions.outputs import Tokens
+from portcullis.sessions.tokenset import Tokens
 from portcullis.users.userobject import Factor, Factors, User
 
 

@@ -1,13 +1,13 @@
-"""The session answers (api-client §9.6, §10, api-server §1.8, §7.9–7.10) as pydantic models,
+"""The session answers (api-client §9.6, api-server §1.8, §7.9–7.10) as pydantic models,
 for the OpenAPI document (docs/openapi.md): documentation only, checked by the tests
 against live answers (`tests/api/conformance.py`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from portcullis.platform.http import answers
-from portcullis.platform.outputs import Answer, Done, Mode, Page, Results
+from portcullis.platform.outputs import Answer, Done, Page, Results
 
 
 class Session(Answer):
@@ -19,7 +19,7 @@ class Session(Answer):
     userId: int
     userUuid: str
     tenantId: str
-    mode: Mode
+    mode: Literal["test", "live"]
     createdAt: str
     lastActiveAt: str | None
     expiresAt: str
@@ -36,38 +36,6 @@ class Ended(Answer):
     userId: int
     endedCount: int
     sessionIds: list[str]
-
-
-class CookieOptions(Answer):
-    expires: float
-    sameSite: str
-    secure: bool
-
-
-class Token(Answer):
-    value: str
-    cookieOptions: CookieOptions
-
-
-class Tokens(Answer):
-    """§1.3: what the client stores as cookies."""
-
-    access: Token
-    id: Token
-    refresh: Token
-
-
-class Refreshed(Answer):
-    """`GET /v0/auth/refresh` (§10)."""
-
-    message: str
-    mode: Mode
-    sessionId: str
-    tokens: Tokens
-
-
-class LoggedOut(Answer):
-    message: str
 
 
 # The `responses=` of the session routes (functions/sessions, functions/self).
