@@ -176,3 +176,33 @@ def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
     assert run_json(code, env) == {"loaded": [], "rotation": True}
+
+
+@pytest.mark.parametrize(
+    ("function", "deferred"),
+    [
+        ("sessions", ("portcullis.tokens.claims", "portcullis.tokens.signing")),
+        ("keys", ("portcullis.webhooks.bearer", "portcullis.tokens.envelope")),
+        ("users", ("portcullis.auth.outputs",)),
+        ("roles", ("portcullis.auth.outputs",)),
+        ("self", ("portcullis.auth.outputs",)),
+    ],
+)
+def test_functions_skip_what_only_other_functions_or_rare_routes_use(
+    function: str, deferred: tuple[str, ...]
+) -> None:
+    """Token signing (`sessions.lifecycle.sign`) is imported where a session's tokens are
+    signed, not by the sessions' admin API; a webhook key's sealing only when one is
+    created (tests/api/test_keys_api.py creates them); the sign-in answer models
+    (`auth.outputs`) are not built by functions that answer only a User object, a token
+    set or a log-out (tests/unit/test_openapi_document.py: the document is unchanged)."""
+    code = textwrap.dedent(
+        f"""
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/{function}/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        print(json.dumps([m for m in {deferred!r} if m in sys.modules]))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == []
