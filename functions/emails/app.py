@@ -11,7 +11,7 @@ import gc
 from typing import Any
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.messaging import templateadmin
 from portcullis.messaging.outputs import PREVIEW, TEMPLATE
 from portcullis.platform.bodies import json_body

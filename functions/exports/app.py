@@ -6,7 +6,7 @@ import gc
 
 from aws_lambda_powertools.event_handler import Response
 
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.imports import export
 from portcullis.platform import integers
 from portcullis.platform.bodies import query, query_bool

@@ -7,7 +7,7 @@ import gc
 from typing import Any
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.imports import jobs
 from portcullis.imports.jobs import ImportCreate
 from portcullis.imports.outputs import IMPORT, IMPORTS

@@ -38,7 +38,7 @@ def _query_mode() -> str:
 
 @app.post("/v0/tenants/<tenantId>/auth/jwt", responses=MINTED_JWT)
 def create_custom_jwt(tenantId: str) -> dict[str, Any]:
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.platform.bodies import json_body
     from portcullis.platform.http import header, source_ip
     from portcullis.users import customjwt
@@ -58,7 +58,7 @@ def create_custom_jwt(tenantId: str) -> dict[str, Any]:
 
 @app.route("/v0/tenants/<tenantId>/auth/jwt/format", ["PUT", "POST"], responses=JWT_FORMAT)
 def save_jwt_format(tenantId: str) -> dict[str, Any]:
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.platform.bodies import json_body
     from portcullis.users import customjwt
 
@@ -69,7 +69,7 @@ def save_jwt_format(tenantId: str) -> dict[str, Any]:
 
 @app.get("/v0/tenants/<tenantId>/auth/jwt/format", responses=JWT_FORMAT)
 def read_jwt_format(tenantId: str) -> dict[str, Any]:
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.users import customjwt
 
     return customjwt.read_format(api_caller(app).tenant(tenantId, "read"))
@@ -77,7 +77,7 @@ def read_jwt_format(tenantId: str) -> dict[str, Any]:
 
 @app.get("/v0/tenants/<tenantId>/auth/jwt/claims", responses=JWT_CLAIMS)
 def read_jwt_claims(tenantId: str) -> dict[str, Any]:
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.users import customjwt
 
     tenant = api_caller(app).tenant(tenantId, "read")
@@ -120,7 +120,7 @@ class RotateOptions(BaseModel):
 @app.post("/v0/tenants/<tenantId>/keys/jwt/rotate", responses=ROTATED)
 def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
     """Add a signing key to the tenant's JWKS; it signs after the warm-up or at once."""
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.tokens import rotation
 
     who = api_caller(app)
@@ -135,7 +135,7 @@ def rotate_jwt_key(tenantId: str) -> dict[str, Any]:
 @app.delete("/v0/tenants/<tenantId>/keys/jwt/<kid>", responses=WITHDRAWN)
 def remove_jwt_key(tenantId: str, kid: str) -> dict[str, Any]:
     """Withdraw a key that does not sign (compromise): out of the JWKS, verifies nothing."""
-    from portcullis.access.callers import api_caller
+    from portcullis.access.apicaller import api_caller
     from portcullis.tokens import rotation
 
     who = api_caller(app)

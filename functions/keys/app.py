@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from portcullis.access import apikeys as keys
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.access.outputs import KEY_CHANGED, KEY_CHECKED, KEY_CREATED, KEYS
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler

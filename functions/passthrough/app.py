@@ -8,7 +8,7 @@ import gc
 from typing import Any
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.auth import passthroughconfig, passthroughmetrics
 from portcullis.auth.outputs import PASSTHROUGH, PASSTHROUGH_METRICS
 from portcullis.platform.bodies import json_body, query

@@ -6,12 +6,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from portcullis.access import callers, roles
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.access.outputs import ROLE, ROLE_DELETED, ROLES
-from portcullis.auth.outputs import USER
 from portcullis.platform.http import create_app, handler
 from portcullis.users import roleassignments
 from portcullis.users.fields import RoleInvite, RoleList, RoleName
+from portcullis.users.userobject import USER
 
 app = create_app(credentials=api_caller)
 

@@ -9,7 +9,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip

@@ -1,17 +1,21 @@
 """The signed-in user's own account and sessions (api-client §9.1–9.2, §9.6–9.7, §10,
 §13): everything here is authenticated by the user's own access or refresh token, and
 the tenant and mode come from that token, never from the origin.
+
+The account and session routes import `auth.selfservice` (users' writable fields, the
+users service) when they run: refresh and log-out, which most cold starts serve, need
+none of it.
 """
 
 import gc
 from typing import Any
 
-from portcullis.auth import selfservice
-from portcullis.auth.outputs import LoggedOut, Refreshed, User
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import answers, create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
 from portcullis.sessions.outputs import OWN_SESSIONS, SESSION
+from portcullis.sessions.tokenset import LoggedOut, Refreshed
+from portcullis.users.userobject import User
 
 app = create_app()
 
@@ -26,22 +30,31 @@ def _caller(*, with_user: bool = True) -> tokenauth.SignedIn:
 
 @app.get("/v0/self", responses=answers(User))
 def read_self() -> dict[str, Any]:
+    # Off the import path: refresh and log-out, the common requests, never use it.
+    from portcullis.auth import selfservice
+
     return selfservice.read(_caller())
 
 
 @app.put("/v0/self", responses=answers(User))
 def update_self() -> dict[str, Any]:
     """The body is read by hand: its unknown fields get `"<field>" cannot be updated here`."""
+    from portcullis.auth import selfservice  # as in read_self
+
     return selfservice.update(_caller(), json_body(app, default={}))
 
 
 @app.get("/v0/auth/session", responses=SESSION)
 def read_session() -> dict[str, Any]:
+    from portcullis.auth import selfservice  # as in read_self
+
     return selfservice.session(_caller(with_user=False))
 
 
 @app.get("/v0/auth/sessions", responses=OWN_SESSIONS)
 def list_sessions() -> dict[str, Any]:
+    from portcullis.auth import selfservice  # as in read_self
+
     return selfservice.session_list(_caller(with_user=False))
 
 

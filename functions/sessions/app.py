@@ -5,7 +5,7 @@ import gc
 from typing import Any
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform import integers
 from portcullis.platform.bodies import query_bool
 from portcullis.platform.http import create_app, handler

@@ -5,15 +5,18 @@ never answered).
 """
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
-from portcullis.sso import config, flow, identities
+from portcullis.sso import config, identities
 from portcullis.sso.outputs import IDENTITIES, MESSAGE, PROVIDER, PROVIDERS, SIGN_ON
+
+if TYPE_CHECKING:
+    from portcullis.sso import flow
 
 
 def _credentials(resolver: Any) -> None:
@@ -32,7 +35,7 @@ def _scope(tenant_id: str) -> tuple[str, str]:
     return who.mode, who.tenant(tenant_id, "admin").tenantId
 
 
-def _redirect(target: flow.Redirect) -> Response[str]:
+def _redirect(target: "flow.Redirect") -> Response[str]:
     return Response(
         status_code=302,
         content_type="text/plain",
@@ -50,6 +53,10 @@ def _form() -> dict[str, str]:
 
 
 def _sign_on(provider: str, values: dict[str, str | None]) -> Response[str]:
+    # Imported here: the sign-on flow (flow context, completion, sessions and tokens)
+    # serves only the browser's two sign-on routes, not the providers' admin API.
+    from portcullis.sso import flow
+
     ip, agent = source_ip(app), header(app, "user-agent")
     if any(values.get(k) for k in ("state", "code", "error")):
         target = flow.callback(

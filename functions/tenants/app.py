@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.models import STRICT as _STRICT

@@ -9,8 +9,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel
 
 from portcullis.access import callers, userscope
-from portcullis.access.callers import api_caller
-from portcullis.auth.outputs import USER, USERS
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body, no_body
 from portcullis.platform.errors import MethodNotAllowed
 from portcullis.platform.http import create_app, handler
@@ -26,6 +25,7 @@ from portcullis.users.outputs import GENERATED_LINK as LINK
 from portcullis.users.outputs import MARKED_ACTIVE as ACTIVE
 from portcullis.users.records import Tenant, User
 from portcullis.users.rendering import user_json
+from portcullis.users.userobject import USER, USERS
 
 app = create_app(credentials=api_caller)
 

@@ -5,7 +5,7 @@ import gc
 from typing import Any
 
 from portcullis.access import callers
-from portcullis.access.callers import api_caller
+from portcullis.access.apicaller import api_caller
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.webhooks import delivery, secrets

@@ -66,10 +66,11 @@ def test_deferred_body_models_validate_as_strictly_as_before() -> None:
 
 
 def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
-    """Passthrough migration and TOTP (auth), invitations (users, roles) and the OAuth /
-    OIDC clients of a sign-on (sso: Authlib, joserfc, PyJWT, httpx) are imported by the
-    routes that use them, not by the function's import; the tenant settings' models are
-    built by the first request that reads settings (docs/performance.md "Cold start");
+    """Passthrough migration and TOTP (auth), invitations (users, roles) and the sign-on
+    flow with its OAuth / OIDC clients (sso: `sso.flow`, Authlib, joserfc, PyJWT, httpx)
+    are imported by the routes that use them, not by the function's import; the tenant
+    settings' models are built by the first request that reads settings
+    (docs/performance.md "Cold start");
     the routes' API tests prove they still find them."""
     code = textwrap.dedent(
         """
@@ -79,7 +80,8 @@ def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
         deferred = ("portcullis.auth.passthrough", "portcullis.auth.passthroughconfig",
                     "portcullis.auth.totp", "portcullis.credentials.totp",
-                    "portcullis.users.invitations", "authlib", "joserfc", "jwt", "httpx")
+                    "portcullis.users.invitations", "authlib", "joserfc", "jwt", "httpx",
+                    "portcullis.sso.flow")
         from portcullis.tenancy import settings
         models = (settings.TenantSettings, settings.RateLimits, settings.Authentication,
                   settings.Mfa, settings.LiveDomain, settings.JwtFormat)
@@ -114,3 +116,93 @@ def test_deferred_settings_models_validate_and_default_as_before() -> None:
         settings.TenantSettings.model_validate({"mfa": {"policy": "all", "extra": 1}})
     with pytest.raises(ValidationError, match="valid integer"):
         settings.TenantSettings.model_validate({"accessTokenDuration": "600"})  # strict
+
+
+def test_the_import_worker_loads_neither_the_rest_resolver_nor_invitations() -> None:
+    """The import worker is an SQS target: the REST resolver (which `access.apicaller`
+    holds apart from `access.callers`) is never its business, and invitations (mail,
+    links) only serve imports that send welcome emails, which import them in
+    `imports.apply`; tests/api/test_imports.py sends them."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/importworker/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("aws_lambda_powertools.event_handler", "portcullis.platform.http",
+                    "portcullis.access.apicaller", "portcullis.users.invitations",
+                    "portcullis.messaging.mail")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "worker": "portcullis.imports.worker" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "worker": True}
+
+
+def test_saml_loads_its_xml_stack_only_for_the_sp_facing_requests() -> None:
+    """lxml, xmlsec and python3-saml serve the SSO/SLO requests, the IdP metadata and
+    SPs registered from metadata (imported there: `saml.flows`, `saml.idp`, `saml.sps`);
+    the admin routes and the token hand-off load none of them. tests/api/test_saml.py
+    runs every one of those routes."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/saml/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("lxml", "xmlsec", "onelogin", "portcullis.saml.protocol",
+                    "portcullis.saml.xmlsafe")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "flows": "portcullis.saml.flows" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "flows": True}
+
+
+def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
+    """`self`'s common cold starts are refresh and log-out: `auth.selfservice` (with the
+    users service and writable fields) is imported by the account and session routes,
+    which tests/api/test_self.py runs; the refresh's own code stays at import."""
+    code = textwrap.dedent(
+        """
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/self/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        deferred = ("portcullis.auth.selfservice", "portcullis.users.fields",
+                    "portcullis.users.service")
+        print(json.dumps({"loaded": [m for m in deferred if m in sys.modules],
+                          "rotation": "portcullis.sessions.rotation" in sys.modules}))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == {"loaded": [], "rotation": True}
+
+
+@pytest.mark.parametrize(
+    ("function", "deferred"),
+    [
+        ("sessions", ("portcullis.tokens.claims", "portcullis.tokens.signing")),
+        ("keys", ("portcullis.webhooks.bearer", "portcullis.tokens.envelope")),
+        ("users", ("portcullis.auth.outputs",)),
+        ("roles", ("portcullis.auth.outputs",)),
+        ("self", ("portcullis.auth.outputs",)),
+    ],
+)
+def test_functions_skip_what_only_other_functions_or_rare_routes_use(
+    function: str, deferred: tuple[str, ...]
+) -> None:
+    """Token signing (`sessions.lifecycle.sign`) is imported where a session's tokens are
+    signed, not by the sessions' admin API; a webhook key's sealing only when one is
+    created (tests/api/test_keys_api.py creates them); the sign-in answer models
+    (`auth.outputs`) are not built by functions that answer only a User object, a token
+    set or a log-out (tests/unit/test_openapi_document.py: the document is unchanged)."""
+    code = textwrap.dedent(
+        f"""
+        import importlib.util, json, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/{function}/app.py")
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        print(json.dumps([m for m in {deferred!r} if m in sys.modules]))
+        """
+    )
+    env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
+    assert run_json(code, env) == []

@@ -15,7 +15,6 @@ from portcullis.ratelimit import fixedwindow
 from portcullis.store import apikeys as store
 from portcullis.tenancy import settings
 from portcullis.tenancy import state as tenantstate
-from portcullis.webhooks import bearer as webhook_bearer
 
 if TYPE_CHECKING:
     from portcullis.access.callers import Caller  # callers imports this module
@@ -56,6 +55,10 @@ def new_key(tenant_id: str, mode: str, key_type: str) -> tuple[str, store.ApiKey
     full = f"uf_{mode}_{key_type}_{tenant_id}_{secret}"
     item = store.new_key_item(digest(full), tenant_id, mode, key_type, secret[-4:], now_iso())
     if key_type == "webhook":  # sent by the service in its webhooks: must be recoverable
+        # Imported here: only creating a webhook key seals one (KMS envelope, secrets
+        # store), while every server function imports this module to check keys.
+        from portcullis.webhooks import bearer as webhook_bearer
+
         item.sealedKey = webhook_bearer.seal(full, mode, tenant_id)
     return full, item
 

@@ -2,6 +2,8 @@
 
 Resolves credential → mode → level → tenant scope before any data is touched
 (api-server §4). A tenant outside the scope answers 403 whether or not it exists.
+Resolving a route's caller from its request is `access.apicaller` (Powertools glue,
+kept apart so that non-HTTP functions using `Caller` do not load the REST resolver).
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-
 from portcullis.access import apikeys as keys
 from portcullis.platform.errors import (
     Forbidden,
@@ -19,9 +19,8 @@ from portcullis.platform.errors import (
     PortcullisError,
     Unauthorized,
 )
-from portcullis.platform.http import added_headers, header, source_ip
 from portcullis.platform.identifiers import TENANT_ID, bearer
-from portcullis.ratelimit import authfailures, percredential
+from portcullis.ratelimit import authfailures
 from portcullis.store import tenants as tenant_store
 from portcullis.tenancy import settings
 
@@ -162,20 +161,3 @@ def authenticate(authorization: str | None, source_ip: str, *, test_query: bool 
         roles=roles,
         credential=f"session:{claims['sessionId']}",
     )
-
-
-def api_caller(app: APIGatewayRestResolver) -> Caller:
-    """The `Caller` of a server-to-server route (API key or admin access token), counted
-    once per request in its per-credential buckets (api-server §6; 429 past them)."""
-    test = (app.current_event.query_string_parameters or {}).get("test") == "true"
-    caller = authenticate(header(app, "authorization"), source_ip(app), test_query=test)
-    added = added_headers()
-    if "X-RateLimit-Limit" not in added:
-        route = app.current_event.resource or app.current_event.path
-        search = route.rstrip("/").endswith("/find")
-        try:
-            added.update(percredential.take(caller, search=search))
-        except PortcullisError as refused:
-            added.update(refused.headers)
-            raise
-    return caller

@@ -8,7 +8,9 @@ these models produce (`tests/api/conformance.py`, the schemathesis run), so a fl
 drifts from its model fails there.
 
 Each model names the fields every answer carries, with their types; answers may carry
-more (`extra="allow"`: additional properties are allowed).
+more (`extra="allow"`: additional properties are allowed). The User object they embed is
+`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`:
+the functions that answer only those (users, roles, self) do not import this module.
 """
 
 from __future__ import annotations
@@ -18,21 +20,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from portcullis.platform.http import answers
-from portcullis.platform.outputs import Answer, Done, Free
-
-Mode = Literal["test", "live"]
-
-
-class Factor(Answer):
-    channel: str | None
-    strategy: str | None
-
-
-class Factors(Answer):
-    """The tenant's (or user's) sign-in factors (§1.2)."""
-
-    firstFactors: list[Factor]
-    secondFactors: list[Factor]
+from portcullis.platform.outputs import Answer, Done, Free, Mode
+from portcullis.sessions.tokenset import Tokens
+from portcullis.users.userobject import Factor, Factors, User
 
 
 class ModeAnswer(Answer):
@@ -40,56 +30,6 @@ class ModeAnswer(Answer):
 
     mode: Mode
     authentication: Factors
-
-
-class CookieOptions(Answer):
-    expires: float
-    sameSite: str
-    secure: bool
-
-
-class Token(Answer):
-    value: str
-    cookieOptions: CookieOptions
-
-
-class Tokens(Answer):
-    """§1.3: what the client stores as cookies."""
-
-    access: Token
-    id: Token
-    refresh: Token
-
-
-class TenantRef(Answer):
-    tenantId: str
-    name: str
-
-
-class User(Answer):
-    """The user object (§1.2, api-server §7)."""
-
-    userId: int
-    userUuid: str
-    tenantId: str
-    mode: Mode
-    email: str | None
-    phoneNumber: str | None
-    username: str | None
-    name: str
-    image: str | None
-    data: dict[str, Any]
-    locked: bool
-    isConfirmed: bool
-    isEmailConfirmed: bool
-    isPhoneNumberConfirmed: bool
-    isMfaRequired: bool
-    authorization: dict[str, Any]
-    authentication: Factors
-    createdAt: str
-    updatedAt: str
-    lastActiveAt: str | None
-    tenant: TenantRef
 
 
 class SignedIn(User):
@@ -124,28 +64,7 @@ class PkceRequired(Answer):
     redirectTo: str | None
 
 
-class Refreshed(Answer):
-    """`GET /v0/auth/refresh` (§10)."""
-
-    message: str
-    mode: Mode
-    sessionId: str
-    tokens: Tokens
-
-
-class LoggedOut(Answer):
-    message: str
-
-
 LogInAnswer = SignedIn | MfaRequired | PkceRequired
-
-
-class UserList(Answer):
-    """A page of users (api-server §7.2, §7.3; `meta` on searches)."""
-
-    results: list[User]
-    totalCount: int
-    totalPages: int
 
 
 class TotpSetup(Answer):
@@ -202,6 +121,3 @@ TOTP_SETUP = answers(TotpSetup)
 SIGNED_IN = answers(SignedIn)
 PASSTHROUGH = answers(Passthrough)
 PASSTHROUGH_METRICS = answers(PassthroughMetrics)
-# The `responses=` of the server API's user routes (functions/users).
-USER = answers(User)
-USERS = answers(UserList)

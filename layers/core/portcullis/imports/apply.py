@@ -25,7 +25,7 @@ from portcullis.store import mfa as mfa_store
 from portcullis.store import tenants as tenant_store
 from portcullis.store import users as user_store
 from portcullis.tokens import envelope
-from portcullis.users import invitations, records, roleassignments, service
+from portcullis.users import records, roleassignments, service
 from portcullis.users.fields import UserWrite
 from portcullis.users.rendering import Renderer
 
@@ -162,7 +162,8 @@ def _match(
 class _Creation:
     item: user_store.UserItem
     extra: user_store.Extra
-    welcome: invitations.Welcome
+    # What follows the commit: counting the welcome email, when one is sent.
+    after_commit: Callable[[], None]
 
 
 def _creation(
@@ -190,13 +191,17 @@ def _creation(
     saves: list[user_store.Item] = []
     if row.get("totpSecret"):
         saves.append(totp_item(item, str(row["totpSecret"]), now_iso()))
-    welcome = invitations.Welcome([])
-    if target.send_emails:
-        # The link and the outbox email commit with the user: a row applied again
-        # (a redelivered chunk) finds the user and updates it, so it never sends twice.
-        welcome = invitations.welcome_for(target.tenant, item)
-        saves.extend(welcome.saves)
-    return _Creation(item, user_store.Extra(saves, []), welcome)
+    if not target.send_emails:
+        return _Creation(item, user_store.Extra(saves, []), lambda: None)
+    # Imported here: only imports that send welcome emails need invitations (mail, links,
+    # callers), which the worker's cold start would otherwise pay for every job.
+    from portcullis.users import invitations
+
+    # The link and the outbox email commit with the user: a row applied again
+    # (a redelivered chunk) finds the user and updates it, so it never sends twice.
+    welcome = invitations.welcome_for(target.tenant, item)
+    saves.extend(welcome.saves)
+    return _Creation(item, user_store.Extra(saves, []), lambda: welcome.committed(item))
 
 
 @dataclass(frozen=True)
@@ -243,7 +248,7 @@ def apply(
         new_id = known.new_ids.get(position) if known else None
         creation = _creation(target, row, new_id, known is not None and known.reserved)
         service.create(creation.item, creation.extra, renderer=target.renderer)
-        creation.welcome.committed(creation.item)
+        creation.after_commit()
         return "created"
     if not target.update_existing:
         raise BadRequest(USER_EXISTS)
@@ -269,7 +274,7 @@ def prepare(target: Target, row: Mapping[str, Any], known: Known, position: int)
     if existing is None:
         creation = _creation(target, row, known.new_ids.get(position), known.reserved)
         write = service.pending_create(creation.item, creation.extra, renderer=target.renderer)
-        return Prepared("created", write, lambda: creation.welcome.committed(creation.item))
+        return Prepared("created", write, creation.after_commit)
     if not target.update_existing:
         raise BadRequest(USER_EXISTS)
     change = _change(target, row)

@@ -10,13 +10,16 @@ tests check live answers against the document (`tests/api/conformance.py`, schem
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from portcullis.platform.models import OPEN
 
 T = TypeVar("T")
+
+Mode = Literal["test", "live"]
+"""The mode of a tenant's data an answer belongs to."""
 
 
 class Answer(BaseModel):

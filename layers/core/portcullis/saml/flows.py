@@ -32,7 +32,7 @@ from portcullis.platform.errors import (
 )
 from portcullis.platform.identifiers import TENANT_ID, UUID
 from portcullis.ratelimit import authfailures, perip
-from portcullis.saml import idp, keys, protocol, sps
+from portcullis.saml import idp, keys, sps
 from portcullis.sessions.tokenauth import SignedIn, token_user
 from portcullis.store import saml as store
 from portcullis.store.transactions import WriteConflict
@@ -96,6 +96,10 @@ def receive(tenant_id: str, kind: str, binding: str, params: dict[str, str], ip:
         sp_id = store.sp_id_for_entity(tenant_id, sps.entity_digest(entity_id))
         fields = sps.with_id(tenant_id, sp_id) if sp_id else None
         return (sp_id, fields) if sp_id and fields and fields.isActive else None
+
+    # Imported here and in `complete`: the XML stack (lxml, xmlsec, python3-saml) serves
+    # only the SP-facing requests, not the admin routes or the token hand-off.
+    from portcullis.saml import protocol
 
     incoming, sp_id, _ = protocol.read_request(
         params,
@@ -232,6 +236,8 @@ def complete(kind: str, query: dict[str, str], pending_id: str | None, ip: str) 
         "phoneNumber": user.phoneNumber,
         "roles": list((user.roles or {}).get(tenant_id, [])),
     }
+    from portcullis.saml import protocol  # the XML stack, as in `receive`
+
     if kind == "login":
         document = protocol.build_response(
             issuer=idp.entity_id(tenant_id),

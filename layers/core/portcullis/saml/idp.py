@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from lxml import etree
-from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
-
 from portcullis.platform import config
 from portcullis.saml import keys
 from portcullis.saml.sps import BINDING_POST, BINDING_REDIRECT, NAMEID_FORMATS
@@ -70,6 +67,11 @@ def info(tenant_id: str) -> dict[str, Any]:
 def metadata(tenant_id: str) -> str:
     """IdP metadata: entity id, every published certificate (signing), SSO and SLO for
     both bindings, NameID formats."""
+    # Imported here: of this module's users only the metadata routes build XML; the
+    # admin routes (`info`) and the sign-on flows' URLs need no lxml at cold start.
+    from lxml import etree
+    from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+
     tenant = keys.live_tenant(tenant_id)
     items = keys.certificates(keys.workspace_of(tenant))
     md = "urn:oasis:names:tc:SAML:2.0:metadata"

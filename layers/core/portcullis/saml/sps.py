@@ -15,7 +15,6 @@ from portcullis.platform.errors import BadRequest, NotFound
 from portcullis.platform.models import STRICT
 from portcullis.platform.timefmt import now_iso
 from portcullis.platform.validation import bad_request_from
-from portcullis.saml import xmlsafe
 from portcullis.store import saml as store
 from portcullis.store.transactions import WriteConflict
 
@@ -101,6 +100,9 @@ def from_metadata(document: Any) -> dict[str, Any]:
     """The fields SP metadata fixes: entity id, POST ACS, SLO and signing certificate."""
     if not isinstance(document, str) or not document:
         raise BadRequest('"metadata" must be a non-empty string')
+    # Imported here: only an SP registered from its metadata document needs an XML parser.
+    from portcullis.saml import xmlsafe
+
     try:
         root = xmlsafe.parse(document, limit=MAX_METADATA_BYTES)
     except xmlsafe.UnsafeXml as error:

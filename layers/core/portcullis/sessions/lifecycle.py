@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcullis.platform.digests import secret_digest
 from portcullis.platform.errors import (
@@ -22,7 +22,9 @@ from portcullis.store import sessions as store
 from portcullis.store.sessions import SessionItem
 from portcullis.store.users import UserItem
 from portcullis.tenancy.settings import TenantSettings
-from portcullis.tokens import claims as token_claims
+
+if TYPE_CHECKING:
+    from portcullis.tokens import claims as token_claims
 
 # Ended sessions stay readable (admin listing, audit) this long after they expire.
 RETENTION_SECONDS = 30 * 86_400
@@ -93,6 +95,10 @@ def sign(
 ) -> token_claims.IssuedTokens:
     """The session's token set, its refresh token carrying `jti` (already recorded);
     `tenant_name` (of the tenant the caller read) feeds a custom JWT format."""
+    # Imported here: the sessions' admin API (listing, ending) and token callers use this
+    # module but sign nothing; sign-ins and refreshes, which do, have it loaded already.
+    from portcullis.tokens import claims as token_claims
+
     return token_claims.sign_set(
         user,
         session.sessionId,

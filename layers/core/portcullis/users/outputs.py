@@ -1,7 +1,7 @@
 """The answers of the server API's user actions that are not a User object (api-server
 §7.8, §13.1) as pydantic models, for the OpenAPI document (docs/openapi.md):
 documentation only, checked by the tests against live answers
-(`tests/api/conformance.py`). The User object itself is `auth.outputs.User`."""
+(`tests/api/conformance.py`). The User object itself is `users.userobject.User`."""
 
 from __future__ import annotations
 
