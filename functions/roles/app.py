@@ -2,6 +2,9 @@
 (api-server §9), at account level (the home tenant) and tenant level."""
 
 import gc
+
+gc.disable()  # paused while the modules load; resumed where initialisation ends
+
 from typing import Any
 from urllib.parse import unquote
 
@@ -110,6 +113,9 @@ def set_tenant_user_roles(tenantId: str, userId: str, body: RoleList) -> dict[st
 
 lambda_handler = handler(app)
 
-# Initialisation ends here. Freeze what the imports built so that collections skip it
-# for good: a first request would otherwise pay a full collection over all of it.
+# Initialisation ends here. The collector was paused while the modules loaded: what
+# they build lives as long as the process, so collecting it found nothing and cost
+# ≈ 0.3× `import boto3` (docs/performance.md "The collector at initialisation").
+# Freeze it out of the collector's generations for good, then resume collecting.
 gc.freeze()
+gc.enable()

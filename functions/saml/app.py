@@ -5,6 +5,9 @@ browser-facing endpoints answer HTML (error pages included), never the JSON enve
 """
 
 import gc
+
+gc.disable()  # paused while the modules load; resumed where initialisation ends
+
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
@@ -201,6 +204,9 @@ def metadata_alias() -> Response[str]:
 
 lambda_handler = handler(app)
 
-# Initialisation ends here. Freeze what the imports built so that collections skip it
-# for good: a first request would otherwise pay a full collection over all of it.
+# Initialisation ends here. The collector was paused while the modules loaded: what
+# they build lives as long as the process, so collecting it found nothing and cost
+# ≈ 0.3× `import boto3` (docs/performance.md "The collector at initialisation").
+# Freeze it out of the collector's generations for good, then resume collecting.
 gc.freeze()
+gc.enable()

@@ -1,5 +1,6 @@
 """Importing the core changes nothing global (issue 9, item 4), and a function only
-freezes what its imports built, in the last line of its `app.py`.
+pauses the collector while its modules load and freezes what they built, in visible
+lines at the top and the end of its `app.py`.
 
 No environment variable is set, the garbage collector keeps its settings, and `import
 portcullis` puts nothing into `sys.modules` but itself: a module's behaviour must not
@@ -9,6 +10,7 @@ interpreter, since this test process has imported everything long ago.
 
 from __future__ import annotations
 
+import ast
 import os
 import textwrap
 from pathlib import Path
@@ -38,9 +40,15 @@ import gc, json, os, sys
 def state():
     return {"environ": dict(os.environ), "threshold": gc.get_threshold(),
             "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+def initialising():  # an `app` module between its `import gc` and its handler
+    names = vars(sys.modules.get("app", sys))
+    return "gc" in names and "lambda_handler" not in names
+collections = []
+gc.callbacks.append(lambda phase, _: phase == "start" and initialising()
+                    and collections.append(phase))
 before, modules = state(), set(sys.modules)
 exec(compile(STATEMENT, "<probe>", "exec"), {})
-print(json.dumps({"before": before, "after": state(),
+print(json.dumps({"before": before, "after": state(), "collections": len(collections),
                   "added": sorted(set(sys.modules) - modules)}))
 """
 
@@ -74,10 +82,26 @@ def test_importing_every_core_module_changes_nothing_global() -> None:
 
 @pytest.mark.parametrize("group", FUNCTIONS)
 def test_a_function_changes_nothing_global_but_freezing_what_it_imported(group: str) -> None:
-    """The one global step is the visible `gc.freeze()` that ends each `app.py`
-    (docs/performance.md): the imported objects leave the collector's generations."""
+    """The one lasting global step is the visible `gc.freeze()` that ends each `app.py`
+    (docs/performance.md): the imported objects leave the collector's generations. The
+    collector is paused while the modules load (no collection runs) and collects again
+    once the import is over."""
     seen = _probe("import app", ROOT / "functions" / group)
     assert "app" in seen["added"]
     before, after = seen["before"], seen["after"]
+    assert seen["collections"] == 0
+    assert after["enabled"] is True
     assert after["frozen"] > before["frozen"] + 10_000
     assert {**after, "frozen": None} == {**before, "frozen": None}
+
+
+@pytest.mark.parametrize("group", FUNCTIONS)
+def test_the_pause_brackets_all_of_a_functions_initialisation(group: str) -> None:
+    """`gc.disable()` comes before any other import, and `gc.freeze(); gc.enable()` are
+    the last statements: an import above the pause would be collected over, and code
+    below the resume would freeze half of what initialisation built."""
+    tree = ast.parse((ROOT / "functions" / group / "app.py").read_text())
+    statements = [ast.unparse(node) for node in tree.body[1:]]  # after the docstring
+    assert ast.get_docstring(tree)
+    assert statements[:2] == ["import gc", "gc.disable()"]
+    assert [ast.unparse(node) for node in tree.body[-2:]] == ["gc.freeze()", "gc.enable()"]
