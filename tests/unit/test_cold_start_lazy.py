@@ -25,11 +25,13 @@ def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() ->
         from portcullis.tokens import envelope
         from portcullis.tokens import signing as tokens
         from portcullis.credentials import passwords
+        from portcullis.tenancy import domains, settings
         models = [m for m in vars(userfields).values()
                   if isinstance(m, type) and issubclass(m, userfields.BaseModel)
                   and m is not userfields.BaseModel]
         print(json.dumps({
-            "loaded": [m for m in ("argon2", "cryptography", "jwt") if m in sys.modules],
+            "loaded": [m for m in ("argon2", "cryptography", "jwt", "publicsuffixlist")
+                       if m in sys.modules],
             "built": [m.__name__ for m in models if m.__pydantic_complete__],
             "models": len(models),
         }))

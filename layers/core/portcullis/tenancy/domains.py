@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cache
-from typing import Any
-
-from publicsuffixlist import PublicSuffixList
+from typing import TYPE_CHECKING, Any
 
 from portcullis.platform.origins import (
     InvalidOrigin,
@@ -16,9 +14,16 @@ from portcullis.platform.origins import (
     request_origin,
 )
 
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
 
 @cache
 def _psl() -> PublicSuffixList:
+    # Imported here: only an admin adding a live domain needs the list (its import is
+    # ≈ 2.6 ms, building it ≈ 30 ms), and every HTTP function imports this module.
+    from publicsuffixlist import PublicSuffixList
+
     return PublicSuffixList()
 
 
