@@ -8,6 +8,7 @@ one broken function in development does not take the other endpoints down with i
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import sys
@@ -102,6 +103,7 @@ def _load_handler(spec: FunctionSpec) -> tuple[ModuleType, Handler]:
             import_spec.loader.exec_module(module)
         except BaseException:
             sys.modules.pop(module_name, None)
+            gc.enable()  # app.py pauses the collector until its last line, never reached
             raise
         finally:
             sys.path.remove(str(spec.code_dir))

@@ -8,6 +8,7 @@ one AWS service, so nothing here depends on the service's own code.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import os
 import stat
@@ -492,6 +493,7 @@ class TestOverHttp:
         broken = http.get("/v0/broken")
         assert broken.status_code == 500
         assert "BrokenFunction failed to load" in capfd.readouterr().err
+        assert gc.isenabled()  # the runtime resumed the collector the broken import paused
         assert http.get("/v0/methods").status_code == 200
 
     def test_bodies_in_both_directions(self, http: httpx.Client) -> None:
