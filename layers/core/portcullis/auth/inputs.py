@@ -6,9 +6,10 @@ They ignore unknown fields (the client sends `options`, `linkType`... that older
 did not know) and treat `null` as absent (§0.2). Every body may carry the legacy
 `tenantId` (§0.1) and the client's `options`. Shapes only: what a value must look like
 (an e-mail, a password) is judged by the flows, which know the tenant's settings.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: with real annotations pydantic has no
+strings to evaluate when each model class is built, every cold start.
+"""
 
 from typing import Any
 

@@ -1,9 +1,10 @@
 """Tenant settings (a Portcullis extension; see docs/settings.md): defaults plus overrides.
 
 Only changed values are stored, so a new default reaches every tenant that never set it.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: with real annotations pydantic has no
+strings to evaluate when each model class is built, every cold start.
+"""
 
 import re
 from typing import Annotated, Any, Literal
