@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Free, Mode
 from portcullis.sessions.tokenset import Tokens
 from portcullis.users.userobject import Factor, Factors, User
@@ -115,9 +114,3 @@ class PassthroughMetrics(Answer):
 
 Receipt = Done[Free]
 """Verify email / phone (§7.9): the delivery receipt, or the link or code in test mode."""
-
-# The `responses=` of the client routes (functions/auth) that are not a log-in.
-TOTP_SETUP = answers(TotpSetup)
-SIGNED_IN = answers(SignedIn)
-PASSTHROUGH = answers(Passthrough)
-PASSTHROUGH_METRICS = answers(PassthroughMetrics)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Mode
 
 
@@ -63,8 +62,3 @@ class UserList(Answer):
     results: list[User]
     totalCount: int
     totalPages: int
-
-
-# The `responses=` of the server API's user routes (functions/users, functions/roles).
-USER = answers(User)
-USERS = answers(UserList)
