@@ -1,6 +1,7 @@
 """The answers of the client API's routes (api-client §1, §6–§10) as pydantic models,
 next to their request bodies (`inputs`): they make the OpenAPI document honest
-(docs/openapi.md). Routes declare them with `portcullis.platform.http.answers(...)`.
+(docs/openapi.md). Routes name them by reference (`auth/responses.py`,
+`portcullis.platform.http.answers`): only the OpenAPI generator imports this module.
 
 Documentation only: the flows build their answers as dicts and nothing validates them
 at run time (no cost per request). The tests check live answers against the document
@@ -9,8 +10,7 @@ drifts from its model fails there.
 
 Each model names the fields every answer carries, with their types; answers may carry
 more (`extra="allow"`: additional properties are allowed). The User object they embed is
-`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`:
-the functions that answer only those (users, roles, self) do not import this module.
+`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The `responses=` of routes of many packages: references to their answer models in
-`platform.outputs`, which only the OpenAPI generator imports
-(`portcullis.platform.http.answers`, docs/openapi.md)."""
+"""The `responses=` that routes of many packages share (`MESSAGE`: a `{message}`
+acknowledgement): references to their answer models in `platform.outputs`, which only the
+OpenAPI generator imports (`portcullis.platform.http.answers`, docs/openapi.md)."""
 
 from __future__ import annotations
 

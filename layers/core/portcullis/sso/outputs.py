@@ -1,7 +1,7 @@
 """The answers of the SSO admin routes (docs/sso.md) as pydantic models, for the OpenAPI
 document (docs/openapi.md): documentation only, checked by the tests against live
 answers (`tests/api/conformance.py`). The sign-on route answers a redirect
-(`SIGN_ON`)."""
+(`responses.SIGN_ON`)."""
 
 from __future__ import annotations
 
