@@ -1,8 +1,10 @@
 """The API's OpenAPI 3.1 document, built from the functions' own resolvers.
 
 Every `functions/<group>/app.py` that builds a Powertools resolver (`app`) describes its
-routes and pydantic request models itself (`get_openapi_schema`); this merges those
-documents into one, tags each operation with its function, and replaces what Powertools
+routes and pydantic request models itself (`get_openapi_schema`), and names each answer
+model by reference (`portcullis.platform.http.answers`: the functions never import the
+models), which this resolves to the model before generating; it merges those documents
+into one, tags each operation with its function, and replaces what Powertools
 assumes about errors (a 422 `HTTPValidationError`) with what Portcullis answers: the
 error envelope (api-server §1.1) with 400, 401, 403, 404, 429 and 500.
 
