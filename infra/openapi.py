@@ -1,8 +1,10 @@
 """The API's OpenAPI 3.1 document, built from the functions' own resolvers.
 
 Every `functions/<group>/app.py` that builds a Powertools resolver (`app`) describes its
-routes and pydantic request models itself (`get_openapi_schema`); this merges those
-documents into one, tags each operation with its function, and replaces what Powertools
+routes and pydantic request models itself (`get_openapi_schema`), and names each answer
+model by reference (`portcullis.platform.http.answers`: the functions never import the
+models), which this resolves to the model before generating; it merges those documents
+into one, tags each operation with its function, and replaces what Powertools
 assumes about errors (a 422 `HTTPValidationError`) with what Portcullis answers: the
 error envelope (api-server §1.1) with 400, 401, 403, 404, 429 and 500.
 
@@ -25,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from infra.openapi_links import add_links
+from portcullis.platform.http import ANSWER_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
@@ -167,7 +170,58 @@ def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
+def answer_model(reference: str) -> Any:
+    """The model `answers(reference)` names: `"package.module:Model"` imported and read.
+    A reference that names nothing fails loudly (LookupError), never an untyped answer."""
+    module_name, _, name = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise LookupError(f"answers({reference!r}): no module {module_name!r}") from error
+    if not hasattr(module, name):
+        raise LookupError(f"answers({reference!r}): {module_name} has no {name!r}")
+    return getattr(module, name)
+
+
+def answer_references(app: Any) -> dict[str, str]:
+    """Each route's answer reference (`portcullis.platform.http.answers`), by
+    `METHOD path`."""
+    return {
+        f"{route.method} {route.path}": payload[ANSWER_MODEL]
+        for route in app._static_routes + app._dynamic_routes
+        for response in (route.responses or {}).values()
+        for payload in response.get("content", {}).values()
+        if ANSWER_MODEL in payload
+    }
+
+
+def _document_answers(app: Any) -> None:
+    """Give every route its answer model under Powertools' `"model"`, in place of the
+    reference the function carries (a reference costs the Lambdas nothing; only the
+    document needs the class). Copies: the routes share their `responses=` constants."""
+    for route in app._static_routes + app._dynamic_routes:
+        if route._dependant is not None:
+            raise RuntimeError(f"{route.method} {route.path}: resolved before its answers")
+        if route.responses:
+            route.responses = {
+                status: _with_model(response) for status, response in route.responses.items()
+            }
+
+
+def _with_model(response: dict[str, Any]) -> dict[str, Any]:
+    if "content" not in response:
+        return response
+    content = {}
+    for media_type, payload in response["content"].items():
+        if ANSWER_MODEL in payload:
+            rest = {k: v for k, v in payload.items() if k != ANSWER_MODEL}
+            payload = {"model": answer_model(payload[ANSWER_MODEL]), **rest}
+        content[media_type] = payload
+    return {**response, "content": content}
+
+
 def _function_document(group: str, app: Any) -> dict[str, Any]:
+    _document_answers(app)
     schema = app.get_openapi_schema(title="Portcullis", version=VERSION, openapi_version="3.1.0")
     document: dict[str, Any] = json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
     return document

@@ -32,10 +32,10 @@ from portcullis.auth.inputs import (
     VerifyEmail,
     VerifyPhone,
 )
-from portcullis.auth.outputs import SIGNED_IN, TOTP_SETUP, LogInAnswer, Receipt
+from portcullis.auth.responses import LOG_IN, RECEIPT, SIGNED_IN, TOTP_SETUP
 from portcullis.platform.bodies import query
-from portcullis.platform.http import answers, create_app, handler, header, source_ip
-from portcullis.platform.outputs import Message
+from portcullis.platform.http import create_app, handler, header, source_ip
+from portcullis.platform.responses import MESSAGE
 from portcullis.sessions import tokenauth
 
 
@@ -91,7 +91,7 @@ Route = Callable[[str | None, B], dict[str, Any]]
 
 
 def _route(
-    method: str, path: str, *aliases: str, answer: Any = None
+    method: str, path: str, *aliases: str, responses: dict[int, Any] | None = None
 ) -> Callable[[Route[B]], Route[B]]:
     """Serve `handle(tenant_path, body)` at `/v0/tenants/<tenantId>/auth{path}` and at
     the legacy `/v0/auth{path}` (and `aliases`), where `tenant_path` is None and the
@@ -109,21 +109,20 @@ def _route(
 
         for route in (at_tenant, at_legacy):
             route.__annotations__["body"] = model | None  # what Powertools validates
-        documented = answers(answer) if answer is not None else None
-        app.route(f"/v0/tenants/<tenantId>/auth{path}", method, responses=documented)(at_tenant)
+        app.route(f"/v0/tenants/<tenantId>/auth{path}", method, responses=responses)(at_tenant)
         for legacy in (path, *aliases):
-            app.route(f"/v0/auth{legacy}", method, responses=documented)(at_legacy)
+            app.route(f"/v0/auth{legacy}", method, responses=responses)(at_legacy)
         return handle
 
     return register
 
 
-@_route("POST", "/create", answer=LogInAnswer)
+@_route("POST", "/create", responses=LOG_IN)
 def sign_up(tenant_path: str | None, body: SignUp) -> dict[str, Any]:
     return password.sign_up(_request(tenant_path, body, pkce=True), body)
 
 
-@_route("POST", "/basic", answer=LogInAnswer)
+@_route("POST", "/basic", responses=LOG_IN)
 def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     return password.log_in(
         _request(tenant_path, body, pkce=True, factor=True),
@@ -133,7 +132,7 @@ def log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     )
 
 
-@_route("POST", "/password/migrate", answer=LogInAnswer)
+@_route("POST", "/password/migrate", responses=LOG_IN)
 def migrate_log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     """§7.3: password log-in that may ask the tenant's old login service (passthrough)
     and then answers its JSON as `upstreamResponse`."""
@@ -146,7 +145,7 @@ def migrate_log_in(tenant_path: str | None, body: LogIn) -> dict[str, Any]:
     )
 
 
-@_route("PUT", "/basic", answer=Message)
+@_route("PUT", "/basic", responses=MESSAGE)
 def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, Any]:
     """At the legacy path the tenant comes from the access token (§14.2)."""
     caller = tokenauth.authenticate(header(app, "authorization"), source_ip(app))
@@ -157,28 +156,28 @@ def update_password(tenant_path: str | None, body: PasswordUpdate) -> dict[str, 
     )
 
 
-@_route("POST", "/link", answer=Message)
+@_route("POST", "/link", responses=MESSAGE)
 def send_link(tenant_path: str | None, body: SendLink) -> dict[str, Any]:
     return link.send(_request(tenant_path, body), body)
 
 
-@_route("PUT", "/link", answer=LogInAnswer)
+@_route("PUT", "/link", responses=LOG_IN)
 def link_log_in(tenant_path: str | None, body: LinkCredentials) -> dict[str, Any]:
     request = _request(tenant_path, body, pkce=True, factor=True)
     return link.log_in(request, token=body.token, uuid=body.uuid)
 
 
-@_route("POST", "/code", answer=Message)
+@_route("POST", "/code", responses=MESSAGE)
 def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
     return code.send(_request(tenant_path, body, factor=True), body)
 
 
-@_route("PUT", "/code", answer=LogInAnswer)
+@_route("PUT", "/code", responses=LOG_IN)
 def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
     return code.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
 
-@_route("POST", "/totp", answer=LogInAnswer)
+@_route("POST", "/totp", responses=LOG_IN)
 def totp_log_in(tenant_path: str | None, body: TotpLogIn) -> dict[str, Any]:
     from portcullis.auth import totp  # off the import path: only the TOTP routes use it
 
@@ -193,7 +192,7 @@ def totp_setup() -> dict[str, Any]:
     return totp.setup(totp.setup_caller(header(app, "authorization"), source_ip(app)))
 
 
-@app.delete("/v0/auth/totp", responses=answers(Message))
+@app.delete("/v0/auth/totp", responses=MESSAGE)
 def totp_removal(body: TotpRemoval | None = None) -> dict[str, Any]:
     from portcullis.auth import totp  # off the import path: only the TOTP routes use it
 
@@ -204,24 +203,24 @@ def totp_removal(body: TotpRemoval | None = None) -> dict[str, Any]:
     return totp.remove(request, caller, body or TotpRemoval())
 
 
-@_route("POST", "/reset/link", answer=Message)
+@_route("POST", "/reset/link", responses=MESSAGE)
 def send_reset_link(tenant_path: str | None, body: ResetLink) -> dict[str, Any]:
     request = _request(tenant_path, body)
     return reset.send_link(request, email=body.email, redirect=body.option("redirect"))
 
 
-@_route("PUT", "/reset", answer=LogInAnswer)
+@_route("PUT", "/reset", responses=LOG_IN)
 def reset_password(tenant_path: str | None, body: Reset) -> dict[str, Any]:
     request = _request(tenant_path, body)
     return reset.reset(request, uuid=body.uuid, token=body.token, password=body.password)
 
 
-@_route("POST", "/verify/email", "/verify/link", answer=Receipt)  # `verify/link`: the 2021 name
+@_route("POST", "/verify/email", "/verify/link", responses=RECEIPT)  # `verify/link`: the 2021 name
 def verify_email(tenant_path: str | None, body: VerifyEmail) -> dict[str, Any]:
     return verify.verify_email(_tenant_or_token(tenant_path, body), _client(), body)
 
 
-@_route("POST", "/verify/phone", answer=Receipt)
+@_route("POST", "/verify/phone", responses=RECEIPT)
 def verify_phone(tenant_path: str | None, body: VerifyPhone) -> dict[str, Any]:
     return verify.verify_phone(_tenant_or_token(tenant_path, body), _client(), body)
 

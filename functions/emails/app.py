@@ -16,7 +16,7 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.apicaller import api_caller
 from portcullis.messaging import templateadmin
-from portcullis.messaging.outputs import PREVIEW, TEMPLATE
+from portcullis.messaging.responses import PREVIEW, TEMPLATE
 from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 

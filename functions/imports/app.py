@@ -13,7 +13,7 @@ from portcullis.access import callers
 from portcullis.access.apicaller import api_caller
 from portcullis.imports import jobs
 from portcullis.imports.jobs import ImportCreate
-from portcullis.imports.outputs import IMPORT, IMPORTS
+from portcullis.imports.responses import IMPORT, IMPORTS
 from portcullis.platform import integers
 from portcullis.platform.bodies import query
 from portcullis.platform.http import create_app, handler

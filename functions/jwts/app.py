@@ -20,8 +20,8 @@ from portcullis.platform.models import STRICT
 from portcullis.platform.validation import bad_request_from
 from portcullis.search.envelope import list_envelope
 from portcullis.tokens import jwks
-from portcullis.tokens.outputs import KEY_SET, PUBLIC_KEYS, ROTATED, WITHDRAWN
-from portcullis.users.outputs import JWT_CLAIMS, JWT_FORMAT, MINTED_JWT
+from portcullis.tokens.responses import KEY_SET, PUBLIC_KEYS, ROTATED, WITHDRAWN
+from portcullis.users.responses import JWT_CLAIMS, JWT_FORMAT, MINTED_JWT
 
 app = create_app()
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from portcullis.access import apikeys as keys
 from portcullis.access.apicaller import api_caller
-from portcullis.access.outputs import KEY_CHANGED, KEY_CHECKED, KEY_CREATED, KEYS
+from portcullis.access.responses import KEY_CHANGED, KEY_CHECKED, KEY_CREATED, KEYS
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.identifiers import TENANT_ID

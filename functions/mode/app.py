@@ -7,10 +7,9 @@ gc.disable()  # paused while the modules load; resumed where initialisation ends
 from typing import Any
 
 from portcullis.auth import tenantmode
-from portcullis.auth.outputs import ModeAnswer
+from portcullis.auth.responses import MODE
 from portcullis.platform.http import (
     Response,
-    answers,
     create_app,
     handler,
     header,
@@ -21,7 +20,7 @@ from portcullis.platform.http import (
 app = create_app()
 
 
-@app.get("/v0/tenants/<tenantId>/mode", responses=answers(ModeAnswer))
+@app.get("/v0/tenants/<tenantId>/mode", responses=MODE)
 def read_mode(tenantId: str) -> Response[dict[str, Any]]:
     origin = header(app, "x-origin") or header(app, "origin")
     body = tenantmode.tenant_mode(tenantId, origin, source_ip(app))

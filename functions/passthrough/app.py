@@ -13,7 +13,7 @@ from typing import Any
 from portcullis.access import callers
 from portcullis.access.apicaller import api_caller
 from portcullis.auth import passthroughconfig, passthroughmetrics
-from portcullis.auth.outputs import PASSTHROUGH, PASSTHROUGH_METRICS
+from portcullis.auth.responses import PASSTHROUGH, PASSTHROUGH_METRICS
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import create_app, handler
 

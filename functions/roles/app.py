@@ -10,11 +10,11 @@ from urllib.parse import unquote
 
 from portcullis.access import callers, roles
 from portcullis.access.apicaller import api_caller
-from portcullis.access.outputs import ROLE, ROLE_DELETED, ROLES
+from portcullis.access.responses import ROLE, ROLE_DELETED, ROLES
 from portcullis.platform.http import create_app, handler
 from portcullis.users import roleassignments
 from portcullis.users.fields import RoleInvite, RoleList, RoleName
-from portcullis.users.userobject import USER
+from portcullis.users.responses import USER
 
 app = create_app(credentials=api_caller)
 

@@ -17,7 +17,7 @@ from portcullis.platform.bodies import json_body
 from portcullis.platform.errors import BadRequest, Forbidden, PortcullisError
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
 from portcullis.saml import flows, idp, keys, sps
-from portcullis.saml.outputs import HAND_OFF, IDP, SP, SPS
+from portcullis.saml.responses import HAND_OFF, IDP, SP, SPS
 from portcullis.search.envelope import list_envelope
 from portcullis.sessions import tokenauth
 

@@ -14,11 +14,10 @@ gc.disable()  # paused while the modules load; resumed where initialisation ends
 from typing import Any
 
 from portcullis.platform.bodies import json_body
-from portcullis.platform.http import answers, create_app, handler, header, source_ip
+from portcullis.platform.http import create_app, handler, header, source_ip
 from portcullis.sessions import rotation, tokenauth
-from portcullis.sessions.outputs import OWN_SESSIONS, SESSION
-from portcullis.sessions.tokenset import LoggedOut, Refreshed
-from portcullis.users.userobject import User
+from portcullis.sessions.responses import LOGGED_OUT, OWN_SESSIONS, REFRESHED, SESSION
+from portcullis.users.responses import USER
 
 app = create_app()
 
@@ -31,7 +30,7 @@ def _caller(*, with_user: bool = True) -> tokenauth.SignedIn:
     return tokenauth.authenticate(_authorization(), source_ip(app), with_user=with_user)
 
 
-@app.get("/v0/self", responses=answers(User))
+@app.get("/v0/self", responses=USER)
 def read_self() -> dict[str, Any]:
     # Off the import path: refresh and log-out, the common requests, never use it.
     from portcullis.auth import selfservice
@@ -39,7 +38,7 @@ def read_self() -> dict[str, Any]:
     return selfservice.read(_caller())
 
 
-@app.put("/v0/self", responses=answers(User))
+@app.put("/v0/self", responses=USER)
 def update_self() -> dict[str, Any]:
     """The body is read by hand: its unknown fields get `"<field>" cannot be updated here`."""
     from portcullis.auth import selfservice  # as in read_self
@@ -62,17 +61,17 @@ def list_sessions() -> dict[str, Any]:
 
 
 # Log out is a GET (api-client §10); POST is accepted too.
-@app.route("/v0/auth/logout", ["GET", "POST"], responses=answers(LoggedOut))
+@app.route("/v0/auth/logout", ["GET", "POST"], responses=LOGGED_OUT)
 def log_out() -> dict[str, Any]:
     return tokenauth.logout(_authorization(), source_ip(app))
 
 
-@app.route("/v0/auth/logout/all", ["GET", "POST"], responses=answers(LoggedOut))
+@app.route("/v0/auth/logout/all", ["GET", "POST"], responses=LOGGED_OUT)
 def log_out_all() -> dict[str, Any]:
     return tokenauth.logout_all(_authorization(), source_ip(app))
 
 
-@app.get("/v0/auth/refresh", responses=answers(Refreshed))
+@app.get("/v0/auth/refresh", responses=REFRESHED)
 def refresh() -> dict[str, Any]:
     """Exactly 200 on success: the client treats any other status as a failed refresh."""
     return rotation.refresh(_authorization(), source_ip(app))

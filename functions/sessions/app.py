@@ -13,7 +13,7 @@ from portcullis.platform import integers
 from portcullis.platform.bodies import query_bool
 from portcullis.platform.http import create_app, handler
 from portcullis.sessions import views
-from portcullis.sessions.outputs import ENDED, SESSIONS
+from portcullis.sessions.responses import ENDED, SESSIONS
 from portcullis.users import lookups
 
 app = create_app(credentials=api_caller)

@@ -15,8 +15,9 @@ from portcullis.access import callers
 from portcullis.access.apicaller import api_caller
 from portcullis.platform.bodies import json_body, query
 from portcullis.platform.http import Response, create_app, handler, header, source_ip
+from portcullis.platform.responses import MESSAGE
 from portcullis.sso import config, identities
-from portcullis.sso.outputs import IDENTITIES, MESSAGE, PROVIDER, PROVIDERS, SIGN_ON
+from portcullis.sso.responses import IDENTITIES, PROVIDER, PROVIDERS, SIGN_ON
 
 if TYPE_CHECKING:
     from portcullis.sso import flow

@@ -14,7 +14,7 @@ from portcullis.platform.bodies import json_body
 from portcullis.platform.http import create_app, handler
 from portcullis.platform.models import STRICT as _STRICT
 from portcullis.tenants import service as tenants
-from portcullis.tenants.outputs import SETTINGS, TENANT, TENANTS
+from portcullis.tenants.responses import SETTINGS, TENANT, TENANTS
 
 app = create_app(credentials=api_caller)
 

@@ -24,11 +24,11 @@ from portcullis.users.fields import (
     UserInvite,
     UserWrite,
 )
-from portcullis.users.outputs import GENERATED_LINK as LINK
-from portcullis.users.outputs import MARKED_ACTIVE as ACTIVE
 from portcullis.users.records import Tenant, User
 from portcullis.users.rendering import user_json
-from portcullis.users.userobject import USER, USERS
+from portcullis.users.responses import GENERATED_LINK as LINK
+from portcullis.users.responses import MARKED_ACTIVE as ACTIVE
+from portcullis.users.responses import USER, USERS
 
 app = create_app(credentials=api_caller)
 

@@ -12,7 +12,7 @@ from portcullis.access.apicaller import api_caller
 from portcullis.platform.errors import NotFound
 from portcullis.platform.http import Response, create_app, handler, json_response
 from portcullis.webhooks import delivery, secrets
-from portcullis.webhooks.outputs import DELIVERIES, DELIVERY, SECRET
+from portcullis.webhooks.responses import DELIVERIES, DELIVERY, SECRET
 
 app = create_app(credentials=api_caller)
 

@@ -9,7 +9,7 @@ import os
 import textwrap
 
 import pytest
-from freshprocess import run_json
+from freshprocess import ROOT, run_json
 from pydantic import ValidationError
 
 from portcullis.credentials import passwords
@@ -185,9 +185,6 @@ def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
     [
         ("sessions", ("portcullis.tokens.claims", "portcullis.tokens.signing")),
         ("keys", ("portcullis.webhooks.bearer", "portcullis.tokens.envelope")),
-        ("users", ("portcullis.auth.outputs",)),
-        ("roles", ("portcullis.auth.outputs",)),
-        ("self", ("portcullis.auth.outputs",)),
     ],
 )
 def test_functions_skip_what_only_other_functions_or_rare_routes_use(
@@ -195,9 +192,7 @@ def test_functions_skip_what_only_other_functions_or_rare_routes_use(
 ) -> None:
     """Token signing (`sessions.lifecycle.sign`) is imported where a session's tokens are
     signed, not by the sessions' admin API; a webhook key's sealing only when one is
-    created (tests/api/test_keys_api.py creates them); the sign-in answer models
-    (`auth.outputs`) are not built by functions that answer only a User object, a token
-    set or a log-out (tests/unit/test_openapi_document.py: the document is unchanged)."""
+    created (tests/api/test_keys_api.py creates them)."""
     code = textwrap.dedent(
         f"""
         import importlib.util, json, sys
@@ -208,3 +203,72 @@ def test_functions_skip_what_only_other_functions_or_rare_routes_use(
     )
     env = dict(os.environ, TABLE_NAME="portcullis-lazy", AWS_DEFAULT_REGION="us-east-1")
     assert run_json(code, env) == []
+
+
+HTTP_FUNCTIONS = sorted(
+    path.parent.name
+    for path in (ROOT / "functions").glob("*/app.py")
+    if "create_app(" in path.read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_no_function_imports_or_builds_an_answer_model(function: str) -> None:
+    """The answer models (`<package>/outputs.py`, `users.userobject`, `sessions.tokenset`)
+    are documentation: routes name them by reference (`http.answers`), so neither a
+    function's import nor a route's first request (one served here through the Lambda
+    handler; for every route, the dependant and body field Powertools builds then) loads
+    them, and no route carries a `"model"` for Powertools to build a TypeAdapter of.
+    The store is a closed port: a request that reaches it answers 500, which is fine
+    here. tests/unit/test_openapi_document.py checks that every reference resolves."""
+    code = textwrap.dedent(
+        f"""
+        import importlib.util, json, sys, uuid
+        sys.path.insert(0, "functions/{function}")
+        spec = importlib.util.spec_from_file_location("app", "functions/{function}/app.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        routes = module.app._static_routes + module.app._dynamic_routes
+        first = routes[0]
+        path = "/".join("t1" if p.startswith("<") else p for p in first.path.split("/"))
+        event = {{
+            "httpMethod": first.method, "path": path, "resource": first.path,
+            "headers": {{}}, "multiValueHeaders": {{}}, "queryStringParameters": None,
+            "multiValueQueryStringParameters": None, "pathParameters": None,
+            "stageVariables": None, "body": None, "isBase64Encoded": False,
+            "requestContext": {{"stage": "test", "path": path, "requestId": "r1",
+                                "httpMethod": first.method, "resourcePath": first.path,
+                                "identity": {{"sourceIp": "198.51.100.7"}}}},
+        }}
+
+        class Context:
+            function_name = "lazy"
+            memory_limit_in_mb = 1024
+            invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:lazy"
+            aws_request_id = str(uuid.uuid4())
+
+        status = module.lambda_handler(event, Context())["statusCode"]
+        for route in routes:
+            route.dependant, route.body_field
+        answers = ("portcullis.users.userobject", "portcullis.sessions.tokenset")
+        print(json.dumps({{
+            "loaded": sorted(m for m in sys.modules if m.startswith("portcullis.")
+                             and (m.endswith(".outputs") or m in answers)),
+            "models": [r.path for r in routes for answer in (r.responses or {{}}).values()
+                       for payload in answer.get("content", {{}}).values()
+                       if "model" in payload],
+            "served": isinstance(status, int),
+        }}))
+        """
+    )
+    env = dict(
+        os.environ,
+        TABLE_NAME="portcullis-lazy",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS="1",
+        POWERTOOLS_LOG_LEVEL="CRITICAL",
+    )
+    assert run_json(code, env) == {"loaded": [], "models": [], "served": True}

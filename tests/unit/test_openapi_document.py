@@ -4,13 +4,16 @@ template.yaml and nothing else, and is a valid OpenAPI 3.1 document (docs/openap
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from infra import openapi
 from infra.local.template import SamTemplate
+from portcullis.platform.http import answers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,6 +122,32 @@ def test_an_untyped_answer_is_found() -> None:
         "GET /a 200: application/json schema names no property",
         "POST /b: no 2xx/3xx answer",
     ]
+
+
+def _answer_models(model: Any) -> bool:
+    """A pydantic model, or a union of them (`LogInAnswer`)."""
+    if isinstance(model, type):
+        return issubclass(model, BaseModel)
+    members = typing.get_args(model)
+    return bool(members) and all(_answer_models(member) for member in members)
+
+
+@pytest.mark.parametrize("group", openapi._resolver_groups())
+def test_every_answer_reference_names_a_pydantic_model(group: str) -> None:
+    """Routes name their answer models by reference (`portcullis.platform.http.answers`):
+    a typo fails here, not only when the document is generated."""
+    references = openapi.answer_references(openapi._load(group).app)
+    for where, reference in references.items():
+        assert _answer_models(openapi.answer_model(reference)), f"{where}: {reference}"
+
+
+def test_an_unresolvable_reference_fails_loudly() -> None:
+    with pytest.raises(LookupError, match="has no 'SignedUp'"):
+        openapi.answer_model("portcullis.auth.outputs:SignedUp")
+    with pytest.raises(LookupError, match="no module"):
+        openapi.answer_model("portcullis.auth.outptus:SignedIn")
+    with pytest.raises(ValueError, match="expected"):
+        answers("portcullis.auth.outputs.SignedIn")
 
 
 def test_document_is_valid_openapi_3_1(built: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Page
 
 Mode = Literal["test", "live"]
@@ -46,12 +45,10 @@ class RoleDeleted(Answer):
     usersUpdated: int
 
 
-# The `responses=` of the key routes (functions/keys).
-KEY_CREATED = answers(KeyCreated)
-KEYS = answers(Page[ApiKey])
-KEY_CHECKED = answers(Done[KeyStatus])
-KEY_CHANGED = answers(Done[ApiKey])
-# The `responses=` of the role routes (functions/roles).
-ROLE = answers(Role)
-ROLES = answers(Page[Role])
-ROLE_DELETED = answers(Done[RoleDeleted])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+ApiKeyPage = Page[ApiKey]
+KeyStatusDone = Done[KeyStatus]
+ApiKeyDone = Done[ApiKey]
+RolePage = Page[Role]
+RoleDeletedDone = Done[RoleDeleted]

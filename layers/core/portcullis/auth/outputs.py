@@ -1,6 +1,7 @@
 """The answers of the client API's routes (api-client §1, §6–§10) as pydantic models,
 next to their request bodies (`inputs`): they make the OpenAPI document honest
-(docs/openapi.md). Routes declare them with `portcullis.platform.http.answers(...)`.
+(docs/openapi.md). Routes name them by reference (`auth/responses.py`,
+`portcullis.platform.http.answers`): only the OpenAPI generator imports this module.
 
 Documentation only: the flows build their answers as dicts and nothing validates them
 at run time (no cost per request). The tests check live answers against the document
@@ -9,8 +10,7 @@ drifts from its model fails there.
 
 Each model names the fields every answer carries, with their types; answers may carry
 more (`extra="allow"`: additional properties are allowed). The User object they embed is
-`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`:
-the functions that answer only those (users, roles, self) do not import this module.
+`users.userobject`, the tokens and the refresh and log-out answers `sessions.tokenset`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Free, Mode
 from portcullis.sessions.tokenset import Tokens
 from portcullis.users.userobject import Factor, Factors, User
@@ -115,9 +114,3 @@ class PassthroughMetrics(Answer):
 
 Receipt = Done[Free]
 """Verify email / phone (§7.9): the delivery receipt, or the link or code in test mode."""
-
-# The `responses=` of the client routes (functions/auth) that are not a log-in.
-TOTP_SETUP = answers(TotpSetup)
-SIGNED_IN = answers(SignedIn)
-PASSTHROUGH = answers(Passthrough)
-PASSTHROUGH_METRICS = answers(PassthroughMetrics)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
 
@@ -38,6 +37,6 @@ class ImportJob(ImportSummary):
     errors: list[dict[str, Any]]
 
 
-# The `responses=` of the import routes (functions/imports).
-IMPORT = answers(ImportJob)
-IMPORTS = answers(Page[ImportSummary])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+ImportSummaryPage = Page[ImportSummary]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer
 
 
@@ -28,8 +27,3 @@ class Template(TemplateRef):
 
 class Preview(TemplateRef):
     """`templateadmin.preview`: the rendered parts, with sample values."""
-
-
-# The `responses=` of the email template routes (functions/emails).
-TEMPLATE = answers(Template)
-PREVIEW = answers(Preview)

@@ -52,11 +52,27 @@ def json_response(body: Any, *, headers: dict[str, str] | None = None) -> Respon
     return Response(status_code=200, content_type=JSON_TYPE, body=body, headers=headers or {})
 
 
-def answers(model: Any, description: str = "OK") -> dict[int, Any]:
-    """A route's `responses=`: the model of its 200 answer, for the OpenAPI document
-    (docs/openapi.md). Documentation only: nothing validates answers at run time; the
-    tests check live answers against the document."""
-    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+# Where `answers` keeps its reference to an answer model: a key of our own, so Powertools
+# (which reads `"model"`) neither imports nor builds the model; `infra/openapi.py` swaps
+# it for `"model"` when it generates the document.
+ANSWER_MODEL = "x-portcullis-model"
+
+
+def answers(model: str, description: str = "OK") -> dict[int, Any]:
+    """A route's `responses=`: its 200 answer, named by a reference to its model for the
+    OpenAPI document (docs/openapi.md), `"portcullis.auth.outputs:SignedIn"` (module:
+    attribute; a generic one through its alias, `ClaimPage = Page[Claim]`).
+
+    A reference, not the class: the models are documentation only (nothing validates
+    answers at run time; the tests check live answers against the document), yet as
+    classes they cost every cold start their building and every route's first request a
+    TypeAdapter of them (Powertools' `responses` "model"). Only the generator imports
+    them; `tests/unit/test_openapi_document.py` checks that every reference resolves."""
+    module, _, name = model.partition(":")
+    if not module or not name.isidentifier():
+        raise ValueError(f"answers({model!r}): expected 'package.module:Model'")
+    content = {"application/json": {ANSWER_MODEL: model}}
+    return {200: {"description": description, "content": content}}
 
 
 def create_app(

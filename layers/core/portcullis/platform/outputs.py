@@ -2,10 +2,13 @@
 (docs/openapi.md): the base of every answer model, the `{message}` acknowledgement, the
 list envelope (api-server §1.9) and the `{message, result}` outcome of an action.
 
-Each package declares its own answers in `<package>/outputs.py` on these; routes declare
-them with `portcullis.platform.http.answers(...)`. Documentation only: the flows build
-their answers as dicts and nothing validates them at run time (no cost per request); the
-tests check live answers against the document (`tests/api/conformance.py`, schemathesis).
+Each package declares its own answers in `<package>/outputs.py` on these; routes name
+them by reference (`portcullis.platform.http.answers("portcullis.auth.outputs:SignedIn")`,
+in `<package>/responses.py`). Documentation only: the flows build their answers as dicts
+and nothing validates them at run time, so no function imports this module or any
+`outputs.py` (neither their import nor a route's first request pays for the models); only
+the generator does (`infra/openapi.py`). The tests check live answers against the
+document (`tests/api/conformance.py`, schemathesis).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
 
@@ -60,8 +59,6 @@ class HandOff(Answer):
     token: str
 
 
-# The `responses=` of the SAML admin routes (functions/saml).
-IDP = answers(IdentityProvider)
-SP = answers(ServiceProvider)
-SPS = answers(Page[ServiceProvider])
-HAND_OFF = answers(HandOff)
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+ServiceProviderPage = Page[ServiceProvider]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Page, Results
 
 
@@ -38,8 +37,8 @@ class Ended(Answer):
     sessionIds: list[str]
 
 
-# The `responses=` of the session routes (functions/sessions, functions/self).
-SESSION = answers(Session)
-OWN_SESSIONS = answers(Results[Session])
-SESSIONS = answers(Page[Session])
-ENDED = answers(Done[Ended])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+SessionResults = Results[Session]
+SessionPage = Page[Session]
+EndedDone = Done[Ended]

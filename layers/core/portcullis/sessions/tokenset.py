@@ -2,9 +2,8 @@
 answer, as pydantic models for the OpenAPI document (docs/openapi.md): documentation
 only, checked by the tests against live answers (`tests/api/conformance.py`).
 
-Apart from `sessions.outputs` (the session objects and their paged lists, whose generic
-models cost their parametrization at import) and from `auth.outputs` (which embeds the
-token set in `SignedIn`): `self`'s refresh and log-out need neither.
+`auth.outputs` embeds the token set in `SignedIn`; `self`'s refresh and log-out answer
+the others. Named by reference (`sessions/responses.py`): no function imports it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
 
@@ -50,7 +49,6 @@ class Settings(Answer):
     refreshTokenDuration: int
 
 
-# The `responses=` of the tenant routes (functions/tenants).
-TENANT = answers(Tenant)
-TENANTS = answers(Page[ChildTenant])
-SETTINGS = answers(Settings)
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+ChildTenantPage = Page[ChildTenant]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Done, Page
 
 
@@ -45,8 +44,7 @@ class RotatedKey(PublicKey):
     activatesAt: str
 
 
-# The `responses=` of the key routes (functions/jwts).
-KEY_SET = answers(KeySet)
-PUBLIC_KEYS = answers(Page[PublicKey])
-ROTATED = answers(RotatedKey)
-WITHDRAWN = answers(Done[PublicKey])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+PublicKeyPage = Page[PublicKey]
+PublicKeyDone = Done[PublicKey]

@@ -5,7 +5,6 @@ documentation only, checked by the tests against live answers
 
 from __future__ import annotations
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Free, Message, Page
 
 
@@ -50,10 +49,6 @@ class Claim(Answer):
     type: str
 
 
-# The `responses=` of the user routes (functions/users) that answer no User object, and
-# of the custom JWT routes (functions/jwts).
-GENERATED_LINK = answers(GeneratedLink)
-MARKED_ACTIVE = answers(MarkedActive)
-MINTED_JWT = answers(MintedJwt)
-JWT_FORMAT = answers(JwtFormat)
-JWT_CLAIMS = answers(Page[Claim])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+ClaimPage = Page[Claim]

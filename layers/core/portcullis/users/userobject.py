@@ -2,15 +2,14 @@
 models, for the OpenAPI document (docs/openapi.md): documentation only, checked by the
 tests against live answers (`tests/api/conformance.py`).
 
-Apart from `auth.outputs` (the sign-in answers, which embed it) because the user and role
-routes and `/v0/self` answer it too and need none of the rest at their cold start.
+The sign-in answers (`auth.outputs`) embed it; the user and role routes and `/v0/self`
+answer it alone. Named by reference (`users/responses.py`): no function imports it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Mode
 
 
@@ -63,8 +62,3 @@ class UserList(Answer):
     results: list[User]
     totalCount: int
     totalPages: int
-
-
-# The `responses=` of the server API's user routes (functions/users, functions/roles).
-USER = answers(User)
-USERS = answers(UserList)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from portcullis.platform.http import answers
 from portcullis.platform.outputs import Answer, Page
 
 
@@ -33,7 +32,6 @@ class Delivery(Answer):
     payload: Any
 
 
-# The `responses=` of the webhook routes (functions/webhooks).
-SECRET = answers(SigningSecret)
-DELIVERY = answers(Delivery)
-DELIVERIES = answers(Page[Delivery])
+# The generic answers, parametrized here (pydantic needs the defining module in
+# `sys.modules`) and named for their references (`responses.py`).
+DeliveryPage = Page[Delivery]
