@@ -35,9 +35,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"sent": sent}
 
 
-# Initialisation ends here. The collector was paused while the modules loaded: what
-# they build lives as long as the process, so collecting it found nothing and cost
-# ≈ 0.3× `import boto3` (docs/performance.md "The collector at initialisation").
-# Freeze it out of the collector's generations for good, then resume collecting.
+# Initialisation ends: freeze what it built out of the collector's generations for good,
+# then resume collecting (docs/performance.md "The collector at initialisation").
 gc.freeze()
 gc.enable()

@@ -63,9 +63,6 @@ def _search_body() -> Any:
     return {} if body is None else body
 
 
-# ----------------------------------------------------------------- shared implementations
-
-
 def _create(tenant: Tenant, body: UserCreate) -> dict[str, Any]:
     fields = _fields(body)
     roles = fields.pop("roles", None)
@@ -247,9 +244,7 @@ def generate_tenant_link(tenantId: str, body: LinkGenerate) -> dict[str, Any]:
 
 lambda_handler = handler(app)
 
-# Initialisation ends here. The collector was paused while the modules loaded: what
-# they build lives as long as the process, so collecting it found nothing and cost
-# ≈ 0.3× `import boto3` (docs/performance.md "The collector at initialisation").
-# Freeze it out of the collector's generations for good, then resume collecting.
+# Initialisation ends: freeze what it built out of the collector's generations for good,
+# then resume collecting (docs/performance.md "The collector at initialisation").
 gc.freeze()
 gc.enable()

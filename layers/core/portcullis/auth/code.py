@@ -17,8 +17,7 @@ dies after `mfa.MAX_FAILURES`); the right one completes the sign-in (`completion
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.auth import claim, completion, identity, messages, mfa
 from portcullis.auth.context import Request
@@ -169,8 +168,7 @@ def log_in(req: Request, body: CodeLogIn) -> dict[str, Any]:
 # ------------------------------------------------------------------ as a second factor
 
 
-@dataclass(frozen=True)
-class Second:
+class Second(NamedTuple):
     """A code request that is the second factor of a pending sign-in."""
 
     pending: mfa.Pending

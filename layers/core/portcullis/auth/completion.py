@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.auth import identity, mfa
 from portcullis.auth.context import Request
@@ -136,8 +136,7 @@ def _completes(req: Request, verified: Verified) -> mfa.Pending | None:
     return pending if pending.allows(verified.factor) else None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     session: SessionItem | None  # None: "MFA required" (§1.5), no session yet
     body: dict[str, Any]
 

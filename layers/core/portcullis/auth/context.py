@@ -13,7 +13,7 @@ Token-authenticated endpoints read settings fresh, in the same call as their ses
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portcullis.platform import origins
 from portcullis.platform.errors import (
@@ -54,8 +54,7 @@ def tenant_from(path_tenant: str | None, body_tenant: str | None) -> str:
     return path_tenant
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """A tenant-scoped public request, resolved."""
 
     tenant_id: str

@@ -12,9 +12,8 @@ address has an account.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.auth.context import RATE_LIMITED, Request
 from portcullis.messaging import mail, outbox
@@ -143,8 +142,7 @@ def sms_item(req: Request, user: UserItem | None, to: str, seconds: int, code: s
     )
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     """What a send request answers: the delivery receipt, or the secret in test mode."""
 
     channel: str

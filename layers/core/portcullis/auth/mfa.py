@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.auth.context import Request
 from portcullis.platform.digests import secret_digest
@@ -92,8 +91,7 @@ def has_configured(user: UserItem, allowed: list[dict[str, Any]]) -> bool:
     return any(is_configured(user, second) for second in allowed)
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A sign-in waiting for its second factor: a usable first-factor token."""
 
     item: FirstFactorItem

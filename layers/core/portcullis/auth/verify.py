@@ -11,8 +11,7 @@ same work for both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.auth import code, context, deferred, identity, link, messages
 from portcullis.auth.context import Request
@@ -24,8 +23,7 @@ from portcullis.store import users as user_store
 from portcullis.store.users import UserItem
 
 
-@dataclass(frozen=True)
-class Client:
+class Client(NamedTuple):
     """Who calls a verify endpoint, which may be signed in or not (§9.9–9.10)."""
 
     authorization: str | None

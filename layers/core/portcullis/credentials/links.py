@@ -24,9 +24,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from portcullis.platform.digests import secret_digest
@@ -58,8 +57,7 @@ DEFAULT_SECONDS: dict[str, int] = {
 MAX_UUID_LENGTH = 64
 
 
-@dataclass(frozen=True)
-class IssuedLink:
+class IssuedLink(NamedTuple):
     """A credential as handed to the caller; `token` exists in clear only here."""
 
     uuid: str

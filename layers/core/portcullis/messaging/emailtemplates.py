@@ -33,10 +33,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -208,8 +207,7 @@ class TemplateProblem(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Parts:
+class Parts(NamedTuple):
     """The three parts of an email (an SMS uses `text` alone)."""
 
     subject: str

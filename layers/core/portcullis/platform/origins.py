@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 WEB_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -55,8 +55,7 @@ class InvalidOrigin(ValueError):
     """Not an origin this service reads; the message says why (for logs and tests)."""
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """An origin as we read it; `host` is ASCII and lower case, `port` None when default."""
 
     scheme: str

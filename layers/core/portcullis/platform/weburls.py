@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portcullis.platform.origins import InvalidOrigin, Origin, parse_origin
 
@@ -35,8 +35,7 @@ class InvalidUrl(ValueError):
     """Not an outbound URL this service reads; the message says why ("must be ...")."""
 
 
-@dataclass(frozen=True)
-class WebUrl:
+class WebUrl(NamedTuple):
     """An outbound URL as we read it: `origin` (scheme, ASCII host, port) and the rest."""
 
     origin: Origin

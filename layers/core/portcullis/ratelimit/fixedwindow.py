@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from portcullis.platform.errors import TooManyRequests
 from portcullis.store import ratelimits as store
@@ -33,8 +32,7 @@ def key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class Count:
+class Count(NamedTuple):
     """One counted event: the window's total after it, and what a refund needs."""
 
     name: str

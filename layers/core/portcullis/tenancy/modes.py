@@ -8,8 +8,7 @@ our serialisation of the validated origin, without one to the local default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.platform.errors import BadRequest
 from portcullis.platform.origins import InvalidOrigin, Origin, request_origin
@@ -21,8 +20,7 @@ LOCAL_ORIGIN = "http://localhost:3000"
 INVALID_ORIGIN = '"origin" must be an http(s) origin: scheme, host and optional port only'
 
 
-@dataclass(frozen=True)
-class RequestMode:
+class RequestMode(NamedTuple):
     """`mode` (`live` / `test`) and `link_origin`, where this request's links point."""
 
     mode: str

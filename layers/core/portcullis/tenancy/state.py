@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import TTLCache
 from pydantic import ValidationError
@@ -27,8 +26,7 @@ CACHE_SECONDS = 5.0
 MAX_CACHED_TENANTS = 1024
 
 
-@dataclass(frozen=True)
-class TenantState:
+class TenantState(NamedTuple):
     tenant: TenantItem
     settings: TenantSettings
 

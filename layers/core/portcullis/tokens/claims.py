@@ -12,8 +12,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.platform import config
 from portcullis.store.users import UserItem
@@ -227,8 +226,7 @@ def _cookie(mode: str, same_site: str, seconds: int) -> dict[str, Any]:
     return {"secure": mode == "live", "sameSite": same_site, "expires": _days(seconds)}
 
 
-@dataclass(frozen=True)
-class IssuedTokens:
+class IssuedTokens(NamedTuple):
     """A signed set for one session; `refresh_jti` is what the session remembers."""
 
     mode: str

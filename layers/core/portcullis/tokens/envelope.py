@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from portcullis.platform import aws, config
 
@@ -19,8 +18,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(NamedTuple):
     ciphertext: str
     encrypted_data_key: str
     nonce: str

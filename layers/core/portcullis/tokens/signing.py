@@ -17,9 +17,8 @@ import base64
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import TTLCache
 
@@ -44,8 +43,7 @@ RELOAD_SECONDS = 10
 MAX_CACHED_TENANTS = 1024
 
 
-@dataclass(frozen=True)
-class _Signer:
+class _Signer(NamedTuple):
     kid: str
     private: Any
     until: float  # epoch seconds: the cached key stops signing then (a successor starts)
@@ -235,8 +233,7 @@ def sign(tenant_id: str, mode: str, claims: dict[str, Any]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class VerifiedToken:
+class VerifiedToken(NamedTuple):
     claims: dict[str, Any]
     kid: str
 
