@@ -9,8 +9,8 @@ kept apart so that non-HTTP functions using `Caller` do not load the REST resolv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from portcullis.access import apikeys as keys
 from portcullis.platform.errors import (
@@ -28,8 +28,7 @@ Level = Literal["admin", "read"]
 _READ_ROLES = {"admin", "member"}
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     mode: str
     tenant_id: str
     level: Literal["admin", "readonly"]
@@ -37,7 +36,7 @@ class Caller:
     key_digest: str | None = None
     # A token caller's roles per tenant, read from the stored user at request time
     # (never from the token's claims: a demoted user loses its rights at once).
-    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    roles: Mapping[str, tuple[str, ...]] = MappingProxyType({})  # shared, so read-only
     # What the per-credential request buckets count (api-server §6): the API key's
     # digest, or the access token's session (every token of one sign-in shares it).
     credential: str = ""

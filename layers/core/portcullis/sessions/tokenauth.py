@@ -5,8 +5,7 @@ state. Log out and log out of all sessions, which take a token, live here too.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portcullis.platform.errors import (
     Forbidden,
@@ -77,8 +76,7 @@ def verified_claims(token: str, *, verify_exp: bool) -> dict[str, Any]:
     return claims
 
 
-@dataclass
-class SignedIn:
+class SignedIn(NamedTuple):
     """A request authenticated by a user's access token, with what it read in the same call."""
 
     claims: dict[str, Any]

@@ -6,8 +6,7 @@ one moment of the table; any of the parts can be left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactGet
@@ -18,8 +17,7 @@ from portcullis.store.tenants import SETTINGS_SK, TENANT_SK, SettingsItem, Tenan
 from portcullis.store.users import UserItem, user_sk, users_pk
 
 
-@dataclass
-class Snapshot:
+class Snapshot(NamedTuple):
     """What one TransactGetItems call read; `None` for an item that does not exist."""
 
     session: SessionItem | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -21,8 +21,7 @@ from portcullis.store.base import Item, connection
 CONTENTION_ATTEMPTS = 4
 
 
-@dataclass
-class Update:
+class Update(NamedTuple):
     """An UpdateItem to run inside a transaction (e.g. the user's `lastActiveAt`)."""
 
     item: Model
@@ -30,8 +29,7 @@ class Update:
     condition: Condition | None = None
 
 
-@dataclass
-class Delete:
+class Delete(NamedTuple):
     """A DeleteItem to run inside a transaction, optionally conditional."""
 
     item: Model

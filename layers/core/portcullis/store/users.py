@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -359,8 +359,7 @@ def save_user(
         raise _conflict(exc, writes.labels if writes else []) from exc
 
 
-@dataclass
-class Pending:
+class Pending(NamedTuple):
     """One user write (`create_user` or, with `previous`, `save_user`) not yet sent,
     to commit with others in one transaction (`commit_together`)."""
 
