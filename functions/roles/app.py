@@ -13,7 +13,7 @@ from portcullis.access.apicaller import api_caller
 from portcullis.access.responses import ROLE, ROLE_DELETED, ROLES
 from portcullis.platform.http import create_app, handler
 from portcullis.users import roleassignments
-from portcullis.users.fields import RoleInvite, RoleList, RoleName
+from portcullis.users.inputs import RoleInvite, RoleList, RoleName
 from portcullis.users.responses import USER
 
 app = create_app(credentials=api_caller)

@@ -17,13 +17,8 @@ from portcullis.platform.bodies import json_body, no_body
 from portcullis.platform.errors import MethodNotAllowed
 from portcullis.platform.http import create_app, handler
 from portcullis.users import lookups, mfa, search, service, upsert
-from portcullis.users.fields import (
-    LinkGenerate,
-    UserCreate,
-    UserCreateOrUpdate,
-    UserInvite,
-    UserWrite,
-)
+from portcullis.users.fields import UserWrite
+from portcullis.users.inputs import LinkGenerate, UserCreate, UserCreateOrUpdate, UserInvite
 from portcullis.users.records import Tenant, User
 from portcullis.users.rendering import user_json
 from portcullis.users.responses import GENERATED_LINK as LINK

@@ -15,18 +15,19 @@ from pydantic import ValidationError
 from portcullis.credentials import passwords
 from portcullis.tenancy import settings
 from portcullis.users import fields as userfields
+from portcullis.users import inputs as userinputs
 
 
 def test_importing_the_core_loads_no_argon2_cryptography_or_body_validators() -> None:
     code = textwrap.dedent(
         """
         import json, sys
-        from portcullis.users import fields as userfields
+        from portcullis.users import fields as userfields, inputs as userinputs
         from portcullis.tokens import envelope
         from portcullis.tokens import signing as tokens
         from portcullis.credentials import passwords
         from portcullis.tenancy import domains, settings
-        models = [m for m in vars(userfields).values()
+        models = [m for module in (userfields, userinputs) for m in vars(module).values()
                   if isinstance(m, type) and issubclass(m, userfields.BaseModel)
                   and m is not userfields.BaseModel]
         print(json.dumps({
@@ -56,15 +57,15 @@ def test_passwords_work_once_argon2_is_loaded() -> None:
 
 
 def test_deferred_body_models_validate_as_strictly_as_before() -> None:
-    assert userfields.RoleList.model_validate({"roles": ["admin"]}).roles == ["admin"]
+    assert userinputs.RoleList.model_validate({"roles": ["admin"]}).roles == ["admin"]
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
-        userfields.RoleList.model_validate({"roles": ["admin"], "extra": 1})
+        userinputs.RoleList.model_validate({"roles": ["admin"], "extra": 1})
     with pytest.raises(ValidationError, match="Input should be a valid list"):
-        userfields.RoleList.model_validate({"roles": ("admin",)})  # strict: no coercion
+        userinputs.RoleList.model_validate({"roles": ("admin",)})  # strict: no coercion
     with pytest.raises(ValidationError, match="valid email"):
         userfields.UserWrite.model_validate({"email": "nope"})
     with pytest.raises(ValidationError, match="valid email"):
-        userfields.UserInvite.model_validate({"email": "nope", "options": {"type": "welcome"}})
+        userinputs.UserInvite.model_validate({"email": "nope", "options": {"type": "welcome"}})
 
 
 def test_functions_load_route_specific_code_only_when_a_route_needs_it() -> None:
@@ -185,6 +186,7 @@ def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
     [
         ("sessions", ("portcullis.tokens.claims", "portcullis.tokens.signing")),
         ("keys", ("portcullis.webhooks.bearer", "portcullis.tokens.envelope")),
+        ("auth", ("portcullis.users.inputs",)),
     ],
 )
 def test_functions_skip_what_only_other_functions_or_rare_routes_use(
@@ -192,7 +194,8 @@ def test_functions_skip_what_only_other_functions_or_rare_routes_use(
 ) -> None:
     """Token signing (`sessions.lifecycle.sign`) is imported where a session's tokens are
     signed, not by the sessions' admin API; a webhook key's sealing only when one is
-    created (tests/api/test_keys_api.py creates them)."""
+    created (tests/api/test_keys_api.py creates them); the server API's user bodies
+    (`users/inputs.py`) never by auth, whose sign-up needs only the writable fields."""
     code = textwrap.dedent(
         f"""
         import importlib.util, json, sys

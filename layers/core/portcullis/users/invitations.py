@@ -33,7 +33,7 @@ from portcullis.tenancy import settings
 from portcullis.tenancy.settings import RateLimit
 from portcullis.users import lookups, roleassignments, service
 from portcullis.users.conflicts import CONFLICT_MESSAGES, retrying
-from portcullis.users.fields import LinkGenerate, LinkOptions
+from portcullis.users.inputs import LinkGenerate, LinkOptions
 from portcullis.users.records import new_user, normalise_email
 from portcullis.users.rendering import Renderer, event_item, user_json
 
