@@ -13,7 +13,7 @@ gc.disable()  # paused while the modules load; resumed where initialisation ends
 from collections.abc import Callable
 from typing import Any, TypeVar, get_type_hints
 
-from portcullis.auth import code, context, link, password, reset, selfservice, verify
+from portcullis.auth import context, link, password, reset, selfservice, verify
 from portcullis.auth import pkce as pkce_exchange
 from portcullis.auth.inputs import (
     Body,
@@ -169,11 +169,15 @@ def link_log_in(tenant_path: str | None, body: LinkCredentials) -> dict[str, Any
 
 @_route("POST", "/code", responses=MESSAGE)
 def send_code(tenant_path: str | None, body: SendCode) -> dict[str, Any]:
+    from portcullis.auth import code  # off the import path: only the code routes use it
+
     return code.send(_request(tenant_path, body, factor=True), body)
 
 
 @_route("PUT", "/code", responses=LOG_IN)
 def code_log_in(tenant_path: str | None, body: CodeLogIn) -> dict[str, Any]:
+    from portcullis.auth import code  # off the import path: only the code routes use it
+
     return code.log_in(_request(tenant_path, body, pkce=True, factor=True), body)
 
 

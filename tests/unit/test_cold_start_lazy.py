@@ -186,7 +186,7 @@ def test_self_loads_the_account_routes_code_only_when_they_run() -> None:
     [
         ("sessions", ("portcullis.tokens.claims", "portcullis.tokens.signing")),
         ("keys", ("portcullis.webhooks.bearer", "portcullis.tokens.envelope")),
-        ("auth", ("portcullis.users.inputs",)),
+        ("auth", ("portcullis.users.inputs", "portcullis.auth.code")),
     ],
 )
 def test_functions_skip_what_only_other_functions_or_rare_routes_use(
@@ -195,7 +195,9 @@ def test_functions_skip_what_only_other_functions_or_rare_routes_use(
     """Token signing (`sessions.lifecycle.sign`) is imported where a session's tokens are
     signed, not by the sessions' admin API; a webhook key's sealing only when one is
     created (tests/api/test_keys_api.py creates them); the server API's user bodies
-    (`users/inputs.py`) never by auth, whose sign-up needs only the writable fields."""
+    (`users/inputs.py`) never by auth, whose sign-up needs only the writable fields; the
+    verification-code flow by auth's two code routes and a phone verification only
+    (tests/api/test_auth_code.py, test_auth_verify.py)."""
     code = textwrap.dedent(
         f"""
         import importlib.util, json, sys
