@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from pynamodb.attributes import (
@@ -271,15 +270,14 @@ class _Writes:
         return self._deletes + self._puts + self._updates
 
 
-@dataclass
-class Extra:
+class Extra(NamedTuple):
     """Additional writes that must commit with a user change (role assignments, outbox,
     and `updates`: objects with `item`, `actions`, `condition`, such as a sign-in's
     `store.transactions.Update`s)."""
 
     saves: Sequence[Item]
     deletes: Sequence[Item]
-    updates: list[Any] = field(default_factory=list)
+    updates: Sequence[Any] = ()
 
     @classmethod
     def none(cls) -> Extra:
