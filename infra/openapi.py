@@ -200,8 +200,6 @@ def _document_answers(app: Any) -> None:
     reference the function carries (a reference costs the Lambdas nothing; only the
     document needs the class). Copies: the routes share their `responses=` constants."""
     for route in app._static_routes + app._dynamic_routes:
-        if route._dependant is not None:
-            raise RuntimeError(f"{route.method} {route.path}: resolved before its answers")
         if route.responses:
             route.responses = {
                 status: _with_model(response) for status, response in route.responses.items()

@@ -183,7 +183,7 @@ class _Packer:
         return full
 
 
-def _commit_group(group: list[tuple[int, apply.Prepared]]) -> user_store.Cancelled | None:
+def _commit_group(group: Group) -> user_store.Cancelled | None:
     try:
         apply.commit_together([row for _, row in group])
     except user_store.Cancelled as cancelled:
